@@ -1,0 +1,197 @@
+package org.hysparse.api;
+
+import java.util.Arrays;
+
+/**
+ * Input validation per SPEC "Errors", in one place for every backend. Each check throws
+ * {@link IllegalArgumentException} naming the argument, the expected and the actual value, and runs
+ * before any output is written.
+ */
+public final class Checks {
+    private Checks() {
+    }
+
+    /** SPEC 1 inputs. */
+    public static void oracle(OracleRequest r) {
+        Queries q = r.queries();
+        attention(q, r.kv(), r.scale());
+        blockSizeMatches(r.kv(), r.geometry());
+    }
+
+    /** SPEC 1 inputs and caller-owned outputs sized for them. */
+    public static void oracle(OracleRequest r, OracleOutput output) {
+        oracle(r);
+        if (output == null) throw new IllegalArgumentException("output: expected buffers but got null");
+        Queries q = r.queries();
+        length("out", output.out(), (long) q.rows() * q.heads() * q.headDim(),
+                "[" + q.rows() + "][" + q.heads() + "][" + q.headDim() + "]");
+        BlockScores s = output.scores();
+        QueryBlocks qb = r.queryBlocks();
+        int nb = r.geometry().kvBlocks(r.kv().length());
+        if (!s.geometry().equals(r.geometry()) || s.queryBlocks().first() != qb.first()
+                || s.queryBlocks().count() != qb.count() || s.kvHeads() != r.kv().kvHeads() || s.kvBlocks() != nb) {
+            throw new IllegalArgumentException("scores: expected [" + r.kv().kvHeads() + "][" + qb.count() + "][" + nb
+                    + "] from query block " + qb.first() + " with " + r.geometry() + " but got [" + s.kvHeads() + "]["
+                    + s.queryBlocks().count() + "][" + s.kvBlocks() + "] from query block " + s.queryBlocks().first()
+                    + " with " + s.geometry());
+        }
+    }
+
+    /** SPEC 2 inputs. */
+    public static void selection(SelectionRequest r) {
+        BlockScores s = r.scores();
+        float[] d = s.data();
+        for (int i = 0; i < d.length; i++) {
+            if (!(d[i] >= 0f && d[i] <= 1.0001f)) {
+                throw new IllegalArgumentException("scores: expected values in [0, 1] but got " + d[i] + " at flat index " + i);
+            }
+        }
+        for (int qb = 0; qb < s.queryBlocks().count(); qb++) {
+            int visible = s.queryBlocks().visibleBlocks(qb, s.geometry().blockSize());
+            if (visible > s.kvBlocks()) {
+                throw new IllegalArgumentException("scores: expected at least " + visible + " KV blocks for query block "
+                        + (s.queryBlocks().first() + qb) + " but got " + s.kvBlocks());
+            }
+        }
+    }
+
+    /** SPEC 3 inputs and the output buffer. */
+    public static void sparse(SparseRequest r, float[] out) {
+        Queries q = r.queries();
+        KvCacheView kv = r.shared();
+        attention(q, kv, r.scale());
+        selectionFits("selection", r.selection(), q, kv);
+        if (r.window() < 0) throw new IllegalArgumentException("window: expected >= 0 but got " + r.window());
+        if (r.window() > 0) {
+            SwaCache swa = r.swa();
+            if (swa == null) {
+                throw new IllegalArgumentException("swa: expected a window cache for window " + r.window() + " but got null");
+            }
+            if (swa.kvHeads() != kv.kvHeads() || swa.headDim() != kv.headDim()) {
+                throw new IllegalArgumentException("swa: expected [" + kv.kvHeads() + "][" + kv.headDim()
+                        + "] per token but got [" + swa.kvHeads() + "][" + swa.headDim() + "]");
+            }
+            int need = Math.max(0, q.positions()[0] - r.window() + 1);
+            if (swa.length() <= q.lastPosition() || swa.firstPosition() > need) {
+                throw new IllegalArgumentException("swa: expected positions " + need + ".." + q.lastPosition()
+                        + " held but got " + swa.firstPosition() + ".." + (swa.length() - 1)
+                        + " (capacity " + swa.capacity() + ")");
+            }
+        }
+        gate("gateSel", r.gateSel(), q);
+        gate("gateSwa", r.gateSwa(), q);
+        length("out", out, (long) q.rows() * q.heads() * q.headDim(), "[" + q.rows() + "][" + q.heads() + "][" + q.headDim() + "]");
+    }
+
+    /** SPEC 5 inputs. */
+    public static void droppedMass(DroppedMassRequest r) {
+        attention(r.queries(), r.kv(), r.scale());
+        selectionFits("selection", r.selection(), r.queries(), r.kv());
+    }
+
+    // ---- shared pieces ----
+
+    private static void attention(Queries q, KvSource kv, float scale) {
+        if (kv.firstPosition() != 0) {
+            throw new IllegalArgumentException("kv: expected a cache holding every position from 0 but got one starting at "
+                    + kv.firstPosition());
+        }
+        if (q.headDim() != kv.headDim()) {
+            throw new IllegalArgumentException("q: expected head dim " + kv.headDim() + " (the cache's) but got " + q.headDim());
+        }
+        if (q.heads() % kv.kvHeads() != 0) {
+            throw new IllegalArgumentException("heads: expected Hq a multiple of Hkv = " + kv.kvHeads() + " but got Hq = " + q.heads());
+        }
+        if (q.lastPosition() >= kv.length()) {
+            throw new IllegalArgumentException("positions: expected < T = " + kv.length() + " but got " + q.lastPosition());
+        }
+        if (!(Float.isFinite(scale) && scale > 0)) {
+            throw new IllegalArgumentException("scale: expected a finite value > 0 but got " + scale);
+        }
+        finite("q", q.data(), q.data().length);
+    }
+
+    private static void blockSizeMatches(KvSource kv, BlockGeometry g) {
+        int cacheBlock = switch (kv) {
+            case KvCache c -> c.blockSize();
+            case KvCacheView v -> v.blockSize();
+            case SwaCache s -> g.blockSize();
+        };
+        if (cacheBlock != g.blockSize()) {
+            throw new IllegalArgumentException("blockSize: expected " + cacheBlock + " (the cache's block size) but got " + g.blockSize());
+        }
+    }
+
+    private static void selectionFits(String name, BlockSelection sel, Queries q, KvSource kv) {
+        blockSizeMatches(kv, sel.geometry());
+        if (sel.kvHeads() != kv.kvHeads()) {
+            throw new IllegalArgumentException(name + ": expected " + kv.kvHeads() + " KV heads but got " + sel.kvHeads());
+        }
+        QueryBlocks want = QueryBlocks.of(q.positions(), sel.geometry().queryBlockSize());
+        if (want.first() != sel.queryBlocks().first() || want.count() != sel.queryBlocks().count()
+                || !Arrays.equals(want.lastPosition(), sel.queryBlocks().lastPosition())) {
+            throw new IllegalArgumentException(name + ": expected query blocks " + want.first() + ".." + (want.first() + want.count() - 1)
+                    + " for these positions but got " + sel.queryBlocks().first() + ".."
+                    + (sel.queryBlocks().first() + sel.queryBlocks().count() - 1));
+        }
+        int bs = sel.geometry().blockSize();
+        for (int h = 0; h < sel.kvHeads(); h++) {
+            for (int qb = 0; qb < want.count(); qb++) {
+                int[] blocks = sel.blocks(h, qb);
+                if (blocks == null) throw new IllegalArgumentException(name + "[" + h + "][" + qb + "]: expected a block list but got null");
+                int visible = want.visibleBlocks(qb, bs);
+                for (int i = 0; i < blocks.length; i++) {
+                    if (blocks[i] < 0 || blocks[i] >= visible) {
+                        throw new IllegalArgumentException(name + "[" + h + "][" + qb + "]: expected block indices in 0.."
+                                + (visible - 1) + " but got " + blocks[i]);
+                    }
+                    if (i > 0 && blocks[i] <= blocks[i - 1]) {
+                        throw new IllegalArgumentException(name + "[" + h + "][" + qb + "]: expected strictly ascending indices but got "
+                                + Arrays.toString(blocks));
+                    }
+                }
+            }
+        }
+    }
+
+    private static void gate(String name, float[] gate, Queries q) {
+        length(name, gate, (long) q.rows() * q.heads(), "[" + q.rows() + "][" + q.heads() + "]");
+        for (int i = 0; i < gate.length; i++) {
+            if (!(gate[i] >= 0f && gate[i] <= 1f)) {
+                throw new IllegalArgumentException(name + ": expected values in [0, 1] but got " + gate[i] + " at index " + i);
+            }
+        }
+    }
+
+    static void positive(String name, int value) {
+        if (value < 1) throw new IllegalArgumentException(name + ": expected >= 1 but got " + value);
+    }
+
+    static void blockSize(String name, int b) {
+        if (b < 16 || b > 256 || Integer.bitCount(b) != 1) {
+            throw new IllegalArgumentException(name + ": expected a power of two in 16..256 but got " + b);
+        }
+    }
+
+    static void length(String name, float[] a, long expected, String shape) {
+        if (a == null) throw new IllegalArgumentException(name + ": expected " + shape + " but got null");
+        if (a.length != expected) {
+            throw new IllegalArgumentException(name + ": expected " + shape + " = " + expected + " elements but got " + a.length);
+        }
+    }
+
+    static void length(String name, int[] a, int expected) {
+        if (a == null) throw new IllegalArgumentException(name + ": expected " + expected + " elements but got null");
+        if (a.length != expected) {
+            throw new IllegalArgumentException(name + ": expected " + expected + " elements but got " + a.length);
+        }
+    }
+
+    static void finite(String name, float[] a, int n) {
+        for (int i = 0; i < n; i++) {
+            if (!Float.isFinite(a[i])) {
+                throw new IllegalArgumentException(name + ": expected finite values but got " + a[i] + " at index " + i);
+            }
+        }
+    }
+}

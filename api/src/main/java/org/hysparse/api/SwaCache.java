@@ -1,0 +1,112 @@
+package org.hysparse.api;
+
+import java.util.Objects;
+
+/**
+ * A sparse layer's own sliding-window KV cache: a ring buffer holding the last {@code capacity} tokens.
+ * For decode, {@code capacity = W}. Chunked prefill needs {@code W + chunk - 1}: a chunk's first row
+ * still sees {@code W - 1} earlier positions; {@link #shrink(int)} then brings it back to {@code W}.
+ */
+public final class SwaCache implements KvSource, AutoCloseable {
+    private final int kvHeads;
+    private final int headDim;
+    private final KvPrecision precision;
+    private int capacity;
+    private KvPage keys;
+    private KvPage values;
+    private int length;
+    private boolean closed;
+
+    public SwaCache(int kvHeads, int headDim, int capacity, KvPrecision precision) {
+        Checks.positive("kvHeads", kvHeads);
+        Checks.positive("headDim", headDim);
+        Checks.positive("capacity", capacity);
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
+        this.precision = Objects.requireNonNull(precision, "precision");
+        this.capacity = capacity;
+        this.keys = KvPage.allocate(precision, capacity * kvHeads * headDim);
+        this.values = KvPage.allocate(precision, capacity * kvHeads * headDim);
+    }
+
+    /** Appends {@code tokens} rows; only the last {@code capacity} are kept. Validates first. */
+    public void append(float[] k, float[] v, int tokens) {
+        ensureOpen();
+        Checks.positive("tokens", tokens);
+        int rowElems = kvHeads * headDim;
+        String shape = "[" + tokens + "][" + kvHeads + "][" + headDim + "]";
+        Checks.length("k", k, (long) tokens * rowElems, shape);
+        Checks.length("v", v, (long) tokens * rowElems, shape);
+        Checks.finite("k", k, tokens * rowElems);
+        Checks.finite("v", v, tokens * rowElems);
+        int skip = Math.max(0, tokens - capacity);
+        for (int i = skip; i < tokens; i++) {
+            int at = ((length + i) % capacity) * rowElems;
+            KvPage.write(keys, at, k, i * rowElems, rowElems);
+            KvPage.write(values, at, v, i * rowElems, rowElems);
+        }
+        length += tokens;
+    }
+
+    /** Keeps only the newest {@code newCapacity} tokens, releasing the rest of the ring. */
+    public void shrink(int newCapacity) {
+        ensureOpen();
+        if (newCapacity < 1 || newCapacity > capacity) {
+            throw new IllegalArgumentException("newCapacity: expected 1.." + capacity + " but got " + newCapacity);
+        }
+        int rowElems = kvHeads * headDim;
+        KvPage newKeys = KvPage.allocate(precision, newCapacity * rowElems);
+        KvPage newValues = KvPage.allocate(precision, newCapacity * rowElems);
+        float[] row = new float[rowElems];
+        for (int t = Math.max(0, length - newCapacity); t < length; t++) {
+            int from = (t % capacity) * rowElems;
+            int to = (t % newCapacity) * rowElems;
+            keys.read(from, row, 0, rowElems);
+            KvPage.write(newKeys, to, row, 0, rowElems);
+            values.read(from, row, 0, rowElems);
+            KvPage.write(newValues, to, row, 0, rowElems);
+        }
+        keys = newKeys;
+        values = newValues;
+        capacity = newCapacity;
+    }
+
+    public int capacity() { return capacity; }
+    @Override public int length() { ensureOpen(); return length; }
+    @Override public int firstPosition() { return Math.max(0, length - capacity); }
+    @Override public int kvHeads() { return kvHeads; }
+    @Override public int headDim() { return headDim; }
+    @Override public KvPrecision precision() { return precision; }
+    @Override public KvPage keyPage(int position) { checkPosition(position); return keys; }
+    @Override public KvPage valuePage(int position) { checkPosition(position); return values; }
+    @Override public int offset(int position, int kvHead) { return ((position % capacity) * kvHeads + kvHead) * headDim; }
+
+    /** Bytes of KV held, as SPEC 4 counts them: {@code 2 * min(T, capacity) * Hkv * D * bytes}. */
+    public long bytes() {
+        return KvBudget.cacheBytes(Math.min(length, capacity), kvHeads, headDim, precision);
+    }
+
+    /** Bytes allocated for the ring. */
+    public long reservedBytes() {
+        return KvBudget.cacheBytes(capacity, kvHeads, headDim, precision);
+    }
+
+    private void checkPosition(int position) {
+        ensureOpen();
+        if (position < firstPosition() || position >= length) {
+            throw new IndexOutOfBoundsException("position: expected " + firstPosition() + ".." + (length - 1)
+                    + " (window ring of " + capacity + ") but got " + position);
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("SWA cache is closed");
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        keys = null;
+        values = null;
+    }
+}
