@@ -1,0 +1,60 @@
+package org.hysparse.conformance;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.EnumSet;
+import java.util.Set;
+import org.hysparse.api.KvPrecision;
+import org.hysparse.conformance.MutantBackend.Mutation;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The kit must be able to fail: each deliberately broken backend is caught by the rule named here. */
+class MutantsAreCaughtTest {
+    private final ConformanceSuite suite = new ConformanceSuite(KvPrecision.FLOAT32, ConformanceSuite.DEFAULT_SEED);
+
+    @Test
+    void theUnbrokenMutantHarnessPassesEveryRule() {
+        ConformanceReport r = suite.run(new MutantBackend(Mutation.NONE));
+        assertTrue(r.passed(), ConformanceRunner.summary(java.util.List.of(r)));
+        assertEquals(0, r.count(RuleResult.Status.SKIPPED), ConformanceRunner.summary(java.util.List.of(r)));
+    }
+
+    @ParameterizedTest(name = "{0} caught by {1}")
+    @CsvSource({
+            "WRONG_SCALE, HS-ORACLE-1",
+            "CAUSAL_OFF_BY_ONE, HS-ORACLE-1",
+            "GQA_MAPPING, HS-ORACLE-1",
+            "S_SUMMED, HS-ORACLE-2",
+            "S_SUMMED, HS-ORACLE-3",
+            "TIE_TO_HIGHER_INDEX, HS-SELECT-1",
+            "VIEW_COPIED, HS-KV-3",
+            "WINDOW_OFF_BY_ONE, HS-SPARSE-1",
+            "GATES_SWAPPED, HS-SPARSE-1",
+            "NAN_IN_OUTPUT, HS-ORACLE-1",
+            "INPUT_MUTATED, HS-INPUT-1",
+            "NO_VALIDATION, HS-ERR-1",
+            "NO_VALIDATION, HS-ERR-2"})
+    void mutantIsCaught(Mutation mutation, String ruleId) {
+        Rule rule = EnumSet.allOf(Rule.class).stream().filter(r -> r.id().equals(ruleId)).findFirst().orElseThrow();
+        RuleResult result = suite.check(rule, new MutantBackend(mutation));
+        assertEquals(RuleResult.Status.FAILED, result.status(), mutation + " survived " + ruleId + ": " + result.message());
+        assertTrue(result.message().startsWith(ruleId + " "), "failure message must lead with the rule id: " + result.message());
+        if (rule != Rule.ERR_1 && rule != Rule.ERR_2 && rule != Rule.KV_3 && rule != Rule.INPUT_1) {
+            assertTrue(result.message().contains("seed="), "failure message must carry the seed: " + result.message());
+        }
+    }
+
+    @Test
+    void everyMutationIsCoveredAbove() throws Exception {
+        Set<String> listed = new java.util.HashSet<>();
+        for (String row : MutantsAreCaughtTest.class.getDeclaredMethod("mutantIsCaught", Mutation.class, String.class)
+                .getAnnotation(CsvSource.class).value()) {
+            listed.add(row.split(",")[0].trim());
+        }
+        for (Mutation m : Mutation.values()) {
+            if (m != Mutation.NONE) assertTrue(listed.contains(m.name()), m + " has no rule that is shown to catch it");
+        }
+    }
+}
