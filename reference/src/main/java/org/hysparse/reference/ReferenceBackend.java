@@ -95,12 +95,16 @@ public final class ReferenceBackend implements AttentionBackend {
         for (int l = 0; l < policy.local() && visible - 1 - l >= 0; l++) forced.add(visible - 1 - l);
         for (int b : forced) if (chosen.size() < budget) chosen.add(b);
 
+        // The S left out: summed in block order, then reduced block by block as blocks are chosen.
         List<Integer> rest = new ArrayList<>();
-        for (int j = 0; j < visible; j++) if (!chosen.contains(j)) rest.add(j);
-        rest.sort(Comparator.comparingDouble((Integer j) -> -s.get(h, qb, j)).thenComparingInt(j -> j));
-
         double leftOut = 0;
-        for (int j : rest) leftOut += s.get(h, qb, j);
+        for (int j = 0; j < visible; j++) {
+            if (!chosen.contains(j)) {
+                rest.add(j);
+                leftOut += s.get(h, qb, j);
+            }
+        }
+        rest.sort(Comparator.comparingDouble((Integer j) -> -s.get(h, qb, j)).thenComparingInt(j -> j));
         for (int j : rest) {
             if (chosen.size() >= budget) break;
             if (policy instanceof SelectionPolicy.MassTarget m && leftOut <= m.delta()) break;

@@ -1,0 +1,43 @@
+package org.hysparse.backend.cpu;
+
+import org.hysparse.api.KvCache;
+import org.hysparse.api.KvCacheView;
+import org.hysparse.api.KvPage;
+import org.hysparse.api.KvSource;
+import org.hysparse.api.SwaCache;
+
+/**
+ * Where {@code n} consecutive KV rows of one head live: element {@code d} of row {@code t0 + tt} is
+ * {@code array[base + tt * stride + d]}. float32 rows are read in place from the cache's own pages
+ * (the view is never copied); 16-bit rows are converted once into the thread's scratch.
+ */
+record Chunk(float[] array, int base, int stride) {
+
+    static Chunk keys(KvSource src, int head, int t0, int n, Scratch sc) {
+        return of(src.keyPage(t0), src.offset(t0, head), src.kvHeads() * src.headDim(), src.headDim(), n, sc.kConv);
+    }
+
+    static Chunk values(KvSource src, int head, int t0, int n, Scratch sc) {
+        return of(src.valuePage(t0), src.offset(t0, head), src.kvHeads() * src.headDim(), src.headDim(), n, sc.vConv);
+    }
+
+    private static Chunk of(KvPage page, int base, int stride, int dim, int n, float[] conv) {
+        return switch (page) {
+            case KvPage.F32 f -> new Chunk(f.data(), base, stride);
+            case KvPage.Half h -> {
+                for (int tt = 0; tt < n; tt++) h.read(base + tt * stride, conv, tt * dim, dim);
+                yield new Chunk(conv, 0, dim);
+            }
+        };
+    }
+
+    /** Rows from {@code t0} that sit contiguously in one page (a cache block, or the ring before it wraps). */
+    static int contiguous(KvSource src, int t0) {
+        int period = switch (src) {
+            case KvCache c -> c.blockSize();
+            case KvCacheView v -> v.blockSize();
+            case SwaCache s -> s.capacity();
+        };
+        return period - t0 % period;
+    }
+}

@@ -1,0 +1,272 @@
+package org.hysparse.backend.cpu;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
+import org.hysparse.api.*;
+
+/**
+ * Backend {@code cpu}. Work is split into one task per (KV head, query block): a task owns its rows of
+ * the output and its row of S, so results never depend on scheduling (bit-identical across runs and
+ * thread counts) and no two tasks write the same element. Causal blocks past a task's last row are
+ * never visited. Safe for concurrent calls: scratch buffers belong to worker threads, not to calls.
+ */
+final class CpuBackend implements AttentionBackend {
+    private final ForkJoinPool pool;
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
+    CpuBackend(int threads) {
+        this.pool = new ForkJoinPool(threads);
+    }
+
+    @Override public String name() { return CpuProvider.NAME; }
+
+    @Override public Set<KvPrecision> precisions() { return EnumSet.allOf(KvPrecision.class); }
+
+    // ---- SPEC 1 ----
+
+    @Override
+    public void oracle(OracleRequest r, OracleOutput output) {
+        Checks.oracle(r, output);
+        Queries q = r.queries();
+        KvSource kv = r.kv();
+        BlockScores s = output.scores();
+        int bs = r.geometry().blockSize();
+        int[] rowStart = rowStarts(q, s.queryBlocks(), r.geometry().queryBlockSize());
+        Arrays.fill(s.data(), 0f);
+        float[] out = output.out();
+        run(s.queryBlocks().count(), kv.kvHeads(), (h, qb) -> {
+            int r0 = rowStart[qb], r1 = rowStart[qb + 1];
+            if (r0 == r1) return null;
+            Scratch sc = scratch.get();
+            int group = q.heads() / kv.kvHeads();
+            int rCount = (r1 - r0) * group, rPad = FlashKernel.pad(rCount);
+            int visible = q.positions()[r1 - 1] / bs + 1;
+            sc.ensure(rPad, q.headDim(), bs, visible);
+            loadQueries(sc, q, r0, r1, h, group, r.scale(), rPad);
+            setRange(sc, q, r0, r1, group, 0);
+            sc.sel.reset(rPad, q.headDim());
+            int end = q.positions()[r1 - 1] + 1;
+            for (int j = 0; j < visible; j++) {
+                int t0 = j * bs, n = Math.min(bs, end - t0);
+                FlashKernel.consume(sc, sc.sel, Chunk.keys(kv, h, t0, n, sc), Chunk.values(kv, h, t0, n, sc),
+                        t0, n, rCount, rPad, q.headDim(), true, j);
+            }
+            writeOutput(sc, q, r0, group, h, rCount, out, null, null, null);
+            for (int j = 0; j < visible; j++) {
+                float max = 0f;
+                for (int x = 0; x < rCount; x++) max = Math.max(max, FlashKernel.blockMass(sc, sc.sel, j, rPad, x));
+                s.data()[s.index(h, qb, j)] = max;
+            }
+            return null;
+        });
+    }
+
+    // ---- SPEC 2 ----
+
+    @Override
+    public BlockSelection select(SelectionRequest r) {
+        Checks.selection(r);
+        BlockScores s = r.scores();
+        QueryBlocks qbs = s.queryBlocks();
+        int[][] blocks = new int[s.kvHeads() * qbs.count()][];
+        for (int h = 0; h < s.kvHeads(); h++) {
+            for (int qb = 0; qb < qbs.count(); qb++) {
+                blocks[h * qbs.count() + qb] = TopK.select(s, h, qb, qbs.visibleBlocks(qb, s.geometry().blockSize()), r.policy());
+            }
+        }
+        return new BlockSelection(s.geometry(), qbs, s.kvHeads(), blocks);
+    }
+
+    // ---- SPEC 3 ----
+
+    @Override
+    public void sparse(SparseRequest r, float[] out) {
+        Checks.sparse(r, out);
+        Queries q = r.queries();
+        KvCacheView kv = r.shared();
+        BlockSelection sel = r.selection();
+        int bs = sel.geometry().blockSize();
+        int[] rowStart = rowStarts(q, sel.queryBlocks(), sel.geometry().queryBlockSize());
+        run(sel.queryBlocks().count(), kv.kvHeads(), (h, qb) -> {
+            int r0 = rowStart[qb], r1 = rowStart[qb + 1];
+            if (r0 == r1) return null;
+            Scratch sc = scratch.get();
+            int group = q.heads() / kv.kvHeads();
+            int rCount = (r1 - r0) * group, rPad = FlashKernel.pad(rCount);
+            int first = q.positions()[r0], end = q.positions()[r1 - 1] + 1;
+            sc.ensure(rPad, q.headDim(), bs, 0);
+            loadQueries(sc, q, r0, r1, h, group, r.scale(), rPad);
+            setRange(sc, q, r0, r1, group, 0);
+            sc.sel.reset(rPad, q.headDim());
+            for (int j : sel.blocks(h, qb)) {
+                int t0 = j * bs, n = Math.min(bs, end - t0);
+                FlashKernel.consume(sc, sc.sel, Chunk.keys(kv, h, t0, n, sc), Chunk.values(kv, h, t0, n, sc),
+                        t0, n, rCount, rPad, q.headDim(), true, -1);
+            }
+            sc.swa.reset(rPad, q.headDim());
+            if (r.window() > 0) {
+                SwaCache swa = r.swa();
+                setRange(sc, q, r0, r1, group, r.window());
+                for (int t0 = Math.max(0, first - r.window() + 1); t0 < end; ) {
+                    int n = Math.min(Math.min(bs, end - t0), Chunk.contiguous(swa, t0));
+                    FlashKernel.consume(sc, sc.swa, Chunk.keys(swa, h, t0, n, sc), Chunk.values(swa, h, t0, n, sc),
+                            t0, n, rCount, rPad, q.headDim(), true, -1);
+                    t0 += n;
+                }
+            }
+            writeOutput(sc, q, r0, group, h, rCount, out, sc.swa, r.gateSel(), r.gateSwa());
+            return null;
+        });
+    }
+
+    // ---- SPEC 5 ----
+
+    @Override
+    public DroppedMass droppedMass(DroppedMassRequest r) {
+        Checks.droppedMass(r);
+        Queries q = r.queries();
+        KvSource kv = r.kv();
+        BlockSelection sel = r.selection();
+        int bs = sel.geometry().blockSize();
+        int nqb = sel.queryBlocks().count();
+        int[] rowStart = rowStarts(q, sel.queryBlocks(), sel.geometry().queryBlockSize());
+        double[] max = new double[kv.kvHeads() * nqb], sum = new double[kv.kvHeads() * nqb];
+        run(nqb, kv.kvHeads(), (h, qb) -> {
+            int r0 = rowStart[qb], r1 = rowStart[qb + 1];
+            if (r0 == r1) return null;
+            Scratch sc = scratch.get();
+            int group = q.heads() / kv.kvHeads();
+            int rCount = (r1 - r0) * group, rPad = FlashKernel.pad(rCount);
+            int visible = q.positions()[r1 - 1] / bs + 1, end = q.positions()[r1 - 1] + 1;
+            sc.ensure(rPad, q.headDim(), bs, visible);
+            loadQueries(sc, q, r0, r1, h, group, r.scale(), rPad);
+            setRange(sc, q, r0, r1, group, 0);
+            sc.sel.reset(rPad, q.headDim());
+            for (int j = 0; j < visible; j++) {
+                int t0 = j * bs, n = Math.min(bs, end - t0);
+                FlashKernel.consume(sc, sc.sel, Chunk.keys(kv, h, t0, n, sc), null, t0, n, rCount, rPad, q.headDim(), false, j);
+            }
+            for (int x = 0; x < rCount; x++) {
+                double kept = 0;
+                for (int j : sel.blocks(h, qb)) kept += FlashKernel.blockMass(sc, sc.sel, j, rPad, x);
+                double delta = Math.max(0, 1 - kept);
+                max[h * nqb + qb] = Math.max(max[h * nqb + qb], delta);
+                sum[h * nqb + qb] += delta;
+            }
+            return null;
+        });
+        double m = 0, total = 0;
+        for (int i = 0; i < max.length; i++) {
+            m = Math.max(m, max[i]);
+            total += sum[i];
+        }
+        return new DroppedMass(m, total / ((double) q.rows() * q.heads()));
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+
+    // ---- shared pieces ----
+
+    private interface Task {
+        Void run(int h, int qb) throws Exception;
+    }
+
+    /** Runs one task per (KV head, query block), latest query blocks first: they see the most keys. */
+    private void run(int queryBlocks, int kvHeads, Task task) {
+        List<Callable<Void>> tasks = new ArrayList<>(queryBlocks * kvHeads);
+        for (int qb = queryBlocks - 1; qb >= 0; qb--) {
+            for (int h = 0; h < kvHeads; h++) {
+                int hh = h, qq = qb;
+                tasks.add(() -> task.run(hh, qq));
+            }
+        }
+        if (tasks.size() == 1) {
+            // A lone task (decode with one KV head) runs on the caller: no hand-off to wait for.
+            try {
+                tasks.get(0).call();
+            } catch (Exception e) {
+                throw rethrow(e);
+            }
+            return;
+        }
+        try {
+            for (Future<Void> f : pool.invokeAll(tasks)) f.get();
+        } catch (ExecutionException e) {
+            throw rethrow(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException re) return re;
+        if (t instanceof Error err) throw err;
+        return new IllegalStateException(t);
+    }
+
+    /** {@code rowStart[qb] .. rowStart[qb+1]-1} are the rows of query block {@code qb} (positions increase). */
+    private static int[] rowStarts(Queries q, QueryBlocks qbs, int queryBlockSize) {
+        int[] start = new int[qbs.count() + 1];
+        int row = 0;
+        for (int qb = 0; qb < qbs.count(); qb++) {
+            start[qb] = row;
+            while (row < q.rows() && qbs.indexOf(q.positions()[row], queryBlockSize) == qb) row++;
+        }
+        start[qbs.count()] = row;
+        return start;
+    }
+
+    /** Query vector {@code x = (row - r0) * group + (g - h * group)}, pre-scaled, transposed into {@code qt}. */
+    private static void loadQueries(Scratch sc, Queries q, int r0, int r1, int h, int group, float scale, int rPad) {
+        int dim = q.headDim();
+        Arrays.fill(sc.qt, 0, dim * rPad, 0f);
+        for (int i = r0; i < r1; i++) {
+            for (int gg = 0; gg < group; gg++) {
+                int x = (i - r0) * group + gg;
+                int off = q.offset(i, h * group + gg);
+                for (int d = 0; d < dim; d++) sc.qt[d * rPad + x] = q.data()[off + d] * scale;
+            }
+        }
+    }
+
+    /** Visible range per query vector: {@code [pos - window + 1, pos]}, or {@code [0, pos]} for window 0. */
+    private static void setRange(Scratch sc, Queries q, int r0, int r1, int group, int window) {
+        for (int i = r0; i < r1; i++) {
+            int pos = q.positions()[i];
+            for (int gg = 0; gg < group; gg++) {
+                int x = (i - r0) * group + gg;
+                sc.lo[x] = window == 0 ? 0 : Math.max(0, pos - window + 1);
+                sc.hi[x] = pos;
+            }
+        }
+    }
+
+    /** {@code out = gSel * oSel + gSwa * oSwa}; without gates, just {@code oSel}. */
+    private static void writeOutput(Scratch sc, Queries q, int r0, int group, int h, int rCount, float[] out,
+                                    Scratch.Branch swa, float[] gateSel, float[] gateSwa) {
+        int dim = q.headDim();
+        for (int x = 0; x < rCount; x++) {
+            int i = r0 + x / group, g = h * group + x % group;
+            int o = q.offset(i, g);
+            float a = FlashKernel.normalizer(sc.sel, x);
+            if (gateSel != null) {
+                a *= gateSel[i * q.heads() + g];
+                float b = gateSwa[i * q.heads() + g] * FlashKernel.normalizer(swa, x);
+                for (int d = 0; d < dim; d++) out[o + d] = a * sc.sel.acc[x * dim + d] + b * swa.acc[x * dim + d];
+            } else {
+                for (int d = 0; d < dim; d++) out[o + d] = a * sc.sel.acc[x * dim + d];
+            }
+        }
+    }
+}

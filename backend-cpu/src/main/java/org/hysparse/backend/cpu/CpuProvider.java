@@ -1,0 +1,50 @@
+package org.hysparse.backend.cpu;
+
+import java.util.EnumSet;
+import java.util.Set;
+import org.hysparse.api.AttentionBackend;
+import org.hysparse.api.AttentionBackendProvider;
+import org.hysparse.api.Availability;
+import org.hysparse.api.BackendOptions;
+import org.hysparse.api.KvPrecision;
+
+/**
+ * Registers {@code cpu}. Touches no Vector API class itself, so that without
+ * {@code --add-modules jdk.incubator.vector} it can still say why it is unavailable.
+ */
+public final class CpuProvider implements AttentionBackendProvider {
+    public static final String NAME = "cpu";
+    private static final String VECTOR_MODULE = "jdk.incubator.vector";
+
+    @Override public String name() { return NAME; }
+
+    /** Above {@code reference} (0): the default wherever it runs. */
+    @Override public int priority() { return 100; }
+
+    @Override
+    public Availability availability() {
+        if (ModuleLayer.boot().findModule(VECTOR_MODULE).isEmpty()) {
+            return Availability.unavailable("the JVM was started without --add-modules " + VECTOR_MODULE);
+        }
+        return Availability.available("Vector API present, " + Runtime.getRuntime().availableProcessors() + " cores");
+    }
+
+    @Override
+    public String device() {
+        String arch = System.getProperty("os.arch");
+        if (!availability().available()) return "CPU (" + arch + ")";
+        return "CPU (" + arch + ", " + Runtime.getRuntime().availableProcessors() + " cores, " + VectorInfo.describe() + ")";
+    }
+
+    @Override public Set<KvPrecision> precisions() { return EnumSet.allOf(KvPrecision.class); }
+
+    /** Options: {@code threads} (default: available processors; 1 runs every task on one worker). */
+    @Override
+    public AttentionBackend create(BackendOptions options) {
+        Availability a = availability();
+        if (!a.available()) throw new IllegalStateException("backend cpu unavailable: " + a.reason());
+        int threads = options.getInt("threads", Runtime.getRuntime().availableProcessors());
+        if (threads < 1) throw new IllegalArgumentException("threads: expected >= 1 but got " + threads);
+        return new CpuBackend(threads);
+    }
+}

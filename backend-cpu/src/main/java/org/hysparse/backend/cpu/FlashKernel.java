@@ -1,0 +1,188 @@
+package org.hysparse.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The one fast path: online-softmax attention of {@code R} query vectors (rows x heads of one KV head's
+ * group) over chunks of KV rows. Logits are computed as {@code K * Q^T} so each key row is read once,
+ * in place, and each lane holds a different query vector; softmax then runs lane-wise down the chunk.
+ * Query vectors are padded to {@code rPad}, a multiple of the lane count; padded lanes are always masked.
+ */
+final class FlashKernel {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int LANES = F.length();
+
+    private FlashKernel() {
+    }
+
+    static int pad(int r) {
+        return (r + LANES - 1) / LANES * LANES;
+    }
+
+    /**
+     * Consumes positions {@code t0 .. t0+n-1}: query vector {@code r} sees those in {@code [lo[r], hi[r]]}.
+     * With {@code statSlot >= 0}, records the chunk's reference maximum and partial sum for block scores.
+     */
+    static void consume(Scratch sc, Scratch.Branch br, Chunk k, Chunk v, int t0, int n, int rCount, int rPad, int dim,
+                        boolean withValues, int statSlot) {
+        logits(sc, k, n, rPad, dim);
+        mask(sc, t0, n, rCount, rPad);
+        softmaxStep(sc, br, n, rPad, statSlot);
+        if (withValues) accumulate(sc, br, v, n, rCount, rPad, dim);
+    }
+
+    /** {@code s[tt][r] = sum_d K[tt][d] * qt[d][r]}, four keys at a time to reuse each query load. */
+    private static void logits(Scratch sc, Chunk k, int n, int rPad, int dim) {
+        float[] qt = sc.qt, s = sc.s, ka = k.array();
+        int stride = k.stride();
+        for (int rv = 0; rv < rPad; rv += LANES) {
+            int tt = 0;
+            for (; tt + 4 <= n; tt += 4) {
+                int k0 = k.base() + tt * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                for (int d = 0; d < dim; d++) {
+                    FloatVector q = FloatVector.fromArray(F, qt, d * rPad + rv);
+                    a0 = q.fma(FloatVector.broadcast(F, ka[k0 + d]), a0);
+                    a1 = q.fma(FloatVector.broadcast(F, ka[k1 + d]), a1);
+                    a2 = q.fma(FloatVector.broadcast(F, ka[k2 + d]), a2);
+                    a3 = q.fma(FloatVector.broadcast(F, ka[k3 + d]), a3);
+                }
+                a0.intoArray(s, tt * rPad + rv);
+                a1.intoArray(s, (tt + 1) * rPad + rv);
+                a2.intoArray(s, (tt + 2) * rPad + rv);
+                a3.intoArray(s, (tt + 3) * rPad + rv);
+            }
+            for (; tt < n; tt++) {
+                int k0 = k.base() + tt * stride;
+                FloatVector a0 = FloatVector.zero(F);
+                for (int d = 0; d < dim; d++) a0 = FloatVector.fromArray(F, qt, d * rPad + rv).fma(FloatVector.broadcast(F, ka[k0 + d]), a0);
+                a0.intoArray(s, tt * rPad + rv);
+            }
+        }
+    }
+
+    /** Hides positions outside each query vector's range; only chunks on a boundary pay for it. */
+    private static void mask(Scratch sc, int t0, int n, int rCount, int rPad) {
+        float[] s = sc.s;
+        int last = t0 + n - 1;
+        for (int r = 0; r < rPad; r++) {
+            int lo = r < rCount ? sc.lo[r] : Integer.MAX_VALUE;
+            int hi = r < rCount ? sc.hi[r] : -1;
+            if (lo <= t0 && hi >= last) continue;
+            for (int tt = 0; tt < n; tt++) {
+                int t = t0 + tt;
+                if (t < lo || t > hi) s[tt * rPad + r] = Float.NEGATIVE_INFINITY;
+            }
+        }
+    }
+
+    /**
+     * Online softmax, lane-wise: new running max, probabilities relative to it (written over the logits),
+     * rescale factor for what was accumulated before. A lane that has seen nothing keeps max -inf and is
+     * computed against 0 so that no -inf - -inf NaN appears.
+     */
+    private static void softmaxStep(Scratch sc, Scratch.Branch br, int n, int rPad, int statSlot) {
+        float[] s = sc.s;
+        FloatVector negInf = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector zero = FloatVector.zero(F);
+        for (int rv = 0; rv < rPad; rv += LANES) {
+            FloatVector blockMax = negInf;
+            for (int tt = 0; tt < n; tt++) blockMax = blockMax.max(FloatVector.fromArray(F, s, tt * rPad + rv));
+            FloatVector mOld = FloatVector.fromArray(F, br.m, rv);
+            FloatVector mNew = mOld.max(blockMax);
+            VectorMask<Float> empty = mNew.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY);
+            FloatVector ref = mNew.blend(zero, empty);
+            FloatVector sum = zero;
+            for (int tt = 0; tt < n; tt++) {
+                FloatVector p = FloatVector.fromArray(F, s, tt * rPad + rv).sub(ref).lanewise(VectorOperators.EXP);
+                p.intoArray(s, tt * rPad + rv);
+                sum = sum.add(p);
+            }
+            FloatVector alpha = mOld.sub(ref).lanewise(VectorOperators.EXP);
+            FloatVector.fromArray(F, br.l, rv).fma(alpha, sum).intoArray(br.l, rv);
+            mNew.intoArray(br.m, rv);
+            alpha.intoArray(sc.alpha, rv);
+            if (statSlot >= 0) {
+                ref.intoArray(sc.statRef, statSlot * rPad + rv);
+                sum.intoArray(sc.statSum, statSlot * rPad + rv);
+            }
+        }
+    }
+
+    /** {@code acc[r] = alpha[r] * acc[r] + sum_tt p[tt][r] * V[tt]}, four query vectors per value load. */
+    private static void accumulate(Scratch sc, Scratch.Branch br, Chunk v, int n, int rCount, int rPad, int dim) {
+        float[] acc = br.acc, s = sc.s, va = v.array();
+        int stride = v.stride();
+        for (int r = 0; r < rCount; r++) {
+            float a = sc.alpha[r];
+            if (a != 1f) scale(acc, r * dim, dim, a);
+        }
+        int dv = F.loopBound(dim);
+        int r = 0;
+        for (; r + 4 <= rCount; r += 4) {
+            int o0 = r * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim;
+            for (int d = 0; d < dv; d += LANES) {
+                FloatVector a0 = FloatVector.fromArray(F, acc, o0 + d), a1 = FloatVector.fromArray(F, acc, o1 + d);
+                FloatVector a2 = FloatVector.fromArray(F, acc, o2 + d), a3 = FloatVector.fromArray(F, acc, o3 + d);
+                for (int tt = 0; tt < n; tt++) {
+                    FloatVector x = FloatVector.fromArray(F, va, v.base() + tt * stride + d);
+                    int p = tt * rPad + r;
+                    a0 = x.fma(FloatVector.broadcast(F, s[p]), a0);
+                    a1 = x.fma(FloatVector.broadcast(F, s[p + 1]), a1);
+                    a2 = x.fma(FloatVector.broadcast(F, s[p + 2]), a2);
+                    a3 = x.fma(FloatVector.broadcast(F, s[p + 3]), a3);
+                }
+                a0.intoArray(acc, o0 + d);
+                a1.intoArray(acc, o1 + d);
+                a2.intoArray(acc, o2 + d);
+                a3.intoArray(acc, o3 + d);
+            }
+            for (int d = dv; d < dim; d++) {
+                for (int tt = 0; tt < n; tt++) {
+                    float x = va[v.base() + tt * stride + d];
+                    int p = tt * rPad + r;
+                    acc[o0 + d] += s[p] * x;
+                    acc[o1 + d] += s[p + 1] * x;
+                    acc[o2 + d] += s[p + 2] * x;
+                    acc[o3 + d] += s[p + 3] * x;
+                }
+            }
+        }
+        for (; r < rCount; r++) {
+            int o = r * dim;
+            for (int d = 0; d < dv; d += LANES) {
+                FloatVector a0 = FloatVector.fromArray(F, acc, o + d);
+                for (int tt = 0; tt < n; tt++) a0 = FloatVector.fromArray(F, va, v.base() + tt * stride + d).fma(FloatVector.broadcast(F, s[tt * rPad + r]), a0);
+                a0.intoArray(acc, o + d);
+            }
+            for (int d = dv; d < dim; d++) {
+                for (int tt = 0; tt < n; tt++) acc[o + d] += s[tt * rPad + r] * va[v.base() + tt * stride + d];
+            }
+        }
+    }
+
+    private static void scale(float[] a, int from, int len, float f) {
+        int i = 0;
+        for (int bound = F.loopBound(len); i < bound; i += LANES) {
+            FloatVector.fromArray(F, a, from + i).mul(f).intoArray(a, from + i);
+        }
+        for (; i < len; i++) a[from + i] *= f;
+    }
+
+    /** {@code out = acc / l}; a branch that saw no position contributes 0. */
+    static float normalizer(Scratch.Branch br, int r) {
+        return br.l[r] > 0f ? 1f / br.l[r] : 0f;
+    }
+
+    /** Mass of query vector {@code r} on the block recorded in {@code slot}, under its final log-sum-exp. */
+    static float blockMass(Scratch sc, Scratch.Branch br, int slot, int rPad, int r) {
+        float m = br.m[r];
+        if (m == Float.NEGATIVE_INFINITY || br.l[r] <= 0f) return 0f;
+        int at = slot * rPad + r;
+        if (sc.statSum[at] == 0f) return 0f;
+        return (float) (sc.statSum[at] * Math.exp((double) sc.statRef[at] - m) / br.l[r]);
+    }
+}
