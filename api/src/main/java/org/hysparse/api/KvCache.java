@@ -4,7 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A full attention layer's KV cache, paged in blocks of {@code blockSize} tokens. Appending allocates a
+ * A full attention layer's KV cache, paged in blocks of {@code blockSize} tokens, each page head-major
+ * ({@code [kvHead][slot][headDim]}) so that one head's block is contiguous. Appending allocates a
  * new page only when the last one is full and never moves existing pages, so {@link KvCacheView}s and
  * device mirrors of earlier blocks stay valid. Not safe for appends concurrent with reads.
  */
@@ -48,8 +49,10 @@ public final class KvCache implements KvSource, AutoCloseable {
                 values.add(KvPage.allocate(precision, blockSize * rowElems));
             }
             int page = length / blockSize;
-            KvPage.write(keys.get(page), slot * rowElems, k, i * rowElems, rowElems);
-            KvPage.write(values.get(page), slot * rowElems, v, i * rowElems, rowElems);
+            for (int h = 0; h < kvHeads; h++) {
+                KvPage.write(keys.get(page), offset(length, h), k, i * rowElems + h * headDim, headDim);
+                KvPage.write(values.get(page), offset(length, h), v, i * rowElems + h * headDim, headDim);
+            }
             length++;
         }
     }
@@ -79,7 +82,7 @@ public final class KvCache implements KvSource, AutoCloseable {
 
     @Override
     public int offset(int position, int kvHead) {
-        return ((position % blockSize) * kvHeads + kvHead) * headDim;
+        return (kvHead * blockSize + position % blockSize) * headDim;
     }
 
     /** KV bytes as SPEC 4 counts them: {@code 2 * T * Hkv * D * bytes}. */

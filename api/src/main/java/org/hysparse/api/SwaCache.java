@@ -41,9 +41,11 @@ public final class SwaCache implements KvSource, AutoCloseable {
         Checks.finite("v", v, tokens * rowElems);
         int skip = Math.max(0, tokens - capacity);
         for (int i = skip; i < tokens; i++) {
-            int at = ((length + i) % capacity) * rowElems;
-            KvPage.write(keys, at, k, i * rowElems, rowElems);
-            KvPage.write(values, at, v, i * rowElems, rowElems);
+            for (int h = 0; h < kvHeads; h++) {
+                int at = offset(length + i, h);
+                KvPage.write(keys, at, k, i * rowElems + h * headDim, headDim);
+                KvPage.write(values, at, v, i * rowElems + h * headDim, headDim);
+            }
         }
         length += tokens;
     }
@@ -57,14 +59,16 @@ public final class SwaCache implements KvSource, AutoCloseable {
         int rowElems = kvHeads * headDim;
         KvPage newKeys = KvPage.allocate(precision, newCapacity * rowElems);
         KvPage newValues = KvPage.allocate(precision, newCapacity * rowElems);
-        float[] row = new float[rowElems];
+        float[] row = new float[headDim];
         for (int t = Math.max(0, length - newCapacity); t < length; t++) {
-            int from = (t % capacity) * rowElems;
-            int to = (t % newCapacity) * rowElems;
-            keys.read(from, row, 0, rowElems);
-            KvPage.write(newKeys, to, row, 0, rowElems);
-            values.read(from, row, 0, rowElems);
-            KvPage.write(newValues, to, row, 0, rowElems);
+            for (int h = 0; h < kvHeads; h++) {
+                int from = offset(t, h);
+                int to = (h * newCapacity + t % newCapacity) * headDim;
+                keys.read(from, row, 0, headDim);
+                KvPage.write(newKeys, to, row, 0, headDim);
+                values.read(from, row, 0, headDim);
+                KvPage.write(newValues, to, row, 0, headDim);
+            }
         }
         keys = newKeys;
         values = newValues;
@@ -79,7 +83,7 @@ public final class SwaCache implements KvSource, AutoCloseable {
     @Override public KvPrecision precision() { return precision; }
     @Override public KvPage keyPage(int position) { checkPosition(position); return keys; }
     @Override public KvPage valuePage(int position) { checkPosition(position); return values; }
-    @Override public int offset(int position, int kvHead) { return ((position % capacity) * kvHeads + kvHead) * headDim; }
+    @Override public int offset(int position, int kvHead) { return (kvHead * capacity + position % capacity) * headDim; }
 
     /** Bytes of KV held, as SPEC 4 counts them: {@code 2 * min(T, capacity) * Hkv * D * bytes}. */
     public long bytes() {

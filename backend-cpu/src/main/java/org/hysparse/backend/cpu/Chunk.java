@@ -14,11 +14,11 @@ import org.hysparse.api.SwaCache;
 record Chunk(float[] array, int base, int stride) {
 
     static Chunk keys(KvSource src, int head, int t0, int n, Scratch sc) {
-        return of(src.keyPage(t0), src.offset(t0, head), src.kvHeads() * src.headDim(), src.headDim(), n, sc.kConv);
+        return of(src.keyPage(t0), src.offset(t0, head), src.positionStride(), src.headDim(), n, sc.kConv);
     }
 
     static Chunk values(KvSource src, int head, int t0, int n, Scratch sc) {
-        return of(src.valuePage(t0), src.offset(t0, head), src.kvHeads() * src.headDim(), src.headDim(), n, sc.vConv);
+        return of(src.valuePage(t0), src.offset(t0, head), src.positionStride(), src.headDim(), n, sc.vConv);
     }
 
     private static Chunk of(KvPage page, int base, int stride, int dim, int n, float[] conv) {
