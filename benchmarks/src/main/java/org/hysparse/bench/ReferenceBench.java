@@ -8,10 +8,10 @@ import org.openjdk.jmh.annotations.*;
  * The same operations at sizes the float64 reference finishes in seconds, on both backends in one run:
  * decode at T = 8192 and a causal prefill of 512 positions. Speed-ups are taken at equal sizes.
  */
-@BenchmarkMode(Mode.SingleShotTime)
+@BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 1)
-@Measurement(iterations = 3)
+@Warmup(iterations = 2, time = 3)
+@Measurement(iterations = 3, time = 3)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx6g"})
 @State(Scope.Benchmark)
 public class ReferenceBench {

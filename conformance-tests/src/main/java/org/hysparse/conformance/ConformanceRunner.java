@@ -21,14 +21,20 @@ public final class ConformanceRunner {
     }
 
     /** Every provider on the classpath. */
-    public static List<ConformanceReport> runAll(Backends backends, long seed) {
+    public static List<ConformanceReport> runAll(Backends backends, long seed, Set<KvPrecision> only) {
         List<ConformanceReport> reports = new ArrayList<>();
-        for (AttentionBackendProvider p : backends.providers()) reports.addAll(run(p, BackendOptions.none(), seed));
+        for (AttentionBackendProvider p : backends.providers()) reports.addAll(run(p, BackendOptions.none(), seed, only));
         return reports;
     }
 
     /** One provider, in each precision it reads. */
     public static List<ConformanceReport> run(AttentionBackendProvider provider, BackendOptions options, long seed) {
+        return run(provider, options, seed, EnumSet.allOf(KvPrecision.class));
+    }
+
+    /** One provider, in each of {@code only} that it reads. */
+    public static List<ConformanceReport> run(AttentionBackendProvider provider, BackendOptions options, long seed,
+                                              Set<KvPrecision> only) {
         Availability a = provider.availability();
         List<ConformanceReport> reports = new ArrayList<>();
         if (!a.available()) {
@@ -38,6 +44,7 @@ public final class ConformanceRunner {
             return reports;
         }
         Set<KvPrecision> precisions = EnumSet.copyOf(provider.precisions());
+        precisions.retainAll(only);
         try (AttentionBackend backend = provider.create(options)) {
             for (KvPrecision p : precisions) reports.add(new ConformanceSuite(p, seed).run(backend));
         }

@@ -23,7 +23,7 @@ class RunnerTest {
 
     @Test
     void unavailableProvidersAreReportedSkippedWithTheirReason(@TempDir Path dir) throws Exception {
-        List<ConformanceReport> reports = ConformanceRunner.runAll(Backends.of(List.of(new Missing())), 1);
+        List<ConformanceReport> reports = ConformanceRunner.runAll(Backends.of(List.of(new Missing())), 1, java.util.EnumSet.allOf(KvPrecision.class));
         assertEquals(1, reports.size());
         ConformanceReport r = reports.get(0);
         assertEquals(Rule.values().length, r.count(RuleResult.Status.SKIPPED));

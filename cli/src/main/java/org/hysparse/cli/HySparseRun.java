@@ -1,0 +1,219 @@
+package org.hysparse.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.hysparse.api.*;
+
+/**
+ * Runs a {@link RunConfig} on one backend: fills each full layer's cache with the context, runs a
+ * prefill tail through every layer, then decode steps that append a token to every cache. Sparse layers
+ * attend through views of their full layer's cache and their own window rings.
+ */
+final class HySparseRun implements AutoCloseable {
+    interface Progress {
+        void step(String phase, int done, int total);
+    }
+
+    private final RunConfig c;
+    private final AttentionBackend backend;
+    private final SyntheticModel model;
+    private final SplittableRandom rnd;
+    private final List<KvCache> caches = new ArrayList<>();
+    private final List<SwaCache> windows = new ArrayList<>();
+    private final int[] owner; // layer -> index of its full layer among full layers
+    private final int[] fullIndex; // layer -> index among full layers, or -1
+    private final BlockGeometry geometry;
+    /** Last decode step's outputs per layer, for cross-backend comparison. */
+    final List<float[]> lastOutputs = new ArrayList<>();
+
+    HySparseRun(RunConfig c, AttentionBackend backend) {
+        this.c = c;
+        this.backend = backend;
+        this.model = new SyntheticModel(c);
+        this.rnd = new SplittableRandom(c.seed() + 1);
+        this.geometry = BlockGeometry.of(c.block());
+        owner = new int[c.layers()];
+        fullIndex = new int[c.layers()];
+        int f = -1;
+        for (int l = 0; l < c.layers(); l++) {
+            if (c.pattern().charAt(l) == 'F') {
+                f++;
+                fullIndex[l] = f;
+                caches.add(new KvCache(c.hkv(), c.dim(), c.block(), c.kv()));
+            } else {
+                fullIndex[l] = -1;
+                windows.add(c.window() > 0 ? new SwaCache(c.hkv(), c.dim(), c.prefillWindowCapacity(), c.kv()) : null);
+            }
+            owner[l] = f;
+        }
+    }
+
+    RunReport run(Progress progress) {
+        fillContext(progress);
+        int prefillTokens = c.prefillRows();
+        double[] prefill = prefillTokens > 0 ? step(prefillTokens, -1, false) : new double[2];
+        for (SwaCache w : windows) if (w != null) w.shrink(Math.max(1, c.window()));
+        double[] decode = new double[2];
+        int hits = 0, trials = 0;
+        for (int s = 0; s < c.decode(); s++) {
+            appendToken();
+            double[] t = step(1, s, s == c.decode() - 1);
+            decode[0] += t[0];
+            decode[1] += t[1];
+            hits += (int) t[2];
+            trials += (int) t[3];
+            progress.step("decode", s + 1, c.decode());
+        }
+        return report(prefillTokens, prefill, decode, hits, trials);
+    }
+
+    private void fillContext(Progress progress) {
+        int chunk = 2048, n = c.hkv() * c.dim();
+        float[] k = new float[chunk * n], v = new float[chunk * n];
+        for (int t = 0; t < c.context(); t += chunk) {
+            int m = Math.min(chunk, c.context() - t);
+            float[] kk = m == chunk ? k : new float[m * n], vv = m == chunk ? v : new float[m * n];
+            for (int f = 0; f < caches.size(); f++) {
+                model.keysValues(f, t, m, rnd, kk, vv);
+                caches.get(f).append(kk, vv, m);
+            }
+            for (SwaCache w : windows) {
+                if (w == null) continue;
+                model.keysValues(-1, t, m, rnd, kk, vv);
+                w.append(kk, vv, m);
+            }
+            progress.step("context", Math.min(t + chunk, c.context()), c.context());
+        }
+    }
+
+    private void appendToken() {
+        int n = c.hkv() * c.dim();
+        float[] k = new float[n], v = new float[n];
+        int pos = caches.get(0).length();
+        for (int f = 0; f < caches.size(); f++) {
+            model.keysValues(f, pos, 1, rnd, k, v);
+            caches.get(f).append(k, v, 1);
+        }
+        for (SwaCache w : windows) {
+            if (w == null) continue;
+            model.keysValues(-1, pos, 1, rnd, k, v);
+            w.append(k, v, 1);
+        }
+    }
+
+    private SelectionPolicy policy(int kvBlocks) {
+        return c.delta() == null ? SelectionPolicy.TopK.of(c.topk()) : SelectionPolicy.MassTarget.of(c.delta(), Math.max(c.topk(), 1));
+    }
+
+    /**
+     * One pass of {@code rows} query rows through every layer. Returns {full ms, sparse ms, needle hits,
+     * needle trials}. With {@code measure}, also keeps each layer's output for the report.
+     */
+    private double[] step(int rows, int decodeStep, boolean measure) {
+        int tokens = caches.get(0).length();
+        double fullMs = 0, sparseMs = 0;
+        int hits = 0, trials = 0;
+        BlockSelection sel = null;
+        Queries fullQ = null;
+        int sparseIdx = 0;
+        if (measure) lastOutputs.clear();
+        for (int l = 0; l < c.layers(); l++) {
+            int f = owner[l];
+            KvCache cache = caches.get(f);
+            if (fullIndex[l] >= 0) {
+                fullQ = Queries.last(model.queries(f, rows, tokens - 1, Math.max(decodeStep, 0), rnd), rows, c.hq(), c.dim(), tokens);
+                OracleRequest req = OracleRequest.of(fullQ, cache, geometry);
+                long t0 = System.nanoTime();
+                OracleOutput out = backend.oracle(req);
+                sel = backend.select(new SelectionRequest(out.scores(), policy(out.scores().kvBlocks())));
+                fullMs += (System.nanoTime() - t0) / 1e6;
+                if (decodeStep >= 0) {
+                    for (int h = 0; h < c.hkv(); h++) {
+                        trials++;
+                        if (java.util.Arrays.binarySearch(sel.blocks(h, 0), model.targetBlock(f, h, decodeStep)) >= 0) hits++;
+                    }
+                }
+                if (measure) {
+                    lastOutputs.add(out.out());
+                    DroppedMass dm = backend.droppedMass(DroppedMassRequest.of(fullQ, cache, sel));
+                    fullMeasured.add(new RunReport.FullLayer(l, dm.max(), dm.mean()));
+                }
+            } else {
+                SwaCache w = windows.get(sparseIdx++);
+                Queries q = new Queries(SyntheticModel.perturb(fullQ.data(), rnd), rows, c.hq(), c.dim(), fullQ.positions());
+                SparseRequest req = SparseRequest.of(q, cache.view(), sel, w, w == null ? 0 : c.window(),
+                        SyntheticModel.gates(rows * c.hq(), rnd), SyntheticModel.gates(rows * c.hq(), rnd));
+                long t0 = System.nanoTime();
+                float[] out = backend.sparse(req);
+                sparseMs += (System.nanoTime() - t0) / 1e6;
+                if (measure) {
+                    lastOutputs.add(out);
+                    measured.add(measureSparse(l, f, q, cache, sel));
+                }
+            }
+        }
+        return new double[] {fullMs, sparseMs, hits, trials};
+    }
+
+    private final List<RunReport.SparseLayer> measured = new ArrayList<>();
+    private final List<RunReport.FullLayer> fullMeasured = new ArrayList<>();
+
+    /** Dropped mass of the sparse layer's own attention, and its selected branch vs dense attention. */
+    private RunReport.SparseLayer measureSparse(int layer, int f, Queries q, KvCache cache, BlockSelection sel) {
+        DroppedMass dm = backend.droppedMass(DroppedMassRequest.of(q, cache, sel));
+        float[] dense = backend.oracle(OracleRequest.of(q, cache, geometry)).out();
+        float[] ones = new float[q.rows() * q.heads()];
+        java.util.Arrays.fill(ones, 1f);
+        float[] selOnly = backend.sparse(SparseRequest.of(q, cache.view(), sel, null, 0, ones, new float[ones.length]));
+        double sum = 0, max = 0;
+        int vectors = q.rows() * q.heads();
+        for (int x = 0; x < vectors; x++) {
+            double err = 0, norm = 0;
+            for (int d = 0; d < q.headDim(); d++) {
+                double diff = selOnly[x * q.headDim() + d] - dense[x * q.headDim() + d];
+                err += diff * diff;
+                norm += (double) dense[x * q.headDim() + d] * dense[x * q.headDim() + d];
+            }
+            double rel = Math.sqrt(err / Math.max(norm, 1e-30));
+            sum += rel;
+            max = Math.max(max, rel);
+        }
+        int blocks = 0;
+        for (int[] b : sel.blocks()) blocks += b.length;
+        return new RunReport.SparseLayer(layer, layerOfFull(f), dm.max(), dm.mean(), sum / vectors, max, blocks / sel.blocks().length);
+    }
+
+    private int layerOfFull(int f) {
+        for (int l = 0; l < c.layers(); l++) if (fullIndex[l] == f) return l;
+        throw new IllegalStateException("no full layer " + f);
+    }
+
+    private RunReport report(int prefillTokens, double[] prefill, double[] decode, int hits, int trials) {
+        int tokens = caches.get(0).length();
+        int full = c.fullLayers(), sparse = c.layers() - full;
+        KvBudget budget = new KvBudget(c.layers(), full, tokens, c.window(), c.hkv(), c.dim(), c.kv());
+        long measuredBytes = 0;
+        for (KvCache k : caches) measuredBytes += k.bytes();
+        for (SwaCache w : windows) if (w != null) measuredBytes += w.bytes();
+        return new RunReport(backend.name(), "", c, tokens,
+                phase(prefillTokens, prefillTokens > 0 ? 1 : 0, prefill, full, sparse), phase(c.decode(), c.decode(), decode, full, sparse),
+                new RunReport.Kv(budget.hySparseBytes(), budget.fullAttentionBytes(), budget.hybridSwaBytes(), measuredBytes,
+                        budget.reductionVsFullAttention()),
+                List.copyOf(measured), List.copyOf(fullMeasured), trials == 0 ? Double.NaN : (double) hits / trials, trials);
+    }
+
+    /** {@code ms} holds total full-layer and sparse-layer milliseconds over {@code passes} passes of {@code tokens} tokens. */
+    private static RunReport.Phase phase(int tokens, int passes, double[] ms, int full, int sparse) {
+        double model = ms[0] + ms[1];
+        int p = Math.max(1, passes);
+        return new RunReport.Phase(tokens, ms[0] / full / p, sparse == 0 ? 0 : ms[1] / sparse / p, model,
+                model > 0 ? tokens / (model / 1e3) : 0);
+    }
+
+    @Override
+    public void close() {
+        caches.forEach(KvCache::close);
+        windows.forEach(w -> { if (w != null) w.close(); });
+    }
+}

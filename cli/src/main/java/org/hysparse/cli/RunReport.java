@@ -1,0 +1,29 @@
+package org.hysparse.cli;
+
+import java.util.List;
+
+/** What {@code hysparse run} measured. */
+record RunReport(String backend, String device, RunConfig config, int finalTokens,
+                 Phase prefill, Phase decode, Kv kv, List<SparseLayer> sparseLayers, List<FullLayer> fullLayers,
+                 double needleRecall, int needleTrials) {
+
+    /**
+     * Milliseconds per layer of each type for one pass (a pass is the prefill tail, or one decode step),
+     * total milliseconds over the phase, and tokens per second through the whole model.
+     */
+    record Phase(int tokens, double fullMsPerLayer, double sparseMsPerLayer, double modelMs, double tokensPerSecond) {
+    }
+
+    /** KV bytes for this layout at the final context (SPEC 4), and what the live caches hold. */
+    record Kv(long hySparse, long fullAttention, long hybridSwa, long measured, double reduction) {
+    }
+
+    /** Per sparse layer: dropped mass of its own attention under the selection, and fidelity vs dense. */
+    record SparseLayer(int layer, int fullLayer, double droppedMax, double droppedMean, double relErrorMean, double relErrorMax,
+                       int selectedBlocks) {
+    }
+
+    /** Per full layer: dropped mass of the oracle's own rows (SPEC 5) under its selection. */
+    record FullLayer(int layer, double droppedMax, double droppedMean) {
+    }
+}

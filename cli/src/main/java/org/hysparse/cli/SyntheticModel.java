@@ -1,0 +1,116 @@
+package org.hysparse.cli;
+
+import java.util.SplittableRandom;
+
+/**
+ * Seeded K/V/Q with structure a real model shows: Gaussian keys with a locality component (a direction
+ * rotating slowly with position, so queries favour nearby keys) and planted needle blocks whose keys
+ * match a direction that later queries look for. A sparse layer's queries are its full layer's plus
+ * noise, as neighbouring layers' queries correlate.
+ */
+final class SyntheticModel {
+    private static final double OMEGA = 2 * Math.PI / 512;
+    private static final float LOCALITY = 2.0f;
+
+    private final RunConfig c;
+    private final float[][][] needleDir; // [fullLayer][kvHead * needles][dim]
+    private final int[][][] needleBlock; // [fullLayer][kvHead][needles]
+
+    SyntheticModel(RunConfig c) {
+        this.c = c;
+        SplittableRandom rnd = new SplittableRandom(c.seed());
+        int full = c.fullLayers();
+        needleDir = new float[full][c.hkv() * c.needles()][];
+        needleBlock = new int[full][c.hkv()][c.needles()];
+        int blocks = c.context() / c.block();
+        for (int f = 0; f < full; f++) {
+            for (int i = 0; i < c.hkv() * c.needles(); i++) needleDir[f][i] = unit(rnd, c.dim());
+            for (int h = 0; h < c.hkv(); h++) {
+                for (int n = 0; n < c.needles(); n++) needleBlock[f][h][n] = 1 + rnd.nextInt(Math.max(1, blocks - 4));
+            }
+        }
+    }
+
+    /** The needle block decode step {@code step} of full layer {@code f} looks for in KV head {@code h}. */
+    int targetBlock(int f, int h, int step) {
+        return needleBlock[f][h][target(h, step)];
+    }
+
+    private int target(int h, int step) {
+        return (step * 7 + h) % c.needles();
+    }
+
+    /** Keys and values of positions {@code from .. from+n-1} for full layer {@code f} (or a window cache when f < 0). */
+    void keysValues(int f, int from, int n, SplittableRandom rnd, float[] k, float[] v) {
+        int d = c.dim(), row = c.hkv() * d;
+        for (int t = 0; t < n; t++) {
+            int pos = from + t;
+            for (int h = 0; h < c.hkv(); h++) {
+                int o = t * row + h * d;
+                int needle = f >= 0 ? needleAt(f, h, pos / c.block()) : -1;
+                for (int i = 0; i < d; i++) {
+                    k[o + i] = gaussian(rnd) * (needle >= 0 ? 0.3f : 1f);
+                    v[o + i] = gaussian(rnd);
+                }
+                if (needle >= 0) {
+                    float[] w = needleDir[f][h * c.needles() + needle];
+                    for (int i = 0; i < d; i++) k[o + i] += w[i];
+                }
+                k[o] += (float) (LOCALITY * Math.cos(OMEGA * pos));
+                k[o + 1] += (float) (LOCALITY * Math.sin(OMEGA * pos));
+            }
+        }
+    }
+
+    private int needleAt(int f, int h, int block) {
+        for (int n = 0; n < c.needles(); n++) if (needleBlock[f][h][n] == block) return n;
+        return -1;
+    }
+
+    /** Queries of {@code rows} positions ending at {@code lastPos} for full layer {@code f}, decode step {@code step}. */
+    float[] queries(int f, int rows, int lastPos, int step, SplittableRandom rnd) {
+        int d = c.dim(), group = c.hq() / c.hkv();
+        float[] q = new float[rows * c.hq() * d];
+        // |w|^2 = d, so a needle key scores about 1.2 * sqrt(d) logits above the Gaussian crowd.
+        float needleGain = 1.2f;
+        for (int r = 0; r < rows; r++) {
+            int pos = lastPos - rows + 1 + r;
+            for (int g = 0; g < c.hq(); g++) {
+                int o = (r * c.hq() + g) * d;
+                float[] w = needleDir[f][(g / group) * c.needles() + target(g / group, step + r)];
+                for (int i = 0; i < d; i++) q[o + i] = 0.5f * gaussian(rnd) + needleGain * w[i];
+                q[o] += (float) (LOCALITY * Math.cos(OMEGA * pos));
+                q[o + 1] += (float) (LOCALITY * Math.sin(OMEGA * pos));
+            }
+        }
+        return q;
+    }
+
+    /** A sparse layer's queries: its full layer's plus noise. */
+    static float[] perturb(float[] q, SplittableRandom rnd) {
+        float[] p = q.clone();
+        for (int i = 0; i < p.length; i++) p[i] += 0.3f * gaussian(rnd);
+        return p;
+    }
+
+    static float[] gates(int n, SplittableRandom rnd) {
+        float[] g = new float[n];
+        for (int i = 0; i < n; i++) g[i] = 0.4f + 0.5f * (float) rnd.nextDouble();
+        return g;
+    }
+
+    private static float[] unit(SplittableRandom rnd, int d) {
+        float[] w = new float[d];
+        double norm = 0;
+        for (int i = 0; i < d; i++) { w[i] = gaussian(rnd); norm += w[i] * w[i]; }
+        float s = (float) (Math.sqrt(d) / Math.sqrt(norm));
+        for (int i = 0; i < d; i++) w[i] *= s;
+        return w;
+    }
+
+    /** Box-Muller on one uniform pair: fast enough to fill gigabytes of cache. */
+    static float gaussian(SplittableRandom rnd) {
+        double u = 1 - rnd.nextDouble(), v = rnd.nextDouble();
+        return (float) (Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
+    }
+}

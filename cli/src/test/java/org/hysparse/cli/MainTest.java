@@ -1,0 +1,146 @@
+package org.hysparse.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every subcommand run in-process, output checked, error paths included. */
+class MainTest {
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    private static final String[] SMALL = {"--layers", "6", "--full", "2", "--context", "1024", "--decode", "3", "--prefill", "16",
+            "--heads", "4/2", "--dim", "32", "--block", "32", "--topk", "4", "--window", "32", "--needles", "4"};
+
+    private static String[] small(String... more) {
+        String[] a = new String[1 + SMALL.length + more.length];
+        a[0] = "run";
+        System.arraycopy(SMALL, 0, a, 1, SMALL.length);
+        System.arraycopy(more, 0, a, 1 + SMALL.length, more.length);
+        return a;
+    }
+
+    @Test
+    void versionAndHelp() {
+        Result v = run("--version");
+        assertEquals(0, v.code());
+        assertTrue(v.out().matches("(?s)hysparse \\d+\\.\\d+\\.\\d+.*"), v.out());
+        Result h = run("--help");
+        assertEquals(0, h.code());
+        for (String sub : new String[] {"backends", "run", "conformance", "bench"}) assertTrue(h.out().contains(sub), h.out());
+        Result rh = run("run", "--help");
+        assertTrue(rh.out().contains("--context") && rh.out().contains("--delta"), rh.out());
+    }
+
+    @Test
+    void backendsListsEveryProviderAndTheDefault() {
+        Result r = run("backends");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("cpu*"), r.out());
+        assertTrue(r.out().contains("reference"), r.out());
+        assertTrue(r.out().contains("* default: cpu (highest priority (100)"), r.out());
+        assertTrue(r.out().contains("fp32,fp16,bf16"), r.out());
+    }
+
+    @Test
+    void runPrintsTheReportWithExactKvAccounting() {
+        Result r = run(small());
+        assertEquals(0, r.code(), r.err());
+        String o = r.out();
+        assertTrue(o.contains("hysparse run on backend 'cpu'"), o);
+        assertTrue(o.contains("layout: 6 layers, 2 full (at 0, 3), 4 sparse"), o);
+        assertTrue(o.contains("exactly the formula"), o);
+        // KV: 2 full caches of 1027 tokens + 4 windows of 32, 2 heads x 32 dims x 4 bytes x (K, V).
+        long expected = 2L * (2 * 1027 * 2 * 32 * 4) + 4L * (2 * 32 * 2 * 32 * 4);
+        Result json = run(small("--json"));
+        assertEquals(0, json.code(), json.err());
+        assertEquals(expected, Long.parseLong(field(json.out(), "hySparse")));
+        assertEquals(expected, Long.parseLong(field(json.out(), "measured")));
+        assertEquals(6L * 2 * 1027 * 2 * 32 * 4, Long.parseLong(field(json.out(), "fullAttention")));
+        double recall = Double.parseDouble(field(json.out(), "needleRecall"));
+        assertTrue(recall > 0.5, "planted needles should mostly be found: " + recall);
+        assertEquals(4, json.out().split("\"layer\": ").length - 1 - 2, "four sparse layers reported (plus two full)");
+        for (String d : all(json.out(), "droppedMax")) {
+            double v = Double.parseDouble(d);
+            assertTrue(v >= 0 && v <= 1, d);
+        }
+    }
+
+    @Test
+    void runWritesAnHtmlReportWithThreeCharts(@TempDir Path dir) throws Exception {
+        Result r = run(small("--report", dir.toString()));
+        assertEquals(0, r.code(), r.err());
+        String html = Files.readString(dir.resolve("index.html"));
+        assertEquals(3, html.split("<img ").length - 1, "three charts");
+        assertTrue(html.contains("data:image/png;base64,"));
+        assertTrue(html.contains("KV memory vs context length"));
+    }
+
+    @Test
+    void badInputIsOneLineWithExitCode2() {
+        for (String[] args : new String[][] {
+                {"run", "--heads", "32/6"}, {"run", "--backend", "nope"}, {"run", "--context", "lots"},
+                {"run", "--pattern", "SFF"}, {"run", "--block", "48"}, {"run", "--kv", "fp8"}, {"conformance", "--backend", "nope"}}) {
+            Result r = run(args);
+            assertEquals(2, r.code(), String.join(" ", args) + ": " + r.err());
+            assertFalse(r.err().contains("\tat org."), "no stack trace without --verbose: " + r.err());
+        }
+        Result heads = run("run", "--heads", "32/6");
+        assertTrue(heads.err().startsWith("hysparse: --heads: expected Hq/Hkv with Hq a multiple of Hkv but got 32/6"), heads.err());
+        Result nope = run("run", "--backend", "nope");
+        assertTrue(nope.err().contains("'nope'") && nope.err().contains("reference (priority 0, available"), nope.err());
+        Result verbose = run("run", "--heads", "32/6", "--verbose");
+        assertTrue(verbose.err().contains("\tat org."), "--verbose shows the stack trace: " + verbose.err());
+    }
+
+    @Test
+    void conformancePassesForAGoodBackendAndFailsForABrokenOne(@TempDir Path dir) throws Exception {
+        Result good = run("conformance", "--backend", "cpu", "--kv", "fp32", "--junit-xml", dir.toString());
+        assertEquals(0, good.code(), good.out() + good.err());
+        assertTrue(good.out().contains("cpu [fp32]: 19 passed, 0 failed, 0 skipped"), good.out());
+        assertTrue(good.out().contains("conformance: PASSED"));
+        assertTrue(Files.readString(dir.resolve("TEST-hysparse.conformance.cpu.fp32.xml")).contains("failures=\"0\""));
+        Result bad = run("conformance", "--backend", "broken-scale");
+        assertEquals(1, bad.code(), bad.out());
+        assertTrue(bad.out().contains("FAILED  HS-ORACLE-1"), bad.out());
+        assertTrue(bad.out().contains("conformance: FAILED"), bad.out());
+    }
+
+    @Test
+    void benchComparesBackendsSideBySide() {
+        Result r = run("bench", "--backends", "cpu,reference", "--context", "512", "--decode", "2", "--prefill", "8", "--layers", "4",
+                "--full", "1", "--heads", "4/2", "--dim", "32", "--topk", "4");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("(baseline)"), r.out());
+        Matcher m = Pattern.compile("(?m)^cpu\\s+([0-9.]+)\\s.*\\s([0-9.]+e[-+][0-9]+)\\s*$").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertTrue(Double.parseDouble(m.group(2)) < 1e-3, "cpu and reference agree on identical inputs: " + m.group(2));
+    }
+
+    private static String field(String json, String name) {
+        Matcher m = Pattern.compile("\"" + name + "\": ([-0-9.eE+]+)").matcher(json);
+        assertTrue(m.find(), name + " missing in " + json);
+        return m.group(1);
+    }
+
+    private static java.util.List<String> all(String json, String name) {
+        Matcher m = Pattern.compile("\"" + name + "\": ([-0-9.eE+]+)").matcher(json);
+        java.util.List<String> out = new java.util.ArrayList<>();
+        while (m.find()) out.add(m.group(1));
+        assertFalse(out.isEmpty(), name);
+        return out;
+    }
+}
