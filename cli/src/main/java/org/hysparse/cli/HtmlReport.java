@@ -62,7 +62,7 @@ final class HtmlReport {
             swa.add(b.hybridSwaBytes() / (double) (1L << 30));
         }
         chart.addSeries("full attention", t, full);
-        chart.addSeries("hybrid SWA (same F)", t, swa).setMarker(SeriesMarkers.DIAMOND);
+        chart.addSeries("hybrid SWA (same F): equal to HySparse", t, swa).setMarker(SeriesMarkers.DIAMOND);
         chart.addSeries("HySparse", t, hs).setMarker(SeriesMarkers.CIRCLE);
         return chart;
     }
@@ -90,8 +90,11 @@ final class HtmlReport {
     }
 
     private static XYChart qualityChart(RunConfig c, AttentionBackend b) {
-        XYChart chart = chart("At T = " + c.context() + ": the sparse layer's selected blocks vs dense attention", "k (blocks selected)", "");
+        XYChart chart = chart("At T = " + c.context() + ": the sparse layer's selected blocks vs dense attention (values below 1e-6 drawn at 1e-6)",
+                "k (blocks selected)", "");
         chart.getStyler().setXAxisLogarithmic(true);
+        chart.getStyler().setYAxisLogarithmic(true);
+        chart.getStyler().setYAxisDecimalPattern("0.#E0");
         List<Double> ks = new ArrayList<>(), dmax = new ArrayList<>(), dmean = new ArrayList<>(), err = new ArrayList<>();
         SyntheticModel model = new SyntheticModel(c);
         try (Layer layer = new Layer(c, model, c.context())) {
@@ -107,9 +110,10 @@ final class HtmlReport {
                 double e = 0, n = 0;
                 for (int i = 0; i < o.length; i++) { e += (double) (o[i] - dense[i]) * (o[i] - dense[i]); n += (double) dense[i] * dense[i]; }
                 ks.add((double) k);
-                dmax.add(dm.max());
-                dmean.add(dm.mean());
-                err.add(Math.sqrt(e / n));
+                // A log axis cannot show 0 (all visible blocks selected): floor at 1e-6, as the title says.
+                dmax.add(Math.max(1e-6, dm.max()));
+                dmean.add(Math.max(1e-6, dm.mean()));
+                err.add(Math.max(1e-6, Math.sqrt(e / n)));
             }
         }
         chart.addSeries("dropped mass, max over heads", ks, dmax);
