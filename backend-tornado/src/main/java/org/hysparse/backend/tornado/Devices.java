@@ -1,0 +1,73 @@
+package org.hysparse.backend.tornado;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.hysparse.api.Availability;
+import uk.ac.manchester.tornado.api.TornadoRuntime;
+import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.TornadoDeviceType;
+import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
+
+/** The TornadoVM devices this JVM sees. Only reached once the runtime module is known to be present. */
+final class Devices {
+    private Devices() {
+    }
+
+    record Found(int backend, int index, TornadoDevice device) {
+        String label() {
+            return backend + ":" + index + " " + device.getDeviceName() + " (" + device.getDeviceType() + ", "
+                    + device.getTornadoVMBackend() + ")";
+        }
+    }
+
+    static List<Found> all() {
+        TornadoRuntime rt = TornadoRuntimeProvider.getTornadoRuntime();
+        List<Found> found = new ArrayList<>();
+        for (int b = 0; b < rt.getNumBackends(); b++) {
+            for (int d = 0; d < rt.getBackend(b).getNumDevices(); d++) found.add(new Found(b, d, rt.getBackend(b).getDevice(d)));
+        }
+        return found;
+    }
+
+    static boolean hasGpu() {
+        try {
+            return all().stream().anyMatch(f -> f.device().getDeviceType() == TornadoDeviceType.GPU);
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    static Availability availability() {
+        try {
+            List<Found> all = all();
+            if (all.isEmpty()) return Availability.unavailable("TornadoVM found no device (is an OpenCL driver installed?)");
+            return Availability.available("TornadoVM devices: " + all.stream().map(Found::label).toList());
+        } catch (RuntimeException | LinkageError e) {
+            return Availability.unavailable("TornadoVM runtime failed to start: " + e);
+        }
+    }
+
+    static String describeDefault() {
+        try {
+            List<Found> all = all();
+            return all.isEmpty() ? "no TornadoVM device" : "TornadoVM " + pick(all, "").label();
+        } catch (RuntimeException | LinkageError e) {
+            return "TornadoVM (failed: " + e.getMessage() + ")";
+        }
+    }
+
+    /** By "B:D", by name substring, or the first GPU, else the first device. */
+    static Found choose(String spec) {
+        return pick(all(), spec);
+    }
+
+    private static Found pick(List<Found> all, String spec) {
+        if (spec != null && !spec.isBlank()) {
+            for (Found f : all) {
+                if ((f.backend() + ":" + f.index()).equals(spec.trim()) || f.device().getDeviceName().contains(spec.trim())) return f;
+            }
+            throw new IllegalArgumentException("device: expected one of " + all.stream().map(Found::label).toList() + " but got '" + spec + "'");
+        }
+        return all.stream().filter(f -> f.device().getDeviceType() == TornadoDeviceType.GPU).findFirst().orElse(all.get(0));
+    }
+}

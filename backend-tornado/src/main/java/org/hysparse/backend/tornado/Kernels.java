@@ -1,0 +1,259 @@
+package org.hysparse.backend.tornado;
+
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.math.TornadoMath;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+/**
+ * The device kernels. One work-group of {@link #LOCAL} threads per query vector (row x head) for the
+ * attention kernels; one thread per output element or per (KV head, query block) for the small ones.
+ * Sizes arrive in an {@link IntArray} of parameters so that one compiled kernel serves every shape.
+ * A KV row {@code (t, h)} lives at {@code (t / L) * pageStride + (h * L + t % L) * D}: with L = B and
+ * pageStride = B * Hkv * D that is the paged full cache; with L = capacity and pageStride = 0, the ring.
+ * <p>Every local-memory array is allocated and indexed inside one helper ({@link #reduceMax},
+ * {@link #reduceSum}, {@link #weighted}): TornadoVM 5.2 mis-indexes a local array handed to another
+ * method. Per-thread state (running max and sum, the accumulators of dimensions lid and lid + 128)
+ * stays in registers in the kernel bodies, which repeat the few lines of the online-softmax update.
+ * Kernel names avoid OpenCL built-ins ({@code select} is one): the generated program would not build.
+ */
+final class Kernels {
+    static final int LOCAL = 128;
+    // Parameter slots.
+    static final int ROWS = 0, HQ = 1, HKV = 2, DIM = 3, BLOCK = 4, QBLOCK = 5, TOKENS = 6, NB_STRIDE = 7, FIRST_QB = 8,
+            NQB = 9, WINDOW = 10, RING = 11, CHUNK_STRIDE = 12, SINK = 13, LOCAL_BLOCKS = 14, BUDGET = 15, SEL_STRIDE = 16,
+            PARAMS = 17;
+
+    private Kernels() {
+    }
+
+    /** SPEC 1: exact causal attention of one query vector, plus its probability mass on every KV block. */
+    static void attendOracle(KernelContext ctx, FloatArray q, FloatArray k, FloatArray v, IntArray pos, IntArray p, FloatArray scale,
+                       FloatArray out, FloatArray stats, FloatArray masses) {
+        int x = ctx.groupIdx;
+        int lid = ctx.localIdx;
+        int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK);
+        int h = (x % hq) / (hq / hkv);
+        int last = pos.get(x / hq);
+        float sc = scale.get(0);
+        float m = Float.NEGATIVE_INFINITY, l = 0f, acc0 = 0f, acc1 = 0f;
+        // Chunk (j, c) covers positions j*B + c*LOCAL onward, never crossing a block: its stats sit at slot j*cpb + c.
+        int cpb = (b + LOCAL - 1) / LOCAL;
+        int stride = p.get(CHUNK_STRIDE);
+        int pageStride = b * hkv * d;
+        for (int j = 0; j <= last / b; j++) {
+            for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
+                int t0 = j * b + c * LOCAL;
+                int n = TornadoMath.min(TornadoMath.min(LOCAL, b - c * LOCAL), last + 1 - t0);
+                float logit = logit(q, k, x, t0 + lid, lid < n, 0, last, b, pageStride, h, d, sc);
+                float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
+                float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
+                float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
+                float sum = reduceSum(ctx, pr, lid);
+                float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
+                acc0 = acc0 * alpha + weighted(ctx, pr, v, t0, n, b, pageStride, h, d, lid, lid);
+                acc1 = acc1 * alpha + weighted(ctx, pr, v, t0, n, b, pageStride, h, d, lid, lid + LOCAL);
+                l = l * alpha + sum;
+                m = mNew;
+                if (lid == 0) {
+                    stats.set((x * stride + j * cpb + c) * 2, ref);
+                    stats.set((x * stride + j * cpb + c) * 2 + 1, sum);
+                }
+            }
+        }
+        ctx.globalBarrier();
+        store(out, x, d, lid, acc0, acc1, l > 0f ? 1f / l : 0f, false);
+        // Mass of block j = sum over its chunks of (chunk sum) * exp(chunk reference - final max) / final sum.
+        int nbStride = p.get(NB_STRIDE);
+        int nb = (p.get(TOKENS) + b - 1) / b;
+        for (int j = lid; j < nb; j += LOCAL) {
+            float mass = 0f;
+            for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
+                float sum = stats.get((x * stride + j * cpb + c) * 2 + 1);
+                if (sum > 0f) mass += sum * TornadoMath.exp(stats.get((x * stride + j * cpb + c) * 2) - m) / l;
+            }
+            masses.set(x * nbStride + j, mass);
+        }
+    }
+
+    /** S[h][qb][j]: the largest mass any row of query block qb and any head of KV head h's group puts on block j. */
+    static void blockScores(KernelContext ctx, FloatArray masses, IntArray rowStart, IntArray p, FloatArray s) {
+        int id = ctx.globalIdx;
+        int hq = p.get(HQ), hkv = p.get(HKV), nqb = p.get(NQB), nbStride = p.get(NB_STRIDE);
+        int nb = (p.get(TOKENS) + p.get(BLOCK) - 1) / p.get(BLOCK);
+        if (id < hkv * nqb * nb) {
+            int j = id % nb, qb = (id / nb) % nqb, h = id / nb / nqb;
+            int group = hq / hkv;
+            float best = 0f;
+            for (int i = rowStart.get(qb); i < rowStart.get(qb + 1); i++) {
+                for (int gg = 0; gg < group; gg++) best = TornadoMath.max(best, masses.get((i * hq + h * group + gg) * nbStride + j));
+            }
+            s.set(id, best);
+        }
+    }
+
+    /**
+     * SPEC 2's ranking for one (KV head, query block), the O(k * nb) part: forced blocks first, then up to
+     * the budget the best unflagged block by (S descending, index ascending), in order of choice. The host
+     * applies a mass target to this order (in doubles, as the reference does) and sorts the result.
+     */
+    static void rankBlocks(KernelContext ctx, FloatArray s, IntArray visibleBlocks, IntArray p, IntArray flags, IntArray sel, IntArray count) {
+        int id = ctx.globalIdx;
+        int hkv = p.get(HKV), nqb = p.get(NQB), nb = p.get(NB_STRIDE), cap = p.get(SEL_STRIDE);
+        if (id < hkv * nqb) {
+            int visible = visibleBlocks.get(id % nqb);
+            int budget = TornadoMath.min(p.get(BUDGET), visible);
+            int base = id * nb, out = id * cap;
+            for (int j = 0; j < visible; j++) flags.set(base + j, 0);
+            int n = 0;
+            if (p.get(SINK) == 1 && visible > 0 && n < budget) {
+                flags.set(base, 1);
+                sel.set(out, 0);
+                n++;
+            }
+            for (int l = 0; l < p.get(LOCAL_BLOCKS) && visible - 1 - l >= 0 && n < budget; l++) {
+                if (flags.get(base + visible - 1 - l) == 0) {
+                    flags.set(base + visible - 1 - l, 1);
+                    sel.set(out + n, visible - 1 - l);
+                    n++;
+                }
+            }
+            // A counted loop: a while loop on a boolean did not survive TornadoVM 5.2's compilation.
+            int forced = n;
+            for (int r = forced; r < budget; r++) {
+                int best = -1;
+                float bestS = -1f;
+                for (int j = 0; j < visible; j++) {
+                    float sj = s.get(base + j);
+                    if (flags.get(base + j) == 0 && sj > bestS) {
+                        best = j;
+                        bestS = sj;
+                    }
+                }
+                flags.set(base + best, 1);
+                sel.set(out + r, best);
+            }
+            count.set(id, budget);
+        }
+    }
+
+    /** SPEC 3: attention over the selected blocks of the shared cache and over the window ring, gated. */
+    static void attendSparse(KernelContext ctx, FloatArray q, FloatArray k, FloatArray v, FloatArray kw, FloatArray vw, IntArray pos,
+                       IntArray p, FloatArray scale, IntArray sel, IntArray count, FloatArray gates, FloatArray out) {
+        int x = ctx.groupIdx;
+        int lid = ctx.localIdx;
+        int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK);
+        int h = (x % hq) / (hq / hkv);
+        int last = pos.get(x / hq);
+        int list = h * p.get(NQB) + last / p.get(QBLOCK) - p.get(FIRST_QB);
+        float sc = scale.get(0);
+        int pageStride = b * hkv * d;
+        float m = Float.NEGATIVE_INFINITY, l = 0f, acc0 = 0f, acc1 = 0f;
+        for (int c = 0; c < count.get(list); c++) {
+            int j = sel.get(list * p.get(SEL_STRIDE) + c);
+            int end = TornadoMath.min((j + 1) * b, last + 1);
+            for (int t0 = j * b; t0 < end; t0 += LOCAL) {
+                int n = TornadoMath.min(LOCAL, end - t0);
+                float logit = logit(q, k, x, t0 + lid, lid < n, 0, last, b, pageStride, h, d, sc);
+                float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
+                float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
+                float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
+                float sum = reduceSum(ctx, pr, lid);
+                float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
+                acc0 = acc0 * alpha + weighted(ctx, pr, v, t0, n, b, pageStride, h, d, lid, lid);
+                acc1 = acc1 * alpha + weighted(ctx, pr, v, t0, n, b, pageStride, h, d, lid, lid + LOCAL);
+                l = l * alpha + sum;
+                m = mNew;
+            }
+        }
+        store(out, x, d, lid, acc0, acc1, l > 0f ? gates.get(x * 2) / l : 0f, false);
+        int w = p.get(WINDOW);
+        if (w > 0) {
+            int ring = p.get(RING);
+            m = Float.NEGATIVE_INFINITY;
+            l = 0f;
+            acc0 = 0f;
+            acc1 = 0f;
+            int from = TornadoMath.max(0, last - w + 1);
+            int t0 = from;
+            while (t0 <= last) {
+                // Chunks stop where the ring wraps, so each chunk is contiguous in the ring.
+                int n = TornadoMath.min(TornadoMath.min(LOCAL, last + 1 - t0), ring - t0 % ring);
+                float logit = logit(q, kw, x, t0 + lid, lid < n, from, last, ring, 0, h, d, sc);
+                float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
+                float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
+                float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
+                float sum = reduceSum(ctx, pr, lid);
+                float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
+                acc0 = acc0 * alpha + weighted(ctx, pr, vw, t0, n, ring, 0, h, d, lid, lid);
+                acc1 = acc1 * alpha + weighted(ctx, pr, vw, t0, n, ring, 0, h, d, lid, lid + LOCAL);
+                l = l * alpha + sum;
+                m = mNew;
+                t0 += n;
+            }
+            store(out, x, d, lid, acc0, acc1, l > 0f ? gates.get(x * 2 + 1) / l : 0f, true);
+        }
+    }
+
+    /** Scaled logit of query vector x at position t, or -inf where t is not visible. */
+    private static float logit(FloatArray q, FloatArray k, int x, int t, boolean inChunk, int lo, int hi, int pageLen, int pageStride,
+                               int h, int d, float scale) {
+        float dot = Float.NEGATIVE_INFINITY;
+        if (inChunk && t >= lo && t <= hi) {
+            int base = (t / pageLen) * pageStride + (h * pageLen + t % pageLen) * d;
+            dot = 0f;
+            for (int e = 0; e < d; e++) dot += q.get(x * d + e) * k.get(base + e);
+            dot = dot * scale;
+        }
+        return dot;
+    }
+
+    private static float reduceMax(KernelContext ctx, float value, int lid) {
+        float[] red = ctx.allocateFloatLocalArray(128);
+        red[lid] = value;
+        ctx.localBarrier();
+        for (int s = LOCAL / 2; s > 0; s >>= 1) {
+            if (lid < s) red[lid] = TornadoMath.max(red[lid], red[lid + s]);
+            ctx.localBarrier();
+        }
+        float r = red[0];
+        ctx.localBarrier();
+        return r;
+    }
+
+    private static float reduceSum(KernelContext ctx, float value, int lid) {
+        float[] red = ctx.allocateFloatLocalArray(128);
+        red[lid] = value;
+        ctx.localBarrier();
+        for (int s = LOCAL / 2; s > 0; s >>= 1) {
+            if (lid < s) red[lid] = red[lid] + red[lid + s];
+            ctx.localBarrier();
+        }
+        float r = red[0];
+        ctx.localBarrier();
+        return r;
+    }
+
+    /** {@code sum over the chunk of p_t * v[t][dim]}: each thread shares its p_t, then sums for its dimension. */
+    private static float weighted(KernelContext ctx, float pr, FloatArray v, int t0, int n, int pageLen, int pageStride, int h, int d,
+                                  int lid, int dim) {
+        float[] pl = ctx.allocateFloatLocalArray(128);
+        pl[lid] = pr;
+        ctx.localBarrier();
+        float a = 0f;
+        if (dim < d) {
+            for (int tt = 0; tt < n; tt++) {
+                int t = t0 + tt;
+                a += pl[tt] * v.get((t / pageLen) * pageStride + (h * pageLen + t % pageLen) * d + dim);
+            }
+        }
+        ctx.localBarrier();
+        return a;
+    }
+
+    /** Writes {@code f * acc} for dimensions lid and lid + LOCAL, adding to what is there when asked. */
+    private static void store(FloatArray out, int x, int d, int lid, float acc0, float acc1, float f, boolean add) {
+        if (lid < d) out.set(x * d + lid, (add ? out.get(x * d + lid) : 0f) + f * acc0);
+        if (lid + LOCAL < d) out.set(x * d + lid + LOCAL, (add ? out.get(x * d + lid + LOCAL) : 0f) + f * acc1);
+    }
+}

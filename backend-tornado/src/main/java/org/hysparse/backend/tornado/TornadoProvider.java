@@ -1,0 +1,55 @@
+package org.hysparse.backend.tornado;
+
+import java.util.EnumSet;
+import java.util.Set;
+import org.hysparse.api.AttentionBackend;
+import org.hysparse.api.AttentionBackendProvider;
+import org.hysparse.api.Availability;
+import org.hysparse.api.BackendOptions;
+import org.hysparse.api.KvPrecision;
+
+/**
+ * Registers {@code tornado}. Loads no TornadoVM class itself: on a JVM started without TornadoVM's
+ * modules it reports why it is unavailable instead of failing the whole ServiceLoader scan.
+ */
+public final class TornadoProvider implements AttentionBackendProvider {
+    public static final String NAME = "tornado";
+    static final String RUNTIME_MODULE = "tornado.runtime";
+
+    @Override public String name() { return NAME; }
+
+    /** Above cpu (100) only when a GPU is present; otherwise below it. */
+    @Override
+    public int priority() {
+        return runtimePresent() && Devices.hasGpu() ? 200 : 50;
+    }
+
+    @Override
+    public Availability availability() {
+        if (!runtimePresent()) {
+            return Availability.unavailable("TornadoVM runtime not on the module path (run with the flags of TornadoVM's "
+                    + "'tornado --printJavaFlags', TORNADOVM_HOME set; see README)");
+        }
+        return Devices.availability();
+    }
+
+    @Override
+    public String device() {
+        return runtimePresent() ? Devices.describeDefault() : "TornadoVM (not loaded)";
+    }
+
+    /** KV is widened to float32 on the device; all three storage precisions are read. */
+    @Override public Set<KvPrecision> precisions() { return EnumSet.allOf(KvPrecision.class); }
+
+    /** Options: {@code device=B:D} (TornadoVM backend and device index) or {@code device=NAME} (substring). */
+    @Override
+    public AttentionBackend create(BackendOptions options) {
+        Availability a = availability();
+        if (!a.available()) throw new IllegalStateException("backend tornado unavailable: " + a.reason());
+        return new TornadoBackend(Devices.choose(options.get("device", "")));
+    }
+
+    private static boolean runtimePresent() {
+        return ModuleLayer.boot().findModule(RUNTIME_MODULE).isPresent();
+    }
+}
