@@ -92,6 +92,9 @@ public final class Checks {
     // ---- shared pieces ----
 
     private static void attention(Queries q, KvSource kv, float scale) {
+        if (kv instanceof SwaCache) {
+            throw new IllegalArgumentException("kv: expected a full layer's cache or its view but got a sliding-window cache");
+        }
         if (kv.firstPosition() != 0) {
             throw new IllegalArgumentException("kv: expected a cache holding every position from 0 but got one starting at "
                     + kv.firstPosition());

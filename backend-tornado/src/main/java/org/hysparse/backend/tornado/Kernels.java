@@ -22,9 +22,21 @@ final class Kernels {
     // Parameter slots.
     static final int ROWS = 0, HQ = 1, HKV = 2, DIM = 3, BLOCK = 4, QBLOCK = 5, TOKENS = 6, NB_STRIDE = 7, FIRST_QB = 8,
             NQB = 9, WINDOW = 10, RING = 11, CHUNK_STRIDE = 12, SINK = 13, LOCAL_BLOCKS = 14, BUDGET = 15, SEL_STRIDE = 16,
-            PARAMS = 17;
+            DELTA_AT = 17, DELTA_LEN = 18, PARAMS = 19;
 
     private Kernels() {
+    }
+
+    /**
+     * Writes the pages an append touched into the resident cache: {@code k[at + i] = newK[i]} for
+     * {@code i < len}. The rest of the cache stays on the device from earlier calls.
+     */
+    static void appendPages(KernelContext ctx, FloatArray newK, FloatArray newV, IntArray p, FloatArray k, FloatArray v) {
+        int i = ctx.globalIdx;
+        if (i < p.get(DELTA_LEN)) {
+            k.set(p.get(DELTA_AT) + i, newK.get(i));
+            v.set(p.get(DELTA_AT) + i, newV.get(i));
+        }
     }
 
     /** SPEC 1: exact causal attention of one query vector, plus its probability mass on every KV block. */

@@ -20,11 +20,19 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 /**
  * Backend {@code tornado}. Each operation runs a compiled TornadoVM plan; plans are kept per size bucket
  * (powers of two), and every size that varies between calls travels in a parameter array, so decode
- * steps reuse one compiled kernel. Calls are serialised: one device queue.
+ * steps reuse one compiled kernel. A full layer's cache stays resident on the device: a plan uploads it
+ * whole on its first run, and afterwards only the pages that appends touched travel (an append kernel
+ * writes them into the resident buffer). Calls are serialised: one device queue.
  */
 final class TornadoBackend implements AttentionBackend {
     private final Devices.Found device;
     private final Map<String, Plan> plans = new HashMap<>();
+    /** Plans that hold a cache resident, per cache (identity) and operation. */
+    private final Map<KvCache, Map<String, Plan>> resident = new java.util.WeakHashMap<>();
+    /** Every resident plan with its cache, so that plans of collected caches release their device memory. */
+    private final java.util.List<Map.Entry<java.lang.ref.WeakReference<KvCache>, Plan>> owners = new java.util.ArrayList<>();
+    /** Pages an append may touch between two calls before the plan starts over with a full upload. */
+    private static final int DELTA_PAGES = 4;
 
     TornadoBackend(Devices.Found device) {
         this.device = device;
@@ -39,6 +47,9 @@ final class TornadoBackend implements AttentionBackend {
         final Map<String, Object> arrays = new HashMap<>();
         final Map<String, WorkerGrid1D> grids = new HashMap<>();
         TornadoExecutionPlan plan;
+        String key;
+        /** Tokens of the resident cache already on the device; -1 before the first run. */
+        int uploaded = -1;
 
         FloatArray f(String n) { return (FloatArray) arrays.get(n); }
         IntArray i(String n) { return (IntArray) arrays.get(n); }
@@ -80,10 +91,12 @@ final class TornadoBackend implements AttentionBackend {
         int qCap = bucket((long) vectors * d), kvCap = bucket((long) nb * b * kv.kvHeads() * d), nbCap = bucket(nb);
         int vecCap = bucket(vectors), nqbCap = bucket(nqb + 1);
         String key = "oracle/" + qCap + "/" + kvCap + "/" + nbCap + "/" + vecCap + "/" + nqbCap + "/" + cpb;
-        Plan p = plans.computeIfAbsent(key, k -> oraclePlan(qCap, kvCap, nbCap, vecCap, nqbCap, cpb, kv.kvHeads()));
+        KvCache cache = cacheOf(kv);
+        int pageElems = b * kv.kvHeads() * d;
+        Plan p = residentPlan(cache, "oracle", key, b, () -> oraclePlan(qCap, kvCap, nbCap, vecCap, nqbCap, cpb, kv.kvHeads(), pageElems));
         fillQueries(p, q, r.scale());
-        fillCache(p.f("k"), p.f("v"), kv, b, nb);
         IntArray params = p.i("params");
+        sync(p, cache, b, "o.append");
         setShape(params, q, kv.kvHeads(), b, r.geometry().queryBlockSize(), kv.length());
         params.set(Kernels.NB_STRIDE, nbCap);
         params.set(Kernels.NQB, nqb);
@@ -94,25 +107,29 @@ final class TornadoBackend implements AttentionBackend {
         p.grids.get("o.oracle").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         p.grids.get("o.scores").setGlobalWork(roundUp((long) kv.kvHeads() * nqb * nb), 1, 1);
         p.plan.execute();
+        p.uploaded = cache.length();
         copyOut(p.f("out"), output.out(), vectors * d);
         copyOut(p.f("s"), s.data(), kv.kvHeads() * nqb * nb);
         return p;
     }
 
-    private Plan oraclePlan(int qCap, int kvCap, int nbCap, int vecCap, int nqbCap, int cpb, int hkv) {
+    private Plan oraclePlan(int qCap, int kvCap, int nbCap, int vecCap, int nqbCap, int cpb, int hkv, int pageElems) {
         Plan p = new Plan();
         FloatArray q = new FloatArray(qCap), k = new FloatArray(kvCap), v = new FloatArray(kvCap), scale = new FloatArray(1);
+        FloatArray newK = new FloatArray(DELTA_PAGES * pageElems), newV = new FloatArray(DELTA_PAGES * pageElems);
         FloatArray out = new FloatArray(qCap), stats = new FloatArray(vecCap * nbCap * cpb * 2), masses = new FloatArray(vecCap * nbCap);
         FloatArray s = new FloatArray(hkv * nqbCap * nbCap);
         IntArray pos = new IntArray(vecCap), params = new IntArray(Kernels.PARAMS), rowStart = new IntArray(nqbCap + 1);
         p.arrays.putAll(Map.of("q", q, "k", k, "v", v, "scale", scale, "out", out, "s", s, "pos", pos, "params", params, "rowStart", rowStart));
-        p.arrays.put("masses", masses);
+        p.arrays.putAll(Map.of("masses", masses, "newK", newK, "newV", newV));
         TaskGraph g = new TaskGraph("o")
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, k, v, pos, params, scale, rowStart)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, k, v)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, pos, params, scale, rowStart, newK, newV)
+                .task("append", Kernels::appendPages, new KernelContext(), newK, newV, params, k, v)
                 .task("oracle", Kernels::attendOracle, new KernelContext(), q, k, v, pos, params, scale, out, stats, masses)
                 .task("scores", Kernels::blockScores, new KernelContext(), masses, rowStart, params, s)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out, s, masses);
-        return finish(p, g, "o.oracle", "o.scores");
+        return finish(p, g, "o.append", "o.oracle", "o.scores");
     }
 
     // ---- SPEC 2 ----
@@ -214,9 +231,11 @@ final class TornadoBackend implements AttentionBackend {
         int qCap = bucket((long) vectors * d), kvCap = bucket((long) nb * b * kv.kvHeads() * d), vecCap = bucket(vectors);
         int ringCap = bucket((long) ring * kv.kvHeads() * d), listCap = bucket((long) kv.kvHeads() * nqb), selCap = bucket(maxSel);
         String key = "sparse/" + qCap + "/" + kvCap + "/" + vecCap + "/" + ringCap + "/" + listCap + "/" + selCap;
-        Plan p = plans.computeIfAbsent(key, k -> sparsePlan(qCap, kvCap, vecCap, ringCap, listCap, selCap));
+        KvCache cache = kv.cache();
+        int pageElems = b * kv.kvHeads() * d;
+        Plan p = residentPlan(cache, "sparse", key, b, () -> sparsePlan(qCap, kvCap, vecCap, ringCap, listCap, selCap, pageElems));
         fillQueries(p, q, r.scale());
-        fillCache(p.f("k"), p.f("v"), kv, b, nb);
+        sync(p, cache, b, "p.append");
         if (r.window() > 0) {
             copyPage(r.swa().keyPage(r.swa().length() - 1), p.f("kw"), 0);
             copyPage(r.swa().valuePage(r.swa().length() - 1), p.f("vw"), 0);
@@ -239,21 +258,25 @@ final class TornadoBackend implements AttentionBackend {
         }
         p.grids.get("p.sparse").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         p.plan.execute();
+        p.uploaded = cache.length();
         copyOut(p.f("out"), out, vectors * d);
     }
 
-    private Plan sparsePlan(int qCap, int kvCap, int vecCap, int ringCap, int listCap, int selCap) {
+    private Plan sparsePlan(int qCap, int kvCap, int vecCap, int ringCap, int listCap, int selCap, int pageElems) {
         Plan p = new Plan();
         FloatArray q = new FloatArray(qCap), k = new FloatArray(kvCap), v = new FloatArray(kvCap), scale = new FloatArray(1);
+        FloatArray newK = new FloatArray(DELTA_PAGES * pageElems), newV = new FloatArray(DELTA_PAGES * pageElems);
         FloatArray kw = new FloatArray(ringCap), vw = new FloatArray(ringCap), gates = new FloatArray(2 * vecCap), out = new FloatArray(qCap);
         IntArray pos = new IntArray(vecCap), params = new IntArray(Kernels.PARAMS), sel = new IntArray(listCap * selCap), count = new IntArray(listCap);
         p.arrays.putAll(Map.of("q", q, "k", k, "v", v, "scale", scale, "kw", kw, "vw", vw, "gates", gates, "out", out, "pos", pos, "params", params));
-        p.arrays.putAll(Map.of("sel", sel, "count", count));
+        p.arrays.putAll(Map.of("sel", sel, "count", count, "newK", newK, "newV", newV));
         TaskGraph g = new TaskGraph("p")
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, k, v, kw, vw, pos, params, scale, sel, count, gates)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, k, v)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, kw, vw, pos, params, scale, sel, count, gates, newK, newV)
+                .task("append", Kernels::appendPages, new KernelContext(), newK, newV, params, k, v)
                 .task("sparse", Kernels::attendSparse, new KernelContext(), q, k, v, kw, vw, pos, params, scale, sel, count, gates, out)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
-        return finish(p, g, "p.sparse");
+        return finish(p, g, "p.append", "p.sparse");
     }
 
     // ---- SPEC 5: the oracle kernel's per-row block masses, summed over the selection on the host ----
@@ -285,6 +308,9 @@ final class TornadoBackend implements AttentionBackend {
     public synchronized void close() {
         plans.values().forEach(Plan::close);
         plans.clear();
+        owners.forEach(e -> e.getValue().close());
+        owners.clear();
+        resident.clear();
     }
 
     // ---- shared pieces ----
@@ -327,13 +353,68 @@ final class TornadoBackend implements AttentionBackend {
         p.f("scale").set(0, scale);
     }
 
-    /** The cache's pages side by side: the device layout is the host's page layout. */
-    private static void fillCache(FloatArray k, FloatArray v, KvSource kv, int b, int nb) {
-        for (int j = 0; j < nb; j++) {
-            int t = j * b;
-            copyPage(kv.keyPage(t), k, (long) j * b * kv.kvHeads() * kv.headDim());
-            copyPage(kv.valuePage(t), v, (long) j * b * kv.kvHeads() * kv.headDim());
+    private static KvCache cacheOf(KvSource kv) {
+        return switch (kv) {
+            case KvCache c -> c;
+            case KvCacheView v -> v.cache();
+            case SwaCache w -> throw new IllegalArgumentException("kv: expected a full layer's cache or its view but got a sliding-window cache");
+        };
+    }
+
+    /**
+     * The plan for {@code op} that keeps {@code cache} resident. A different size bucket, or more new pages
+     * than one call can carry, replaces it: the new plan uploads the whole cache on its first run.
+     */
+    private Plan residentPlan(KvCache cache, String op, String key, int b, java.util.function.Supplier<Plan> make) {
+        owners.removeIf(e -> {
+            boolean gone = e.getKey().get() == null;
+            if (gone) e.getValue().close();
+            return gone;
+        });
+        Map<String, Plan> byOp = resident.computeIfAbsent(cache, c -> new HashMap<>());
+        Plan p = byOp.get(op);
+        boolean tooManyNewPages = p != null && p.uploaded >= 0
+                && (cache.length() - 1) / b - p.uploaded / b + 1 > DELTA_PAGES;
+        if (p != null && (!p.key.equals(key) || tooManyNewPages)) {
+            Plan old = p;
+            owners.removeIf(e -> e.getValue() == old);
+            old.close();
+            p = null;
         }
+        if (p == null) {
+            p = make.get();
+            p.key = key;
+            byOp.put(op, p);
+            owners.add(Map.entry(new java.lang.ref.WeakReference<>(cache), p));
+        }
+        return p;
+    }
+
+    /**
+     * Before the plan's first run: the whole cache, page by page (the device layout is the host's page
+     * layout). Afterwards: only the pages from the last one uploaded to the current end, for the append kernel.
+     */
+    private static void sync(Plan p, KvCache cache, int b, String appendTask) {
+        int pageElems = b * cache.kvHeads() * cache.headDim();
+        int tokens = cache.length();
+        IntArray params = p.i("params");
+        int len = 0;
+        if (p.uploaded < 0) {
+            for (int j = 0; j * b < tokens; j++) {
+                copyPage(cache.keyBlock(j), p.f("k"), (long) j * pageElems);
+                copyPage(cache.valueBlock(j), p.f("v"), (long) j * pageElems);
+            }
+        } else if (tokens > p.uploaded) {
+            int first = p.uploaded / b, last = (tokens - 1) / b;
+            for (int j = first; j <= last; j++) {
+                copyPage(cache.keyBlock(j), p.f("newK"), (long) (j - first) * pageElems);
+                copyPage(cache.valueBlock(j), p.f("newV"), (long) (j - first) * pageElems);
+            }
+            params.set(Kernels.DELTA_AT, first * pageElems);
+            len = (last - first + 1) * pageElems;
+        }
+        params.set(Kernels.DELTA_LEN, len);
+        p.grids.get(appendTask).setGlobalWork(roundUp(len), 1, 1);
     }
 
     /** float32 pages are copied in bulk; 16-bit pages are widened element by element, allocating nothing. */
