@@ -21,6 +21,21 @@ public record QueryBlocks(int first, int count, int[] lastPosition) {
         return position / queryBlockSize - first;
     }
 
+    /**
+     * Rows {@code start[qb] .. start[qb+1]-1} of {@code positions} fall in query block {@code qb}: positions
+     * increase, so each block's rows are contiguous. Length {@code count() + 1}.
+     */
+    public int[] rowStarts(int[] positions, int queryBlockSize) {
+        int[] start = new int[count + 1];
+        int row = 0;
+        for (int qb = 0; qb < count; qb++) {
+            start[qb] = row;
+            while (row < positions.length && indexOf(positions[row], queryBlockSize) == qb) row++;
+        }
+        start[count] = row;
+        return start;
+    }
+
     /** KV blocks visible to query block {@code qb}: {@code 0 .. visible-1}. */
     public int visibleBlocks(int qb, int blockSize) {
         return lastPosition[qb] < 0 ? 0 : lastPosition[qb] / blockSize + 1;

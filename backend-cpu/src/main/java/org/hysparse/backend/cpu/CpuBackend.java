@@ -38,7 +38,7 @@ final class CpuBackend implements AttentionBackend {
         KvSource kv = r.kv();
         BlockScores s = output.scores();
         int bs = r.geometry().blockSize();
-        int[] rowStart = rowStarts(q, s.queryBlocks(), r.geometry().queryBlockSize());
+        int[] rowStart = s.queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
         Arrays.fill(s.data(), 0f);
         float[] out = output.out();
         run(s.queryBlocks().count(), kv.kvHeads(), (h, qb) -> {
@@ -93,7 +93,7 @@ final class CpuBackend implements AttentionBackend {
         KvCacheView kv = r.shared();
         BlockSelection sel = r.selection();
         int bs = sel.geometry().blockSize();
-        int[] rowStart = rowStarts(q, sel.queryBlocks(), sel.geometry().queryBlockSize());
+        int[] rowStart = sel.queryBlocks().rowStarts(q.positions(), sel.geometry().queryBlockSize());
         run(sel.queryBlocks().count(), kv.kvHeads(), (h, qb) -> {
             int r0 = rowStart[qb], r1 = rowStart[qb + 1];
             if (r0 == r1) return null;
@@ -136,7 +136,7 @@ final class CpuBackend implements AttentionBackend {
         BlockSelection sel = r.selection();
         int bs = sel.geometry().blockSize();
         int nqb = sel.queryBlocks().count();
-        int[] rowStart = rowStarts(q, sel.queryBlocks(), sel.geometry().queryBlockSize());
+        int[] rowStart = sel.queryBlocks().rowStarts(q.positions(), sel.geometry().queryBlockSize());
         double[] max = new double[kv.kvHeads() * nqb], sum = new double[kv.kvHeads() * nqb];
         run(nqb, kv.kvHeads(), (h, qb) -> {
             int r0 = rowStart[qb], r1 = rowStart[qb + 1];
@@ -213,18 +213,6 @@ final class CpuBackend implements AttentionBackend {
         if (t instanceof RuntimeException re) return re;
         if (t instanceof Error err) throw err;
         return new IllegalStateException(t);
-    }
-
-    /** {@code rowStart[qb] .. rowStart[qb+1]-1} are the rows of query block {@code qb} (positions increase). */
-    private static int[] rowStarts(Queries q, QueryBlocks qbs, int queryBlockSize) {
-        int[] start = new int[qbs.count() + 1];
-        int row = 0;
-        for (int qb = 0; qb < qbs.count(); qb++) {
-            start[qb] = row;
-            while (row < q.rows() && qbs.indexOf(q.positions()[row], queryBlockSize) == qb) row++;
-        }
-        start[qbs.count()] = row;
-        return start;
     }
 
     /** Query vector {@code x = (row - r0) * group + (g - h * group)}, pre-scaled, transposed into {@code qt}. */

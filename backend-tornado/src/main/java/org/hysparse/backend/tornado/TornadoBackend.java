@@ -102,7 +102,7 @@ final class TornadoBackend implements AttentionBackend {
         params.set(Kernels.NQB, nqb);
         params.set(Kernels.FIRST_QB, s.queryBlocks().first());
         params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
-        int[] rowStart = rowStarts(q, s.queryBlocks(), r.geometry().queryBlockSize());
+        int[] rowStart = s.queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
         for (int i = 0; i < rowStart.length; i++) p.i("rowStart").set(i, rowStart[i]);
         p.grids.get("o.oracle").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         p.grids.get("o.scores").setGlobalWork(roundUp((long) kv.kvHeads() * nqb * nb), 1, 1);
@@ -433,16 +433,5 @@ final class TornadoBackend implements AttentionBackend {
 
     private static void copyOut(FloatArray src, float[] dst, int n) {
         MemorySegment.copy(src.getSegment(), ValueLayout.JAVA_FLOAT, 0, dst, 0, n);
-    }
-
-    private static int[] rowStarts(Queries q, QueryBlocks qbs, int queryBlockSize) {
-        int[] start = new int[qbs.count() + 1];
-        int row = 0;
-        for (int qb = 0; qb < qbs.count(); qb++) {
-            start[qb] = row;
-            while (row < q.rows() && qbs.indexOf(q.positions()[row], queryBlockSize) == qb) row++;
-        }
-        start[qbs.count()] = row;
-        return start;
     }
 }
