@@ -223,7 +223,11 @@ final class CpuBackend implements AttentionBackend {
             for (int gg = 0; gg < group; gg++) {
                 int x = (i - r0) * group + gg;
                 int off = q.offset(i, h * group + gg);
-                for (int d = 0; d < dim; d++) sc.qt[d * rPad + x] = q.data()[off + d] * scale;
+                for (int d = 0; d < dim; d++) {
+                    float v = q.data()[off + d] * scale;
+                    sc.qt[d * rPad + x] = v;
+                    sc.qr[x * dim + d] = v;
+                }
             }
         }
     }

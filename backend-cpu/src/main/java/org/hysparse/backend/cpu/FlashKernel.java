@@ -28,7 +28,8 @@ final class FlashKernel {
      */
     static void consume(Scratch sc, Scratch.Branch br, Chunk k, Chunk v, int t0, int n, int rCount, int rPad, int dim,
                         boolean withValues, int statSlot) {
-        logits(sc, k, n, rPad, dim);
+        if (rCount < LANES) dotLogits(sc, k, n, rCount, rPad, dim);
+        else logits(sc, k, n, rPad, dim);
         mask(sc, t0, n, rCount, rPad);
         softmaxStep(sc, br, n, rPad, statSlot);
         if (withValues) accumulate(sc, br, v, n, rCount, rPad, dim);
@@ -60,6 +61,52 @@ final class FlashKernel {
                 FloatVector a0 = FloatVector.zero(F);
                 for (int d = 0; d < dim; d++) a0 = FloatVector.fromArray(F, qt, d * rPad + rv).fma(FloatVector.broadcast(F, ka[k0 + d]), a0);
                 a0.intoArray(s, tt * rPad + rv);
+            }
+        }
+    }
+
+    /**
+     * Decode-sized tasks (fewer query vectors than lanes, e.g. one row of a 4-head group on 8 lanes): lanes
+     * run along D instead, so none is wasted on padding; four query rows share each key load.
+     */
+    private static void dotLogits(Scratch sc, Chunk k, int n, int rCount, int rPad, int dim) {
+        float[] qr = sc.qr, s = sc.s, ka = k.array();
+        int stride = k.stride(), dv = F.loopBound(dim);
+        for (int tt = 0; tt < n; tt++) {
+            int kb = k.base() + tt * stride;
+            int r = 0;
+            for (; r + 4 <= rCount; r += 4) {
+                int q0 = r * dim, q1 = q0 + dim, q2 = q1 + dim, q3 = q2 + dim;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                for (int d = 0; d < dv; d += LANES) {
+                    FloatVector x = FloatVector.fromArray(F, ka, kb + d);
+                    a0 = x.fma(FloatVector.fromArray(F, qr, q0 + d), a0);
+                    a1 = x.fma(FloatVector.fromArray(F, qr, q1 + d), a1);
+                    a2 = x.fma(FloatVector.fromArray(F, qr, q2 + d), a2);
+                    a3 = x.fma(FloatVector.fromArray(F, qr, q3 + d), a3);
+                }
+                float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+                float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+                for (int d = dv; d < dim; d++) {
+                    float x = ka[kb + d];
+                    s0 += x * qr[q0 + d];
+                    s1 += x * qr[q1 + d];
+                    s2 += x * qr[q2 + d];
+                    s3 += x * qr[q3 + d];
+                }
+                int o = tt * rPad + r;
+                s[o] = s0;
+                s[o + 1] = s1;
+                s[o + 2] = s2;
+                s[o + 3] = s3;
+            }
+            for (; r < rCount; r++) {
+                int q0 = r * dim;
+                FloatVector a0 = FloatVector.zero(F);
+                for (int d = 0; d < dv; d += LANES) a0 = FloatVector.fromArray(F, ka, kb + d).fma(FloatVector.fromArray(F, qr, q0 + d), a0);
+                float s0 = a0.reduceLanes(VectorOperators.ADD);
+                for (int d = dv; d < dim; d++) s0 += ka[kb + d] * qr[q0 + d];
+                s[tt * rPad + r] = s0;
             }
         }
     }
@@ -120,11 +167,32 @@ final class FlashKernel {
             float a = sc.alpha[r];
             if (a != 1f) scale(acc, r * dim, dim, a);
         }
-        int dv = F.loopBound(dim);
+        int dv = F.loopBound(dim), dv2 = dim / (2 * LANES) * (2 * LANES);
         int r = 0;
         for (; r + 4 <= rCount; r += 4) {
             int o0 = r * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim;
-            for (int d = 0; d < dv; d += LANES) {
+            // Two value vectors per step: each probability broadcast feeds two FMAs.
+            for (int d = 0; d < dv2; d += 2 * LANES) {
+                int e = d + LANES;
+                FloatVector a0 = FloatVector.fromArray(F, acc, o0 + d), a1 = FloatVector.fromArray(F, acc, o1 + d);
+                FloatVector a2 = FloatVector.fromArray(F, acc, o2 + d), a3 = FloatVector.fromArray(F, acc, o3 + d);
+                FloatVector b0 = FloatVector.fromArray(F, acc, o0 + e), b1 = FloatVector.fromArray(F, acc, o1 + e);
+                FloatVector b2 = FloatVector.fromArray(F, acc, o2 + e), b3 = FloatVector.fromArray(F, acc, o3 + e);
+                for (int tt = 0; tt < n; tt++) {
+                    int vb = v.base() + tt * stride;
+                    FloatVector x = FloatVector.fromArray(F, va, vb + d), y = FloatVector.fromArray(F, va, vb + e);
+                    int p = tt * rPad + r;
+                    FloatVector p0 = FloatVector.broadcast(F, s[p]), p1 = FloatVector.broadcast(F, s[p + 1]);
+                    FloatVector p2 = FloatVector.broadcast(F, s[p + 2]), p3 = FloatVector.broadcast(F, s[p + 3]);
+                    a0 = x.fma(p0, a0); b0 = y.fma(p0, b0);
+                    a1 = x.fma(p1, a1); b1 = y.fma(p1, b1);
+                    a2 = x.fma(p2, a2); b2 = y.fma(p2, b2);
+                    a3 = x.fma(p3, a3); b3 = y.fma(p3, b3);
+                }
+                a0.intoArray(acc, o0 + d); a1.intoArray(acc, o1 + d); a2.intoArray(acc, o2 + d); a3.intoArray(acc, o3 + d);
+                b0.intoArray(acc, o0 + e); b1.intoArray(acc, o1 + e); b2.intoArray(acc, o2 + e); b3.intoArray(acc, o3 + e);
+            }
+            for (int d = dv2; d < dv; d += LANES) {
                 FloatVector a0 = FloatVector.fromArray(F, acc, o0 + d), a1 = FloatVector.fromArray(F, acc, o1 + d);
                 FloatVector a2 = FloatVector.fromArray(F, acc, o2 + d), a3 = FloatVector.fromArray(F, acc, o3 + d);
                 for (int tt = 0; tt < n; tt++) {

@@ -27,6 +27,8 @@ final class Scratch {
     final Branch swa = new Branch();
     /** Queries of the task, pre-scaled and transposed: {@code qt[d * rPad + r]}. */
     float[] qt = new float[0];
+    /** The same queries row by row, {@code qr[r * D + d]}, for tasks with fewer query vectors than lanes. */
+    float[] qr = new float[0];
     /** Logits, then probabilities, of one chunk: {@code s[tt * rPad + r]}. */
     float[] s = new float[0];
     float[] alpha = new float[0];
@@ -42,6 +44,7 @@ final class Scratch {
 
     void ensure(int rPad, int dim, int chunk, int statBlocks) {
         if (qt.length < dim * rPad) qt = new float[dim * rPad];
+        if (qr.length < dim * rPad) qr = new float[dim * rPad];
         if (s.length < chunk * rPad) s = new float[chunk * rPad];
         if (alpha.length < rPad) {
             alpha = new float[rPad];
