@@ -36,7 +36,7 @@ final class BenchCommand implements Callable<Integer> {
         var err = spec.commandLine().getErr();
         WorkloadOptions w = new WorkloadOptions();
         w.layers = layers; w.full = full; w.context = context; w.decode = decode; w.prefill = prefill; w.heads = heads;
-        w.dim = dim; w.topk = topk; w.kv = kv;
+        w.dim = dim; w.topk = topk; w.kv = kv; w.needles = 4;
         RunConfig config = w.config();
         Backends backends = Backends.fromClasspath();
         List<AttentionBackendProvider> chosen = new ArrayList<>();

@@ -28,7 +28,10 @@ record RunConfig(String pattern, int context, int decode, int prefillRows, int h
         if (window < 0) throw new IllegalArgumentException("--window: expected >= 0 but got " + window);
         if (delta != null && !(delta >= 0 && delta < 1)) throw new IllegalArgumentException("--delta: expected 0 <= delta < 1 but got " + delta);
         positive("--needles", needles);
-        if (context / block < 4) throw new IllegalArgumentException("--context: expected at least 4 blocks of " + block + " but got " + context);
+        if (context / block < needles + 4) {
+            throw new IllegalArgumentException("--context: expected at least " + (needles + 4) + " blocks of " + block
+                    + " (room for " + needles + " needles) but got " + context + " tokens");
+        }
     }
 
     private static void positive(String name, int v) {

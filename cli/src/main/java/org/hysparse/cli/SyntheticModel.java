@@ -26,7 +26,15 @@ final class SyntheticModel {
         for (int f = 0; f < full; f++) {
             for (int i = 0; i < c.hkv() * c.needles(); i++) needleDir[f][i] = unit(rnd, c.dim());
             for (int h = 0; h < c.hkv(); h++) {
-                for (int n = 0; n < c.needles(); n++) needleBlock[f][h][n] = 1 + rnd.nextInt(Math.max(1, blocks - 4));
+                // Distinct blocks (partial Fisher-Yates over 1 .. blocks-4): a block holds one needle at most.
+                int[] candidates = java.util.stream.IntStream.rangeClosed(1, Math.max(1, blocks - 4)).toArray();
+                for (int n = 0; n < c.needles(); n++) {
+                    int pick = n + rnd.nextInt(candidates.length - n);
+                    int chosen = candidates[pick];
+                    candidates[pick] = candidates[n];
+                    candidates[n] = chosen;
+                    needleBlock[f][h][n] = chosen;
+                }
             }
         }
     }
