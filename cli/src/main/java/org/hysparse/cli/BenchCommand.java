@@ -1,5 +1,7 @@
 package org.hysparse.cli;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -29,6 +31,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--kv", description = "(default: ${DEFAULT-VALUE})") String kv = "fp32";
     @Option(names = "--backends", split = ",", description = "Only these backends (default: every available one).")
     List<String> only;
+    @Option(names = "--report", description = "Write an HTML report (this table, and the charts measured on the fastest backend) into this folder.")
+    java.nio.file.Path report;
 
     @Override
     public Integer call() throws Exception {
@@ -53,22 +57,35 @@ final class BenchCommand implements Callable<Integer> {
                 outputs.add(List.copyOf(run.lastOutputs));
             }
         }
-        out.printf(Locale.ROOT, "workload: %d layers (%s), context %d, %d decode steps, prefill %d, heads %s, D %d, top-k %d, KV %s%n",
+        StringWriter table = new StringWriter();
+        PrintWriter tw = new PrintWriter(table);
+        tw.printf(Locale.ROOT, "workload: %d layers (%s), context %d, %d decode steps, prefill %d, heads %s, D %d, top-k %d, KV %s%n",
                 config.layers(), config.pattern(), context, decode, prefill, heads, dim, topk, kv);
-        out.printf(Locale.ROOT, "%-10s %14s %14s %14s %14s %12s %16s%n", "backend", "decode tok/s", "full ms/layer", "sparse ms/layer",
+        tw.printf(Locale.ROOT, "%-10s %14s %14s %14s %14s %12s %16s%n", "backend", "decode tok/s", "full ms/layer", "sparse ms/layer",
                 "prefill tok/s", "vs slowest", "max rel. diff");
         double slowest = reports.stream().mapToDouble(r -> r.decode().tokensPerSecond()).min().orElse(1);
         int refIdx = 0;
         for (int i = 0; i < chosen.size(); i++) if (chosen.get(i).name().equals("reference")) refIdx = i;
         for (int i = 0; i < reports.size(); i++) {
             RunReport r = reports.get(i);
-            out.printf(Locale.ROOT, "%-10s %14.1f %14.3f %14.3f %14.1f %11.1fx %16s%n", r.backend(), r.decode().tokensPerSecond(),
+            tw.printf(Locale.ROOT, "%-10s %14.1f %14.3f %14.3f %14.1f %11.1fx %16s%n", r.backend(), r.decode().tokensPerSecond(),
                     r.decode().fullMsPerLayer(), r.decode().sparseMsPerLayer(), r.prefill().tokensPerSecond(),
                     r.decode().tokensPerSecond() / slowest, i == refIdx ? "(baseline)" : String.format(Locale.ROOT, "%.2e", maxRelDiff(outputs.get(i), outputs.get(refIdx))));
         }
-        out.println("max rel. diff: largest relative L2 difference of any layer's last decode output vs the "
+        tw.println("max rel. diff: largest relative L2 difference of any layer's last decode output vs the "
                 + chosen.get(refIdx).name() + " backend on identical inputs.");
+        tw.flush();
+        out.print(table);
         out.flush();
+        if (report != null && !reports.isEmpty()) {
+            int fastest = 0;
+            for (int i = 1; i < reports.size(); i++) {
+                if (reports.get(i).decode().tokensPerSecond() > reports.get(fastest).decode().tokensPerSecond()) fastest = i;
+            }
+            try (AttentionBackend b = chosen.get(fastest).create(BackendOptions.none())) {
+                err.println("report written to " + HtmlReport.write(report, reports.get(fastest), b, err, table.toString()));
+            }
+        }
         return 0;
     }
 

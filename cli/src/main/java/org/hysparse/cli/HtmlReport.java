@@ -24,6 +24,11 @@ final class HtmlReport {
     }
 
     static Path write(Path dir, RunReport r, AttentionBackend backend, PrintWriter log) throws IOException {
+        return write(dir, r, backend, log, "");
+    }
+
+    /** With {@code preface}, a block of text (e.g. the bench table) shown first. */
+    static Path write(Path dir, RunReport r, AttentionBackend backend, PrintWriter log, String preface) throws IOException {
         Files.createDirectories(dir);
         RunConfig c = r.config();
         log.println("report: measuring latency vs context and quality vs k ...");
@@ -33,6 +38,7 @@ final class HtmlReport {
                 .append("img{max-width:100%;border:1px solid #ddd;margin:.5em 0}</style></head><body>")
                 .append("<h1>hysparse run report</h1>")
                 .append("<p>Backend <b>").append(esc(r.backend())).append("</b> on ").append(esc(r.device())).append("</p>");
+        if (!preface.isEmpty()) html.append("<h2>Backends side by side</h2><pre>").append(esc(preface)).append("</pre>");
         html.append("<h2>KV memory vs context length</h2>").append(img(kvChart(c)));
         html.append("<h2>Decode latency vs context: dense (oracle) vs sparse layer</h2>").append(img(latencyChart(c, backend)));
         html.append("<h2>Dropped mass and fidelity vs k</h2>").append(img(qualityChart(c, backend)));
@@ -73,7 +79,11 @@ final class HtmlReport {
                 + ", W " + c.window() + ")", "context length T (tokens)", "ms");
         List<Double> t = new ArrayList<>(), dense = new ArrayList<>(), sparse = new ArrayList<>();
         SyntheticModel model = new SyntheticModel(c);
-        for (int tokens = Math.max(4 * c.block(), 1024); tokens <= c.context(); tokens *= 2) {
+        // Doubling from 1024 (or the whole context when shorter), always ending at the context itself.
+        List<Integer> sizes = new ArrayList<>();
+        for (int tokens = Math.min(Math.max(4 * c.block(), 1024), c.context()); tokens < c.context(); tokens *= 2) sizes.add(tokens);
+        sizes.add(c.context());
+        for (int tokens : sizes) {
             try (Layer layer = new Layer(c, model, tokens)) {
                 OracleRequest req = OracleRequest.of(layer.q, layer.cache, BlockGeometry.of(c.block()));
                 OracleOutput out = b.oracle(req);

@@ -102,7 +102,7 @@ final class HySparseRun implements AutoCloseable {
         }
     }
 
-    private SelectionPolicy policy(int kvBlocks) {
+    private SelectionPolicy policy() {
         return c.delta() == null ? SelectionPolicy.TopK.of(c.topk()) : SelectionPolicy.MassTarget.of(c.delta(), Math.max(c.topk(), 1));
     }
 
@@ -126,7 +126,7 @@ final class HySparseRun implements AutoCloseable {
                 OracleRequest req = OracleRequest.of(fullQ, cache, geometry);
                 long t0 = System.nanoTime();
                 OracleOutput out = backend.oracle(req);
-                sel = backend.select(new SelectionRequest(out.scores(), policy(out.scores().kvBlocks())));
+                sel = backend.select(new SelectionRequest(out.scores(), policy()));
                 fullMs += (System.nanoTime() - t0) / 1e6;
                 if (decodeStep >= 0) {
                     for (int h = 0; h < c.hkv(); h++) {

@@ -108,15 +108,20 @@ class MainTest {
 
     @Test
     void conformancePassesForAGoodBackendAndFailsForABrokenOne(@TempDir Path dir) throws Exception {
-        Result good = run("conformance", "--backend", "cpu", "--kv", "fp32", "--junit-xml", dir.toString());
+        Result good = run("conformance", "--backend", "cpu", "--kv", "fp32,bf16", "--junit-xml", dir.toString());
         assertEquals(0, good.code(), good.out() + good.err());
         assertTrue(good.out().contains("cpu [fp32]: 19 passed, 0 failed, 0 skipped"), good.out());
+        assertTrue(good.out().contains("cpu [bf16]: 19 passed, 0 failed, 0 skipped"), good.out());
         assertTrue(good.out().contains("conformance: PASSED"));
         assertTrue(Files.readString(dir.resolve("TEST-hysparse.conformance.cpu.fp32.xml")).contains("failures=\"0\""));
-        Result bad = run("conformance", "--backend", "broken-scale");
-        assertEquals(1, bad.code(), bad.out());
-        assertTrue(bad.out().contains("FAILED  HS-ORACLE-1"), bad.out());
-        assertTrue(bad.out().contains("conformance: FAILED"), bad.out());
+        // --all: the runner finds every provider on this classpath; the broken one must fail by rule.
+        Result all = run("conformance", "--all", "--kv", "fp32");
+        assertEquals(1, all.code(), all.out());
+        assertTrue(all.out().contains("reference [fp32]: 19 passed, 0 failed, 0 skipped"), all.out());
+        assertTrue(all.out().contains("cpu [fp32]: 19 passed, 0 failed, 0 skipped"), all.out());
+        assertTrue(all.out().contains("broken-scale [fp32]:"), all.out());
+        assertTrue(all.out().contains("FAILED  HS-ORACLE-1"), all.out());
+        assertTrue(all.out().contains("conformance: FAILED"), all.out());
     }
 
     @Test
@@ -128,6 +133,18 @@ class MainTest {
         Matcher m = Pattern.compile("(?m)^cpu\\s+([0-9.]+)\\s.*\\s([0-9.]+e[-+][0-9]+)\\s*$").matcher(r.out());
         assertTrue(m.find(), r.out());
         assertTrue(Double.parseDouble(m.group(2)) < 1e-3, "cpu and reference agree on identical inputs: " + m.group(2));
+    }
+
+    @Test
+    void benchWritesAReportAndRejectsUnknownBackends(@TempDir Path dir) throws Exception {
+        Result r = run("bench", "--backends", "cpu", "--context", "512", "--decode", "1", "--prefill", "4", "--layers", "2",
+                "--full", "1", "--heads", "4/2", "--dim", "16", "--topk", "2", "--report", dir.toString());
+        assertEquals(0, r.code(), r.err());
+        String html = Files.readString(dir.resolve("index.html"));
+        assertTrue(html.contains("Backends side by side") && html.contains("decode tok/s"), html.substring(0, 400));
+        Result bad = run("bench", "--backends", "cpu,nope");
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().startsWith("hysparse: backend: expected one of"), bad.err());
     }
 
     private static String field(String json, String name) {
