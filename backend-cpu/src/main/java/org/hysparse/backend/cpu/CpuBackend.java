@@ -44,20 +44,11 @@ final class CpuBackend implements AttentionBackend {
         run(s.queryBlocks().count(), kv.kvHeads(), (h, qb) -> {
             int r0 = rowStart[qb], r1 = rowStart[qb + 1];
             if (r0 == r1) return null;
-            Scratch sc = scratch.get();
-            int group = q.heads() / kv.kvHeads();
-            int rCount = (r1 - r0) * group, rPad = FlashKernel.pad(rCount);
             int visible = q.positions()[r1 - 1] / bs + 1;
-            sc.ensure(rPad, q.headDim(), bs, visible);
-            loadQueries(sc, q, r0, r1, h, group, r.scale(), rPad);
-            setRange(sc, q, r0, r1, group, 0);
-            sc.sel.reset(rPad, q.headDim());
-            int end = q.positions()[r1 - 1] + 1;
-            for (int j = 0; j < visible; j++) {
-                int t0 = j * bs, n = Math.min(bs, end - t0);
-                FlashKernel.consume(sc, sc.sel, Chunk.keys(kv, h, t0, n, sc), Chunk.values(kv, h, t0, n, sc),
-                        t0, n, rCount, rPad, q.headDim(), true, j);
-            }
+            Rows t = begin(q, kv.kvHeads(), h, r0, r1, r.scale(), bs, visible);
+            Scratch sc = t.sc();
+            int group = t.group(), rCount = t.rCount(), rPad = t.rPad();
+            scanVisible(t, q, kv, bs, true);
             writeOutput(sc, q, r0, group, h, rCount, out, null, null, null);
             for (int j = 0; j < visible; j++) {
                 float max = 0f;
@@ -97,14 +88,10 @@ final class CpuBackend implements AttentionBackend {
         run(sel.queryBlocks().count(), kv.kvHeads(), (h, qb) -> {
             int r0 = rowStart[qb], r1 = rowStart[qb + 1];
             if (r0 == r1) return null;
-            Scratch sc = scratch.get();
-            int group = q.heads() / kv.kvHeads();
-            int rCount = (r1 - r0) * group, rPad = FlashKernel.pad(rCount);
+            Rows t = begin(q, kv.kvHeads(), h, r0, r1, r.scale(), bs, 0);
+            Scratch sc = t.sc();
+            int group = t.group(), rCount = t.rCount(), rPad = t.rPad();
             int first = q.positions()[r0], end = q.positions()[r1 - 1] + 1;
-            sc.ensure(rPad, q.headDim(), bs, 0);
-            loadQueries(sc, q, r0, r1, h, group, r.scale(), rPad);
-            setRange(sc, q, r0, r1, group, 0);
-            sc.sel.reset(rPad, q.headDim());
             for (int j : sel.blocks(h, qb)) {
                 int t0 = j * bs, n = Math.min(bs, end - t0);
                 FlashKernel.consume(sc, sc.sel, Chunk.keys(kv, h, t0, n, sc), Chunk.values(kv, h, t0, n, sc),
@@ -141,18 +128,10 @@ final class CpuBackend implements AttentionBackend {
         run(nqb, kv.kvHeads(), (h, qb) -> {
             int r0 = rowStart[qb], r1 = rowStart[qb + 1];
             if (r0 == r1) return null;
-            Scratch sc = scratch.get();
-            int group = q.heads() / kv.kvHeads();
-            int rCount = (r1 - r0) * group, rPad = FlashKernel.pad(rCount);
-            int visible = q.positions()[r1 - 1] / bs + 1, end = q.positions()[r1 - 1] + 1;
-            sc.ensure(rPad, q.headDim(), bs, visible);
-            loadQueries(sc, q, r0, r1, h, group, r.scale(), rPad);
-            setRange(sc, q, r0, r1, group, 0);
-            sc.sel.reset(rPad, q.headDim());
-            for (int j = 0; j < visible; j++) {
-                int t0 = j * bs, n = Math.min(bs, end - t0);
-                FlashKernel.consume(sc, sc.sel, Chunk.keys(kv, h, t0, n, sc), null, t0, n, rCount, rPad, q.headDim(), false, j);
-            }
+            Rows t = begin(q, kv.kvHeads(), h, r0, r1, r.scale(), bs, q.positions()[r1 - 1] / bs + 1);
+            Scratch sc = t.sc();
+            int rCount = t.rCount(), rPad = t.rPad();
+            scanVisible(t, q, kv, bs, false);
             for (int x = 0; x < rCount; x++) {
                 double kept = 0;
                 for (int j : sel.blocks(h, qb)) kept += FlashKernel.blockMass(sc, sc.sel, j, rPad, x);
@@ -176,6 +155,30 @@ final class CpuBackend implements AttentionBackend {
     }
 
     // ---- shared pieces ----
+
+    /** One task's rows on this worker: queries loaded, full causal ranges set, selected branch reset. */
+    private record Rows(Scratch sc, int h, int r0, int r1, int group, int rCount, int rPad) {
+    }
+
+    private Rows begin(Queries q, int kvHeads, int h, int r0, int r1, float scale, int chunk, int statBlocks) {
+        Scratch sc = scratch.get();
+        int group = q.heads() / kvHeads, rCount = (r1 - r0) * group, rPad = FlashKernel.pad(rCount);
+        sc.ensure(rPad, q.headDim(), chunk, statBlocks);
+        loadQueries(sc, q, r0, r1, h, group, scale, rPad);
+        setRange(sc, q, r0, r1, group, 0);
+        sc.sel.reset(rPad, q.headDim());
+        return new Rows(sc, h, r0, r1, group, rCount, rPad);
+    }
+
+    /** Every block the task's last row can see, in order, recording block j's stats in slot j. */
+    private static void scanVisible(Rows t, Queries q, KvSource kv, int bs, boolean withValues) {
+        int end = q.positions()[t.r1() - 1] + 1;
+        for (int j = 0; j * bs < end; j++) {
+            int t0 = j * bs, n = Math.min(bs, end - t0);
+            FlashKernel.consume(t.sc(), t.sc().sel, Chunk.keys(kv, t.h(), t0, n, t.sc()),
+                    withValues ? Chunk.values(kv, t.h(), t0, n, t.sc()) : null, t0, n, t.rCount(), t.rPad(), q.headDim(), withValues, j);
+        }
+    }
 
     private interface Task {
         Void run(int h, int qb) throws Exception;
