@@ -22,7 +22,7 @@ final class Kernels {
     // Parameter slots.
     static final int ROWS = 0, HQ = 1, HKV = 2, DIM = 3, BLOCK = 4, QBLOCK = 5, TOKENS = 6, NB_STRIDE = 7, FIRST_QB = 8,
             NQB = 9, WINDOW = 10, RING = 11, CHUNK_STRIDE = 12, SINK = 13, LOCAL_BLOCKS = 14, BUDGET = 15, SEL_STRIDE = 16,
-            DELTA_AT = 17, DELTA_LEN = 18, PARAMS = 19;
+            DELTA_AT = 17, DELTA_LEN = 18, SPLITS = 19, PARAMS = 20;
 
     private Kernels() {
     }
@@ -39,10 +39,15 @@ final class Kernels {
         }
     }
 
-    /** SPEC 1: exact causal attention of one query vector, plus its probability mass on every KV block. */
+    /**
+     * SPEC 1, split-K: work-group {@code x * splits + sp} runs the online softmax of query vector x over its
+     * share of the visible blocks and leaves a partial (max, sum, accumulator) plus per-chunk statistics;
+     * {@link #mergeSplits} combines them. Many work-groups per query vector keep a large GPU busy in decode.
+     */
     static void attendOracle(KernelContext ctx, FloatArray q, FloatArray k, FloatArray v, IntArray pos, IntArray p, FloatArray scale,
-                       FloatArray out, FloatArray stats, FloatArray masses) {
-        int x = ctx.groupIdx;
+                             FloatArray partial, FloatArray stats) {
+        int splits = p.get(SPLITS);
+        int x = ctx.groupIdx / splits, sp = ctx.groupIdx % splits;
         int lid = ctx.localIdx;
         int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK);
         int h = (x % hq) / (hq / hkv);
@@ -53,7 +58,9 @@ final class Kernels {
         int cpb = (b + LOCAL - 1) / LOCAL;
         int stride = p.get(CHUNK_STRIDE);
         int pageStride = b * hkv * d;
-        for (int j = 0; j <= last / b; j++) {
+        int visible = last / b + 1;
+        int per = (visible + splits - 1) / splits;
+        for (int j = sp * per; j < TornadoMath.min(visible, (sp + 1) * per); j++) {
             for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
                 int t0 = j * b + c * LOCAL;
                 int n = TornadoMath.min(TornadoMath.min(LOCAL, b - c * LOCAL), last + 1 - t0);
@@ -73,10 +80,41 @@ final class Kernels {
                 }
             }
         }
-        ctx.globalBarrier();
+        // Partial state of this split: [m, l, acc[0..D)] at (x * splits + sp) * (D + 2).
+        int at = (x * splits + sp) * (d + 2);
+        if (lid == 0) {
+            partial.set(at, m);
+            partial.set(at + 1, l);
+        }
+        if (lid < d) partial.set(at + 2 + lid, acc0);
+        if (lid + LOCAL < d) partial.set(at + 2 + lid + LOCAL, acc1);
+    }
+
+    /**
+     * Combines the splits of query vector x (global max M, sum L = sum l_s e^(m_s - M)), writes the output,
+     * and the mass of every block from the chunk statistics under the final log-sum-exp.
+     */
+    static void mergeSplits(KernelContext ctx, FloatArray partial, FloatArray stats, IntArray pos, IntArray p, FloatArray out, FloatArray masses) {
+        int x = ctx.groupIdx;
+        int lid = ctx.localIdx;
+        int splits = p.get(SPLITS), hq = p.get(HQ), d = p.get(DIM), b = p.get(BLOCK);
+        int last = pos.get(x / hq);
+        float m = Float.NEGATIVE_INFINITY;
+        for (int sp = 0; sp < splits; sp++) m = TornadoMath.max(m, partial.get((x * splits + sp) * (d + 2)));
+        float l = 0f, acc0 = 0f, acc1 = 0f;
+        for (int sp = 0; sp < splits; sp++) {
+            int at = (x * splits + sp) * (d + 2);
+            float ms = partial.get(at);
+            if (ms != Float.NEGATIVE_INFINITY) {
+                float f = TornadoMath.exp(ms - m);
+                l += partial.get(at + 1) * f;
+                if (lid < d) acc0 += partial.get(at + 2 + lid) * f;
+                if (lid + LOCAL < d) acc1 += partial.get(at + 2 + lid + LOCAL) * f;
+            }
+        }
         store(out, x, d, lid, acc0, acc1, l > 0f ? 1f / l : 0f, false);
-        // Mass of block j = sum over its chunks of (chunk sum) * exp(chunk reference - final max) / final sum.
-        int nbStride = p.get(NB_STRIDE);
+        int cpb = (b + LOCAL - 1) / LOCAL;
+        int stride = p.get(CHUNK_STRIDE), nbStride = p.get(NB_STRIDE);
         int nb = (p.get(TOKENS) + b - 1) / b;
         for (int j = lid; j < nb; j += LOCAL) {
             float mass = 0f;

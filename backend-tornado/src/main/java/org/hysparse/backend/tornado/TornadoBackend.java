@@ -33,6 +33,8 @@ final class TornadoBackend implements AttentionBackend {
     private final java.util.List<Map.Entry<java.lang.ref.WeakReference<KvCache>, Plan>> owners = new java.util.ArrayList<>();
     /** Pages an append may touch between two calls before the plan starts over with a full upload. */
     private static final int DELTA_PAGES = 4;
+    /** Most splits of one query vector's blocks (split-K decode). */
+    private static final int MAX_SPLITS = 32;
 
     TornadoBackend(Devices.Found device) {
         this.device = device;
@@ -90,10 +92,13 @@ final class TornadoBackend implements AttentionBackend {
         int cpb = (b + Kernels.LOCAL - 1) / Kernels.LOCAL;
         int qCap = bucket((long) vectors * d), kvCap = bucket((long) nb * b * kv.kvHeads() * d), nbCap = bucket(nb);
         int vecCap = bucket(vectors), nqbCap = bucket(nqb + 1);
-        String key = "oracle/" + qCap + "/" + kvCap + "/" + nbCap + "/" + vecCap + "/" + nqbCap + "/" + cpb;
+        // Enough work-groups to fill a large GPU in decode: split each row's blocks (at least 4 blocks a split),
+        // but no more than 4096 split work-groups in all, so that prefill's many rows stay unsplit.
+        int splits = Math.max(1, Math.min(Math.min(MAX_SPLITS, (nb + 3) / 4), 4096 / vectors));
+        String key = "oracle/" + qCap + "/" + kvCap + "/" + nbCap + "/" + vecCap + "/" + nqbCap + "/" + cpb + "/" + splits + "/" + d;
         KvCache cache = cacheOf(kv);
         int pageElems = b * kv.kvHeads() * d;
-        Plan p = residentPlan(cache, "oracle", key, b, () -> oraclePlan(qCap, kvCap, nbCap, vecCap, nqbCap, cpb, kv.kvHeads(), pageElems));
+        Plan p = residentPlan(cache, "oracle", key, b, () -> oraclePlan(qCap, kvCap, nbCap, vecCap, nqbCap, cpb, kv.kvHeads(), pageElems, splits, d));
         fillQueries(p, q, r.scale());
         IntArray params = p.i("params");
         sync(p, cache, b, "o.append");
@@ -104,7 +109,9 @@ final class TornadoBackend implements AttentionBackend {
         params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
         int[] rowStart = s.queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
         for (int i = 0; i < rowStart.length; i++) p.i("rowStart").set(i, rowStart[i]);
-        p.grids.get("o.oracle").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
+        params.set(Kernels.SPLITS, splits);
+        p.grids.get("o.oracle").setGlobalWork((long) vectors * splits * Kernels.LOCAL, 1, 1);
+        p.grids.get("o.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         p.grids.get("o.scores").setGlobalWork(roundUp((long) kv.kvHeads() * nqb * nb), 1, 1);
         p.plan.execute();
         p.uploaded = cache.length();
@@ -113,12 +120,13 @@ final class TornadoBackend implements AttentionBackend {
         return p;
     }
 
-    private Plan oraclePlan(int qCap, int kvCap, int nbCap, int vecCap, int nqbCap, int cpb, int hkv, int pageElems) {
+    private Plan oraclePlan(int qCap, int kvCap, int nbCap, int vecCap, int nqbCap, int cpb, int hkv, int pageElems, int splits, int d) {
         Plan p = new Plan();
         FloatArray q = new FloatArray(qCap), k = new FloatArray(kvCap), v = new FloatArray(kvCap), scale = new FloatArray(1);
         FloatArray newK = new FloatArray(DELTA_PAGES * pageElems), newV = new FloatArray(DELTA_PAGES * pageElems);
         FloatArray out = new FloatArray(qCap), stats = new FloatArray(vecCap * nbCap * cpb * 2), masses = new FloatArray(vecCap * nbCap);
         FloatArray s = new FloatArray(hkv * nqbCap * nbCap);
+        FloatArray partial = new FloatArray(vecCap * splits * (d + 2));
         IntArray pos = new IntArray(vecCap), params = new IntArray(Kernels.PARAMS), rowStart = new IntArray(nqbCap + 1);
         p.arrays.putAll(Map.of("q", q, "k", k, "v", v, "scale", scale, "out", out, "s", s, "pos", pos, "params", params, "rowStart", rowStart));
         p.arrays.putAll(Map.of("masses", masses, "newK", newK, "newV", newV));
@@ -126,10 +134,11 @@ final class TornadoBackend implements AttentionBackend {
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, k, v)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, pos, params, scale, rowStart, newK, newV)
                 .task("append", Kernels::appendPages, new KernelContext(), newK, newV, params, k, v)
-                .task("oracle", Kernels::attendOracle, new KernelContext(), q, k, v, pos, params, scale, out, stats, masses)
+                .task("oracle", Kernels::attendOracle, new KernelContext(), q, k, v, pos, params, scale, partial, stats)
+                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, pos, params, out, masses)
                 .task("scores", Kernels::blockScores, new KernelContext(), masses, rowStart, params, s)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out, s, masses);
-        return finish(p, g, "o.append", "o.oracle", "o.scores");
+        return finish(p, g, "o.append", "o.oracle", "o.merge", "o.scores");
     }
 
     // ---- SPEC 2 ----
