@@ -218,18 +218,20 @@ final class CpuBackend implements AttentionBackend {
         return new IllegalStateException(t);
     }
 
-    /** Query vector {@code x = (row - r0) * group + (g - h * group)}, pre-scaled, transposed into {@code qt}. */
+    /** Query vector {@code x = (row - r0) * group + (g - h * group)}, pre-scaled, into {@code qr} or {@code qt}. */
     private static void loadQueries(Scratch sc, Queries q, int r0, int r1, int h, int group, float scale, int rPad) {
         int dim = q.headDim();
-        Arrays.fill(sc.qt, 0, dim * rPad, 0f);
+        // Only the layout the logits kernel reads: rows for decode-sized tasks, transposed (padding zeroed) otherwise.
+        boolean rows = FlashKernel.rowDots((r1 - r0) * group);
+        if (!rows) Arrays.fill(sc.qt, 0, dim * rPad, 0f);
         for (int i = r0; i < r1; i++) {
             for (int gg = 0; gg < group; gg++) {
                 int x = (i - r0) * group + gg;
                 int off = q.offset(i, h * group + gg);
                 for (int d = 0; d < dim; d++) {
                     float v = q.data()[off + d] * scale;
-                    sc.qt[d * rPad + x] = v;
-                    sc.qr[x * dim + d] = v;
+                    if (rows) sc.qr[x * dim + d] = v;
+                    else sc.qt[d * rPad + x] = v;
                 }
             }
         }

@@ -18,6 +18,11 @@ final class FlashKernel {
     private FlashKernel() {
     }
 
+    /** Whether logits of {@code rCount} query vectors use the row layout {@code qr} (else the transposed {@code qt}). */
+    static boolean rowDots(int rCount) {
+        return rCount < LANES;
+    }
+
     static int pad(int r) {
         return (r + LANES - 1) / LANES * LANES;
     }
@@ -28,7 +33,7 @@ final class FlashKernel {
      */
     static void consume(Scratch sc, Scratch.Branch br, Chunk k, Chunk v, int t0, int n, int rCount, int rPad, int dim,
                         boolean withValues, int statSlot) {
-        if (rCount < LANES) dotLogits(sc, k, n, rCount, rPad, dim);
+        if (rowDots(rCount)) dotLogits(sc, k, n, rCount, rPad, dim);
         else logits(sc, k, n, rPad, dim);
         mask(sc, t0, n, rCount, rPad);
         softmaxStep(sc, br, n, rPad, statSlot);
