@@ -73,32 +73,26 @@ final class HySparseRun implements AutoCloseable {
         float[] k = new float[chunk * n], v = new float[chunk * n];
         for (int t = 0; t < c.context(); t += chunk) {
             int m = Math.min(chunk, c.context() - t);
-            float[] kk = m == chunk ? k : new float[m * n], vv = m == chunk ? v : new float[m * n];
-            for (int f = 0; f < caches.size(); f++) {
-                model.keysValues(f, t, m, rnd, kk, vv);
-                caches.get(f).append(kk, vv, m);
-            }
-            for (SwaCache w : windows) {
-                if (w == null) continue;
-                model.keysValues(-1, t, m, rnd, kk, vv);
-                w.append(kk, vv, m);
-            }
+            append(t, m, m == chunk ? k : new float[m * n], m == chunk ? v : new float[m * n]);
             progress.step("context", Math.min(t + chunk, c.context()), c.context());
         }
     }
 
     private void appendToken() {
         int n = c.hkv() * c.dim();
-        float[] k = new float[n], v = new float[n];
-        int pos = caches.get(0).length();
+        append(caches.get(0).length(), 1, new float[n], new float[n]);
+    }
+
+    /** Positions {@code from .. from+m-1}: every full layer's cache, then every sparse layer's window. */
+    private void append(int from, int m, float[] k, float[] v) {
         for (int f = 0; f < caches.size(); f++) {
-            model.keysValues(f, pos, 1, rnd, k, v);
-            caches.get(f).append(k, v, 1);
+            model.keysValues(f, from, m, rnd, k, v);
+            caches.get(f).append(k, v, m);
         }
         for (SwaCache w : windows) {
             if (w == null) continue;
-            model.keysValues(-1, pos, 1, rnd, k, v);
-            w.append(k, v, 1);
+            model.keysValues(-1, from, m, rnd, k, v);
+            w.append(k, v, m);
         }
     }
 
