@@ -9,8 +9,15 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * The device kernels. One work-group of {@link #LOCAL} threads per query vector (row x head) for the
  * attention kernels; one thread per output element or per (KV head, query block) for the small ones.
  * Sizes arrive in an {@link IntArray} of parameters so that one compiled kernel serves every shape.
- * A KV row {@code (t, h)} lives at {@code (t / L) * pageStride + (h * L + t % L) * D}: with L = B and
- * pageStride = B * Hkv * D that is the paged full cache; with L = capacity and pageStride = 0, the ring.
+ * A KV row {@code (t, h)} starts at element {@code (t / L) * pageStride + (h * L + t % L) * rowStride}: with L = B
+ * that is the paged full cache (rowStride = D rounded up to even, so that a row of 16-bit values starts on a
+ * 32-bit word); with L = capacity and pageStride = 0, the window ring (floats, rowStride = D).
+ * <p>The full cache is stored in its own precision: float32 in a {@link FloatArray}, float16 and bfloat16 as
+ * raw bits, two to an {@link IntArray} word, decoded by {@link #load} with exact arithmetic (a power-of-two
+ * table in {@code consts}). TornadoVM 5.2's OpenCL code generator cannot reinterpret bits
+ * ({@code Float.intBitsToFloat}), and its {@code HalfFloatArray} needs {@code cl_khr_fp16}, which neither PoCL
+ * nor NVIDIA's OpenCL driver offers. Every kernel takes both arrays; {@code MBITS} (mantissa bits: 0 for
+ * float32, 10 for float16, 7 for bfloat16) says which one holds the cache, and the other is a 1-element stand-in.
  * <p>Every local-memory array is allocated and indexed inside one helper ({@link #reduceMax},
  * {@link #reduceSum}, {@link #weighted}): TornadoVM 5.2 mis-indexes a local array handed to another
  * method. Per-thread state (running max and sum, the accumulators of dimensions lid and lid + 128)
@@ -22,21 +29,53 @@ final class Kernels {
     // Parameter slots.
     static final int ROWS = 0, HQ = 1, HKV = 2, DIM = 3, BLOCK = 4, QBLOCK = 5, TOKENS = 6, NB_STRIDE = 7, FIRST_QB = 8,
             NQB = 9, WINDOW = 10, RING = 11, CHUNK_STRIDE = 12, SINK = 13, LOCAL_BLOCKS = 14, BUDGET = 15, SEL_STRIDE = 16,
-            DELTA_AT = 17, DELTA_LEN = 18, SPLITS = 19, PARAMS = 20;
+            STAGE_FIRST = 17, STAGE_TOKENS = 18, SPLITS = 19, MBITS = 20, ROW = 21, PAGE = 22, PARAMS = 23;
+    /** {@code consts}: the scale at 0, then 2^(max(e, 1) - bias) for each exponent e, then 2^-MBITS. */
+    static final int TABLE = 1, MANTISSA_SCALE = TABLE + 256, CONSTS = MANTISSA_SCALE + 1;
 
     private Kernels() {
     }
 
     /**
-     * Writes the pages an append touched into the resident cache: {@code k[at + i] = newK[i]} for
-     * {@code i < len}. The rest of the cache stays on the device from earlier calls.
+     * Writes staged rows into the resident cache: {@code STAGE_TOKENS} tokens from {@code STAGE_FIRST}, laid out
+     * {@code [token][kvHead][rowStride]} in the staging arrays (floats, or 16-bit pairs in words). The rest of the
+     * cache stays on the device from earlier calls.
      */
-    static void appendPages(KernelContext ctx, FloatArray newK, FloatArray newV, IntArray p, FloatArray k, FloatArray v) {
+    static void appendRows(KernelContext ctx, FloatArray newKf, FloatArray newVf, IntArray newKh, IntArray newVh, IntArray p,
+                           FloatArray kf, FloatArray vf, IntArray kh, IntArray vh) {
         int i = ctx.globalIdx;
-        if (i < p.get(DELTA_LEN)) {
-            k.set(p.get(DELTA_AT) + i, newK.get(i));
-            v.set(p.get(DELTA_AT) + i, newV.get(i));
+        int mbits = p.get(MBITS), hkv = p.get(HKV), b = p.get(BLOCK), row = p.get(ROW);
+        int units = mbits == 0 ? row : row / 2;
+        if (i < p.get(STAGE_TOKENS) * hkv * units) {
+            int r = i / units, e = i % units;
+            int t = p.get(STAGE_FIRST) + r / hkv, h = r % hkv;
+            int at = (t / b) * p.get(PAGE) + (h * b + t % b) * row;
+            if (mbits == 0) {
+                kf.set(at + e, newKf.get(i));
+                vf.set(at + e, newVf.get(i));
+            } else {
+                kh.set(at / 2 + e, newKh.get(i));
+                vh.set(at / 2 + e, newVh.get(i));
+            }
         }
+    }
+
+    /**
+     * Element i of a cache: a float, or the float16 / bfloat16 bits at half-word i decoded exactly as
+     * (implicit bit + mantissa) * 2^-MBITS * 2^(exponent - bias). Both products are exact for every finite value.
+     */
+    static float load(FloatArray f, IntArray h, FloatArray consts, int i, int mbits) {
+        float r;
+        if (mbits == 0) {
+            r = f.get(i);
+        } else {
+            int bits = (h.get(i >> 1) >>> ((i & 1) << 4)) & 0xffff;
+            int e = (bits & 0x7fff) >>> mbits;
+            int m = bits & ((1 << mbits) - 1);
+            float mag = (float) (e == 0 ? m : m + (1 << mbits)) * consts.get(MANTISSA_SCALE) * consts.get(TABLE + e);
+            r = (bits & 0x8000) != 0 ? -mag : mag;
+        }
+        return r;
     }
 
     /**
@@ -44,34 +83,34 @@ final class Kernels {
      * share of the visible blocks and leaves a partial (max, sum, accumulator) plus per-chunk statistics;
      * {@link #mergeSplits} combines them. Many work-groups per query vector keep a large GPU busy in decode.
      */
-    static void attendOracle(KernelContext ctx, FloatArray q, FloatArray k, FloatArray v, IntArray pos, IntArray p, FloatArray scale,
-                             FloatArray partial, FloatArray stats) {
+    static void attendOracle(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, IntArray pos, IntArray p,
+                             FloatArray consts, FloatArray partial, FloatArray stats) {
         int splits = p.get(SPLITS);
         int x = ctx.groupIdx / splits, sp = ctx.groupIdx % splits;
         int lid = ctx.localIdx;
         int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK);
         int h = (x % hq) / (hq / hkv);
         int last = pos.get(x / hq);
-        float sc = scale.get(0);
+        float sc = consts.get(0);
+        int mbits = p.get(MBITS), row = p.get(ROW), pageStride = p.get(PAGE);
         float m = Float.NEGATIVE_INFINITY, l = 0f, acc0 = 0f, acc1 = 0f;
         // Chunk (j, c) covers positions j*B + c*LOCAL onward, never crossing a block: its stats sit at slot j*cpb + c.
         int cpb = (b + LOCAL - 1) / LOCAL;
         int stride = p.get(CHUNK_STRIDE);
-        int pageStride = b * hkv * d;
         int visible = last / b + 1;
         int per = (visible + splits - 1) / splits;
         for (int j = sp * per; j < TornadoMath.min(visible, (sp + 1) * per); j++) {
             for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
                 int t0 = j * b + c * LOCAL;
                 int n = TornadoMath.min(TornadoMath.min(LOCAL, b - c * LOCAL), last + 1 - t0);
-                float logit = logit(q, k, x, t0 + lid, lid < n, 0, last, b, pageStride, h, d, sc);
+                float logit = logit(q, kf, kh, consts, x, t0 + lid, lid < n, 0, last, b, pageStride, row, h, d, mbits, sc);
                 float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
                 float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
                 float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
                 float sum = reduceSum(ctx, pr, lid);
                 float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
-                acc0 = acc0 * alpha + weighted(ctx, pr, v, t0, n, b, pageStride, h, d, lid, lid);
-                acc1 = acc1 * alpha + weighted(ctx, pr, v, t0, n, b, pageStride, h, d, lid, lid + LOCAL);
+                acc0 = acc0 * alpha + weighted(ctx, pr, vf, vh, consts, t0, n, b, pageStride, row, h, d, mbits, lid, lid);
+                acc1 = acc1 * alpha + weighted(ctx, pr, vf, vh, consts, t0, n, b, pageStride, row, h, d, mbits, lid, lid + LOCAL);
                 l = l * alpha + sum;
                 m = mNew;
                 if (lid == 0) {
@@ -188,30 +227,30 @@ final class Kernels {
     }
 
     /** SPEC 3: attention over the selected blocks of the shared cache and over the window ring, gated. */
-    static void attendSparse(KernelContext ctx, FloatArray q, FloatArray k, FloatArray v, FloatArray kw, FloatArray vw, IntArray pos,
-                       IntArray p, FloatArray scale, IntArray sel, IntArray count, FloatArray gates, FloatArray out) {
+    static void attendSparse(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, FloatArray kw, FloatArray vw,
+                             IntArray pos, IntArray p, FloatArray consts, IntArray sel, IntArray count, FloatArray gates, FloatArray out) {
         int x = ctx.groupIdx;
         int lid = ctx.localIdx;
         int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK);
         int h = (x % hq) / (hq / hkv);
         int last = pos.get(x / hq);
         int list = h * p.get(NQB) + last / p.get(QBLOCK) - p.get(FIRST_QB);
-        float sc = scale.get(0);
-        int pageStride = b * hkv * d;
+        float sc = consts.get(0);
+        int mbits = p.get(MBITS), row = p.get(ROW), pageStride = p.get(PAGE);
         float m = Float.NEGATIVE_INFINITY, l = 0f, acc0 = 0f, acc1 = 0f;
         for (int c = 0; c < count.get(list); c++) {
             int j = sel.get(list * p.get(SEL_STRIDE) + c);
             int end = TornadoMath.min((j + 1) * b, last + 1);
             for (int t0 = j * b; t0 < end; t0 += LOCAL) {
                 int n = TornadoMath.min(LOCAL, end - t0);
-                float logit = logit(q, k, x, t0 + lid, lid < n, 0, last, b, pageStride, h, d, sc);
+                float logit = logit(q, kf, kh, consts, x, t0 + lid, lid < n, 0, last, b, pageStride, row, h, d, mbits, sc);
                 float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
                 float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
                 float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
                 float sum = reduceSum(ctx, pr, lid);
                 float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
-                acc0 = acc0 * alpha + weighted(ctx, pr, v, t0, n, b, pageStride, h, d, lid, lid);
-                acc1 = acc1 * alpha + weighted(ctx, pr, v, t0, n, b, pageStride, h, d, lid, lid + LOCAL);
+                acc0 = acc0 * alpha + weighted(ctx, pr, vf, vh, consts, t0, n, b, pageStride, row, h, d, mbits, lid, lid);
+                acc1 = acc1 * alpha + weighted(ctx, pr, vf, vh, consts, t0, n, b, pageStride, row, h, d, mbits, lid, lid + LOCAL);
                 l = l * alpha + sum;
                 m = mNew;
             }
@@ -229,14 +268,14 @@ final class Kernels {
             while (t0 <= last) {
                 // Chunks stop where the ring wraps, so each chunk is contiguous in the ring.
                 int n = TornadoMath.min(TornadoMath.min(LOCAL, last + 1 - t0), ring - t0 % ring);
-                float logit = logit(q, kw, x, t0 + lid, lid < n, from, last, ring, 0, h, d, sc);
+                float logit = logit(q, kw, kh, consts, x, t0 + lid, lid < n, from, last, ring, 0, d, h, d, 0, sc);
                 float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
                 float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
                 float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
                 float sum = reduceSum(ctx, pr, lid);
                 float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
-                acc0 = acc0 * alpha + weighted(ctx, pr, vw, t0, n, ring, 0, h, d, lid, lid);
-                acc1 = acc1 * alpha + weighted(ctx, pr, vw, t0, n, ring, 0, h, d, lid, lid + LOCAL);
+                acc0 = acc0 * alpha + weighted(ctx, pr, vw, vh, consts, t0, n, ring, 0, d, h, d, 0, lid, lid);
+                acc1 = acc1 * alpha + weighted(ctx, pr, vw, vh, consts, t0, n, ring, 0, d, h, d, 0, lid, lid + LOCAL);
                 l = l * alpha + sum;
                 m = mNew;
                 t0 += n;
@@ -246,13 +285,13 @@ final class Kernels {
     }
 
     /** Scaled logit of query vector x at position t, or -inf where t is not visible. */
-    private static float logit(FloatArray q, FloatArray k, int x, int t, boolean inChunk, int lo, int hi, int pageLen, int pageStride,
-                               int h, int d, float scale) {
+    private static float logit(FloatArray q, FloatArray kf, IntArray kh, FloatArray consts, int x, int t, boolean inChunk, int lo, int hi,
+                               int pageLen, int pageStride, int row, int h, int d, int mbits, float scale) {
         float dot = Float.NEGATIVE_INFINITY;
         if (inChunk && t >= lo && t <= hi) {
-            int base = (t / pageLen) * pageStride + (h * pageLen + t % pageLen) * d;
+            int base = (t / pageLen) * pageStride + (h * pageLen + t % pageLen) * row;
             dot = 0f;
-            for (int e = 0; e < d; e++) dot += q.get(x * d + e) * k.get(base + e);
+            for (int e = 0; e < d; e++) dot += q.get(x * d + e) * load(kf, kh, consts, base + e, mbits);
             dot = dot * scale;
         }
         return dot;
@@ -285,8 +324,8 @@ final class Kernels {
     }
 
     /** {@code sum over the chunk of p_t * v[t][dim]}: each thread shares its p_t, then sums for its dimension. */
-    private static float weighted(KernelContext ctx, float pr, FloatArray v, int t0, int n, int pageLen, int pageStride, int h, int d,
-                                  int lid, int dim) {
+    private static float weighted(KernelContext ctx, float pr, FloatArray vf, IntArray vh, FloatArray consts, int t0, int n, int pageLen,
+                                  int pageStride, int row, int h, int d, int mbits, int lid, int dim) {
         float[] pl = ctx.allocateFloatLocalArray(128);
         pl[lid] = pr;
         ctx.localBarrier();
@@ -294,7 +333,7 @@ final class Kernels {
         if (dim < d) {
             for (int tt = 0; tt < n; tt++) {
                 int t = t0 + tt;
-                a += pl[tt] * v.get((t / pageLen) * pageStride + (h * pageLen + t % pageLen) * d + dim);
+                a += pl[tt] * load(vf, vh, consts, (t / pageLen) * pageStride + (h * pageLen + t % pageLen) * row + dim, mbits);
             }
         }
         ctx.localBarrier();

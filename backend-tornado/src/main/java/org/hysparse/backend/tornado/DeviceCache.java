@@ -1,0 +1,328 @@
+package org.hysparse.backend.tornado;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.Map;
+import org.hysparse.api.*;
+import uk.ac.manchester.tornado.api.GridScheduler;
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.WorkerGrid1D;
+import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+/**
+ * One full layer's cache resident on the device, with the one execution plan whose graphs read it.
+ * Graph {@code a} owns the K/V buffers: its first run uploads the cache whole, later runs write only the
+ * rows appended since (staged {@link #STAGE} tokens at a time). Graphs {@code o} (oracle, SPEC 1) and
+ * {@code p} (sparse, SPEC 3) consume those same buffers (TornadoVM's persistOnDevice / consumeFromDevice),
+ * so the cache and all its views occupy one device buffer and no layer moves KV between host and device.
+ * The cache keeps its precision on the device (see {@link Kernels}). Capacities only grow: a call that
+ * needs more tokens, query vectors, query blocks or window slots than the plan has gets a new plan.
+ */
+final class DeviceCache implements AutoCloseable {
+    /** Tokens one run of the append graph carries: a decode step's row costs a small transfer, not a page. */
+    static final int STAGE = 16;
+    /** Most splits of one query vector's blocks (split-K decode). */
+    static final int MAX_SPLITS = 32;
+
+    /** What a plan has room for: tokens of the cache, query vectors, query blocks, window ring slots. */
+    record Caps(int tokens, int vectors, int queryBlocks, int ring) {
+        boolean covers(Caps need) {
+            return tokens >= need.tokens && vectors >= need.vectors && queryBlocks >= need.queryBlocks && ring >= need.ring;
+        }
+
+        Caps grow(Caps need) {
+            return new Caps(Math.max(tokens, bucket(need.tokens)), Math.max(vectors, bucket(need.vectors)),
+                    Math.max(queryBlocks, bucket(need.queryBlocks)), Math.max(ring, bucket(need.ring)));
+        }
+
+        static Caps of(Caps need) {
+            return new Caps(bucket(need.tokens), bucket(need.vectors), bucket(need.queryBlocks), bucket(need.ring));
+        }
+    }
+
+    final Caps caps;
+    private final int b, hkv, d, row, page, mbits, nbCap, cpb;
+    private final KvPrecision precision;
+    private final Map<String, Object> arrays = new HashMap<>();
+    private final Map<String, WorkerGrid1D> grids = new HashMap<>();
+    private final TornadoExecutionPlan plan;
+    /** Tokens of the cache on the device. */
+    private int uploaded;
+
+    DeviceCache(KvCache cache, Caps caps, TornadoDevice device) {
+        this.caps = caps;
+        b = cache.blockSize();
+        hkv = cache.kvHeads();
+        d = cache.headDim();
+        precision = cache.precision();
+        row = d + (d & 1);
+        page = b * hkv * row;
+        mbits = switch (precision) {
+            case FLOAT32 -> 0;
+            case FLOAT16 -> 10;
+            case BFLOAT16 -> 7;
+        };
+        nbCap = bucket((caps.tokens + b - 1) / b);
+        cpb = (b + Kernels.LOCAL - 1) / Kernels.LOCAL;
+        long elements = (long) nbCap * page;
+        if (elements > Integer.MAX_VALUE) throw new IllegalArgumentException("kv: expected at most 2^31 cache elements on the device but got " + elements);
+        TaskGraph a = appendGraph((int) elements);
+        TaskGraph o = oracleGraph();
+        TaskGraph p = sparseGraph();
+        GridScheduler scheduler = new GridScheduler();
+        for (String t : new String[] {"a.append", "o.oracle", "o.merge", "o.scores", "p.sparse"}) {
+            WorkerGrid1D w = new WorkerGrid1D(Kernels.LOCAL);
+            w.setLocalWork(Kernels.LOCAL, 1, 1);
+            scheduler.addWorkerGrid(t, w);
+            grids.put(t, w);
+        }
+        // No fast-relaxed math: block scores must add up like the reference's to keep TopK ties stable.
+        plan = new TornadoExecutionPlan(a.snapshot(), o.snapshot(), p.snapshot()).withGridScheduler(scheduler).withDevice(device)
+                .withCompilerFlags(TornadoVMBackendType.OPENCL, "-w");
+        for (int t = 0; t < cache.length(); t++) {
+            for (int h = 0; h < hkv; h++) {
+                long at = (long) (t / b) * page + (long) (h * b + t % b) * row;
+                copyRow(cache.keyPage(t), cache.offset(t, h), segment("k"), at);
+                copyRow(cache.valuePage(t), cache.offset(t, h), segment("v"), at);
+            }
+        }
+        i("a.params").set(Kernels.STAGE_TOKENS, 0);
+        grids.get("a.append").setGlobalWork(Kernels.LOCAL, 1, 1);
+        plan.withGraph(0).execute();
+        uploaded = cache.length();
+    }
+
+    long deviceBytes() {
+        return (long) nbCap * page * precision.bytes();
+    }
+
+    // ---- graphs ----
+
+    private TaskGraph appendGraph(int elements) {
+        boolean half = mbits != 0;
+        int stageElems = STAGE * hkv * row;
+        FloatArray kf = new FloatArray(half ? 1 : elements), vf = new FloatArray(half ? 1 : elements);
+        IntArray kh = new IntArray(half ? elements / 2 : 1), vh = new IntArray(half ? elements / 2 : 1);
+        FloatArray newKf = new FloatArray(half ? 1 : stageElems), newVf = new FloatArray(half ? 1 : stageElems);
+        IntArray newKh = new IntArray(half ? stageElems / 2 : 1), newVh = new IntArray(half ? stageElems / 2 : 1);
+        IntArray params = shapeParams();
+        arrays.putAll(Map.of("kf", kf, "vf", vf, "kh", kh, "vh", vh, "newKf", newKf, "newVf", newVf, "newKh", newKh, "newVh", newVh, "a.params", params));
+        return new TaskGraph("a")
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, kf, vf, kh, vh)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, newKf, newVf, newKh, newVh, params)
+                .task("append", Kernels::appendRows, new KernelContext(), newKf, newVf, newKh, newVh, params, kf, vf, kh, vh)
+                .persistOnDevice(kf, vf, kh, vh);
+    }
+
+    private TaskGraph oracleGraph() {
+        int vec = caps.vectors, nqb = caps.queryBlocks;
+        FloatArray q = new FloatArray(vec * d), consts = consts(), out = new FloatArray(vec * d);
+        FloatArray stats = new FloatArray(vec * nbCap * cpb * 2), masses = new FloatArray(vec * nbCap);
+        FloatArray s = new FloatArray(hkv * nqb * nbCap), partial = new FloatArray(vec * MAX_SPLITS * (d + 2));
+        IntArray pos = new IntArray(vec), params = shapeParams(), rowStart = new IntArray(nqb + 1);
+        arrays.putAll(Map.of("o.q", q, "o.consts", consts, "o.out", out, "o.masses", masses, "o.s", s, "o.pos", pos, "o.params", params,
+                "o.rowStart", rowStart));
+        Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
+        return new TaskGraph("o")
+                .consumeFromDevice("a", kf, vf, kh, vh)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, pos, params, consts, rowStart)
+                .task("oracle", Kernels::attendOracle, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), pos, params, consts, partial, stats)
+                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, pos, params, out, masses)
+                .task("scores", Kernels::blockScores, new KernelContext(), masses, rowStart, params, s)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, out, s, masses);
+    }
+
+    private TaskGraph sparseGraph() {
+        int vec = caps.vectors, lists = hkv * caps.queryBlocks, ring = caps.ring * hkv * d;
+        FloatArray q = new FloatArray(vec * d), consts = consts(), out = new FloatArray(vec * d), gates = new FloatArray(2 * vec);
+        FloatArray kw = new FloatArray(ring), vw = new FloatArray(ring);
+        IntArray pos = new IntArray(vec), params = shapeParams(), sel = new IntArray(lists * nbCap), count = new IntArray(lists);
+        arrays.putAll(Map.of("p.q", q, "p.consts", consts, "p.out", out, "p.gates", gates, "p.kw", kw, "p.vw", vw, "p.pos", pos,
+                "p.params", params, "p.sel", sel, "p.count", count));
+        Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
+        return new TaskGraph("p")
+                .consumeFromDevice("a", kf, vf, kh, vh)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, kw, vw, pos, params, consts, sel, count, gates)
+                .task("sparse", Kernels::attendSparse, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), kw, vw, pos, params, consts, sel,
+                        count, gates, out)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
+    }
+
+    /** The parameters fixed by the cache: one array per graph, since each graph transfers its own. */
+    private IntArray shapeParams() {
+        IntArray p = new IntArray(Kernels.PARAMS);
+        p.set(Kernels.HKV, hkv);
+        p.set(Kernels.DIM, d);
+        p.set(Kernels.BLOCK, b);
+        p.set(Kernels.MBITS, mbits);
+        p.set(Kernels.ROW, row);
+        p.set(Kernels.PAGE, page);
+        p.set(Kernels.NB_STRIDE, nbCap);
+        p.set(Kernels.SEL_STRIDE, nbCap);
+        return p;
+    }
+
+    /** Scale slot, then the exponent table {@link Kernels#load} decodes 16-bit values with. */
+    private FloatArray consts() {
+        FloatArray c = new FloatArray(Kernels.CONSTS);
+        int bias = mbits == 10 ? 15 : 127, top = mbits == 0 ? 255 : 0x7fff >>> mbits;
+        for (int e = 0; e < 256; e++) c.set(Kernels.TABLE + e, e == top ? Float.POSITIVE_INFINITY : Math.scalb(1f, Math.max(e, 1) - bias));
+        c.set(Kernels.MANTISSA_SCALE, Math.scalb(1f, -mbits));
+        return c;
+    }
+
+    // ---- operations ----
+
+    /** Writes the rows appended since the last call into the device buffers, {@link #STAGE} tokens per run. */
+    void sync(KvCache cache) {
+        while (uploaded < cache.length()) {
+            int n = Math.min(STAGE, cache.length() - uploaded);
+            for (int r = 0; r < n; r++) {
+                int t = uploaded + r;
+                for (int h = 0; h < hkv; h++) {
+                    long at = (long) (r * hkv + h) * row;
+                    copyRow(cache.keyPage(t), cache.offset(t, h), segment("newK"), at);
+                    copyRow(cache.valuePage(t), cache.offset(t, h), segment("newV"), at);
+                }
+            }
+            IntArray params = i("a.params");
+            params.set(Kernels.STAGE_FIRST, uploaded);
+            params.set(Kernels.STAGE_TOKENS, n);
+            grids.get("a.append").setGlobalWork(roundUp((long) n * hkv * (mbits == 0 ? row : row / 2)), 1, 1);
+            plan.withGraph(0).execute();
+            uploaded += n;
+        }
+    }
+
+    /** SPEC 1 on the device; afterwards {@link #masses()} holds each query vector's mass per block. */
+    void oracle(OracleRequest r, OracleOutput output) {
+        Queries q = r.queries();
+        int vectors = q.rows() * q.heads(), nb = output.scores().kvBlocks(), nqb = output.scores().queryBlocks().count();
+        IntArray params = i("o.params");
+        setQueries(params, f("o.q"), i("o.pos"), f("o.consts"), q, r.scale(), r.kv().length(), r.geometry().queryBlockSize());
+        params.set(Kernels.NQB, nqb);
+        params.set(Kernels.FIRST_QB, output.scores().queryBlocks().first());
+        params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
+        int[] rowStart = output.scores().queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
+        for (int k = 0; k < rowStart.length; k++) i("o.rowStart").set(k, rowStart[k]);
+        // Enough work-groups to fill a large GPU in decode: split each row's blocks (at least 4 blocks a split),
+        // but no more than 4096 split work-groups in all, so that prefill's many rows stay unsplit.
+        int splits = Math.max(1, Math.min(Math.min(MAX_SPLITS, (nb + 3) / 4), 4096 / vectors));
+        params.set(Kernels.SPLITS, splits);
+        grids.get("o.oracle").setGlobalWork((long) vectors * splits * Kernels.LOCAL, 1, 1);
+        grids.get("o.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
+        grids.get("o.scores").setGlobalWork(roundUp((long) hkv * nqb * nb), 1, 1);
+        plan.withGraph(1).execute();
+        copyOut(f("o.out"), output.out(), vectors * d);
+        copyOut(f("o.s"), output.scores().data(), hkv * nqb * nb);
+    }
+
+    /** The last oracle call's block masses, query vector x's block j at {@code x * blockStride() + j}. */
+    FloatArray masses() {
+        return f("o.masses");
+    }
+
+    int blockStride() {
+        return nbCap;
+    }
+
+    /** SPEC 3 on the device. */
+    void sparse(SparseRequest r, float[] out) {
+        Queries q = r.queries();
+        BlockSelection sel = r.selection();
+        int vectors = q.rows() * q.heads();
+        IntArray params = i("p.params");
+        setQueries(params, f("p.q"), i("p.pos"), f("p.consts"), q, r.scale(), r.shared().length(), sel.geometry().queryBlockSize());
+        if (r.window() > 0) {
+            // The ring is small (one window) and changes every step: it travels with each call, widened to float.
+            widen(r.swa().keyPage(r.swa().length() - 1), f("p.kw"));
+            widen(r.swa().valuePage(r.swa().length() - 1), f("p.vw"));
+        }
+        params.set(Kernels.NQB, sel.queryBlocks().count());
+        params.set(Kernels.FIRST_QB, sel.queryBlocks().first());
+        params.set(Kernels.WINDOW, r.window());
+        params.set(Kernels.RING, r.window() > 0 ? r.swa().capacity() : 1);
+        for (int list = 0; list < sel.blocks().length; list++) {
+            int[] blocks = sel.blocks()[list];
+            i("p.count").set(list, blocks.length);
+            for (int c = 0; c < blocks.length; c++) i("p.sel").set(list * nbCap + c, blocks[c]);
+        }
+        for (int x = 0; x < vectors; x++) {
+            f("p.gates").set(2 * x, r.gateSel()[x]);
+            f("p.gates").set(2 * x + 1, r.gateSwa()[x]);
+        }
+        grids.get("p.sparse").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
+        plan.withGraph(2).execute();
+        copyOut(f("p.out"), out, vectors * d);
+    }
+
+    @Override
+    public void close() {
+        try {
+            plan.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing a TornadoVM plan failed", e);
+        }
+    }
+
+    // ---- host-side copies ----
+
+    private void setQueries(IntArray params, FloatArray qDev, IntArray pos, FloatArray consts, Queries q, float scale, int tokens, int qBlock) {
+        MemorySegment.copy(q.data(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, 0, q.data().length);
+        for (int k = 0; k < q.rows(); k++) pos.set(k, q.positions()[k]);
+        consts.set(0, scale);
+        params.set(Kernels.ROWS, q.rows());
+        params.set(Kernels.HQ, q.heads());
+        params.set(Kernels.QBLOCK, qBlock);
+        params.set(Kernels.TOKENS, tokens);
+    }
+
+    /** The segment of the K or V buffer (or staging buffer, for "newK"/"newV") in this cache's storage type. */
+    private MemorySegment segment(String name) {
+        String typed = name + (mbits == 0 ? "f" : "h");
+        return mbits == 0 ? f(typed).getSegment() : i(typed).getSegment();
+    }
+
+    /** One row of D elements at element {@code at} of a device-layout buffer, raw: float32 or 16-bit bits. */
+    private void copyRow(KvPage src, int from, MemorySegment dst, long at) {
+        switch (src) {
+            case KvPage.F32 f -> MemorySegment.copy(f.data(), from, dst, ValueLayout.JAVA_FLOAT, at * Float.BYTES, d);
+            case KvPage.Half h -> MemorySegment.copy(h.data(), from, dst, ValueLayout.JAVA_SHORT, at * Short.BYTES, d);
+        }
+    }
+
+    private static void widen(KvPage page, FloatArray dst) {
+        switch (page) {
+            case KvPage.F32 f -> MemorySegment.copy(f.data(), 0, dst.getSegment(), ValueLayout.JAVA_FLOAT, 0, f.data().length);
+            case KvPage.Half h -> {
+                for (int k = 0; k < h.data().length; k++) dst.set(k, h.get(k));
+            }
+        }
+    }
+
+    private static void copyOut(FloatArray src, float[] dst, int n) {
+        MemorySegment.copy(src.getSegment(), ValueLayout.JAVA_FLOAT, 0, dst, 0, n);
+    }
+
+    private FloatArray f(String n) { return (FloatArray) arrays.get(n); }
+
+    private IntArray i(String n) { return (IntArray) arrays.get(n); }
+
+    static int bucket(long n) {
+        long b = 1;
+        while (b < n) b <<= 1;
+        if (b > Integer.MAX_VALUE) throw new IllegalArgumentException("size: expected at most 2^30 elements on the device but got " + n);
+        return (int) b;
+    }
+
+    static long roundUp(long n) {
+        return Math.max(Kernels.LOCAL, (n + Kernels.LOCAL - 1) / Kernels.LOCAL * Kernels.LOCAL);
+    }
+}
