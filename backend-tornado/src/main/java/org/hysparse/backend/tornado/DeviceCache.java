@@ -99,8 +99,9 @@ final class DeviceCache implements AutoCloseable {
         uploaded = cache.length();
     }
 
+    /** K and V together: the pages this plan has room for, rows padded to an even D. */
     long deviceBytes() {
-        return (long) nbCap * page * precision.bytes();
+        return 2L * nbCap * page * precision.bytes();
     }
 
     // ---- graphs ----

@@ -202,6 +202,11 @@ final class TornadoBackend implements AttentionBackend {
         return new DroppedMass(max, sum / ((double) q.rows() * q.heads()));
     }
 
+    /** Device bytes of K and V held for all resident caches (their capacity, in each cache's precision). */
+    synchronized long residentBytes() {
+        return owners.stream().mapToLong(e -> e.getValue().deviceBytes()).sum();
+    }
+
     @Override
     public synchronized void close() {
         plans.values().forEach(Plan::close);

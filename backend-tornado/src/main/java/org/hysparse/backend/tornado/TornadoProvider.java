@@ -38,7 +38,7 @@ public final class TornadoProvider implements AttentionBackendProvider {
         return runtimePresent() ? Devices.describeDefault() : "TornadoVM (not loaded)";
     }
 
-    /** KV is widened to float32 on the device; all three storage precisions are read. */
+    /** All three storage precisions, each kept in its own width on the device (16-bit values decoded in the kernels). */
     @Override public Set<KvPrecision> precisions() { return EnumSet.allOf(KvPrecision.class); }
 
     /** Options: {@code device=B:D} (TornadoVM backend and device index) or {@code device=NAME} (substring). */

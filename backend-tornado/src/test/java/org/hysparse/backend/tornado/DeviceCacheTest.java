@@ -1,0 +1,80 @@
+package org.hysparse.backend.tornado;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.hysparse.api.*;
+import org.hysparse.reference.ReferenceBackend;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * What the kit cannot see from outside: the oracle and a sparse layer reading a cache through its view use
+ * one device buffer of exactly the cache's precision, and rows appended between calls (more than one
+ * staging run's worth, odd head dimension so 16-bit rows are padded to whole words) reach the device.
+ */
+class DeviceCacheTest {
+    static final int HQ = 4, HKV = 2, D = 5, B = 16;
+
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void oracleAndSparseShareOneDeviceBufferAndSeeAppends(KvPrecision precision) {
+        TornadoProvider provider = new TornadoProvider();
+        Assumptions.assumeTrue(provider.availability().available(), "tornado unavailable: " + provider.availability().reason());
+        Random rnd = new Random(42 + precision.ordinal());
+        try (var tornado = (TornadoBackend) provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", "")));
+             var reference = new ReferenceBackend();
+             var cache = new KvCache(HKV, D, B, precision);
+             var swa = new SwaCache(HKV, D, 8, precision)) {
+            append(cache, swa, 70, rnd);
+            check(tornado, reference, cache, swa, rnd);
+            long rowWords = D + 1, kAndV = 2;
+            long expected = (long) DeviceCache.bucket((70 + B - 1) / B) * B * HKV * rowWords * precision.bytes() * kAndV;
+            assertEquals(expected, tornado.residentBytes(), "one device buffer (K and V) for the cache and its view, " + precision);
+
+            // More rows than one staging run carries: three runs of the append graph before the next oracle.
+            append(cache, swa, DeviceCache.STAGE * 2 + 3, rnd);
+            check(tornado, reference, cache, swa, rnd);
+            assertEquals(expected, tornado.residentBytes(), "the same device buffer, appended to in place (105 tokens fit the 128 reserved)");
+        }
+    }
+
+    private static void append(KvCache cache, SwaCache swa, int tokens, Random rnd) {
+        float[] k = gaussian(tokens * HKV * D, rnd), v = gaussian(tokens * HKV * D, rnd);
+        cache.append(k, v, tokens);
+        swa.append(k, v, tokens);
+    }
+
+    /** Decode row at the end of the cache: oracle, TopK 2, sparse through the view; both against the reference. */
+    private static void check(AttentionBackend tornado, AttentionBackend reference, KvCache cache, SwaCache swa, Random rnd) {
+        Queries q = Queries.last(gaussian(HQ * D, rnd), 1, HQ, D, cache.length());
+        OracleRequest or = OracleRequest.of(q, cache, BlockGeometry.of(B));
+        OracleOutput got = OracleOutput.allocate(or), want = OracleOutput.allocate(or);
+        tornado.oracle(or, got);
+        reference.oracle(or, want);
+        close("oracle out", want.out(), got.out());
+        close("oracle S", want.scores().data(), got.scores().data());
+        BlockSelection sel = reference.select(new SelectionRequest(want.scores(), SelectionPolicy.TopK.of(2)));
+        float[] gates = new float[HQ];
+        java.util.Arrays.fill(gates, 0.5f);
+        SparseRequest sr = SparseRequest.of(q, cache.view(), sel, swa, 4, gates, gates);
+        float[] outGot = new float[HQ * D], outWant = new float[HQ * D];
+        tornado.sparse(sr, outGot);
+        reference.sparse(sr, outWant);
+        close("sparse out", outWant, outGot);
+    }
+
+    private static void close(String what, float[] want, float[] got) {
+        for (int i = 0; i < want.length; i++) {
+            assertTrue(Math.abs(want[i] - got[i]) <= 1e-4 * (1 + Math.abs(want[i])), what + " at " + i + ": want " + want[i] + " got " + got[i]);
+        }
+    }
+
+    private static float[] gaussian(int n, Random rnd) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) rnd.nextGaussian();
+        return a;
+    }
+}
