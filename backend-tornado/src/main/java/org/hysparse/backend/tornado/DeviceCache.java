@@ -28,8 +28,8 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 final class DeviceCache implements AutoCloseable {
     /** Tokens one run of the append graph carries: a decode step's row costs a small transfer, not a page. */
     static final int STAGE = 16;
-    /** Most splits of one query vector's blocks (split-K decode). */
-    static final int MAX_SPLITS = 32;
+    /** Most splits of one query vector's blocks (split-K decode), and most split work-groups in all. */
+    static final int MAX_SPLITS = 128, SPLIT_GROUPS = 4096;
 
     /** What a plan has room for: tokens of the cache, query vectors, query blocks, window ring slots. */
     record Caps(int tokens, int vectors, int queryBlocks, int ring) {
@@ -48,7 +48,7 @@ final class DeviceCache implements AutoCloseable {
     }
 
     final Caps caps;
-    private final int b, hkv, d, row, page, mbits, nbCap, cpb;
+    private final int b, hkv, d, row, page, kPage, mbits, nbCap, cpb;
     private final KvPrecision precision;
     private final Map<String, Object> arrays = new HashMap<>();
     private final Map<String, WorkerGrid1D> grids = new HashMap<>();
@@ -64,6 +64,7 @@ final class DeviceCache implements AutoCloseable {
         precision = cache.precision();
         row = d + (d & 1);
         page = b * hkv * row;
+        kPage = hkv * d * b;
         mbits = switch (precision) {
             case FLOAT32 -> 0;
             case FLOAT16 -> 10;
@@ -71,13 +72,13 @@ final class DeviceCache implements AutoCloseable {
         };
         nbCap = bucket((caps.tokens + b - 1) / b);
         cpb = (b + Kernels.LOCAL - 1) / Kernels.LOCAL;
-        long elements = (long) nbCap * page;
+        long elements = (long) nbCap * Math.max(page, kPage);
         if (elements > Integer.MAX_VALUE) throw new IllegalArgumentException("kv: expected at most 2^31 cache elements on the device but got " + elements);
-        TaskGraph a = appendGraph((int) elements);
+        TaskGraph a = appendGraph(nbCap * kPage, nbCap * page);
         TaskGraph o = oracleGraph();
         TaskGraph p = sparseGraph();
         GridScheduler scheduler = new GridScheduler();
-        for (String t : new String[] {"a.append", "o.oracle", "o.merge", "o.scores", "p.sparse"}) {
+        for (String t : new String[] {"a.append", "o.oracle", "o.merge", "o.scores", "p.sparse", "p.merge"}) {
             WorkerGrid1D w = new WorkerGrid1D(Kernels.LOCAL);
             w.setLocalWork(Kernels.LOCAL, 1, 1);
             scheduler.addWorkerGrid(t, w);
@@ -88,9 +89,8 @@ final class DeviceCache implements AutoCloseable {
                 .withCompilerFlags(TornadoVMBackendType.OPENCL, "-w");
         for (int t = 0; t < cache.length(); t++) {
             for (int h = 0; h < hkv; h++) {
-                long at = (long) (t / b) * page + (long) (h * b + t % b) * row;
-                copyRow(cache.keyPage(t), cache.offset(t, h), segment("k"), at);
-                copyRow(cache.valuePage(t), cache.offset(t, h), segment("v"), at);
+                copyKey(cache.keyPage(t), cache.offset(t, h), segment("k"), (long) (t / b) * kPage + (long) h * d * b + t % b);
+                copyRow(cache.valuePage(t), cache.offset(t, h), segment("v"), (long) (t / b) * page + (long) (h * b + t % b) * row);
             }
         }
         i("a.params").set(Kernels.STAGE_TOKENS, 0);
@@ -99,18 +99,18 @@ final class DeviceCache implements AutoCloseable {
         uploaded = cache.length();
     }
 
-    /** K and V together: the pages this plan has room for, rows padded to an even D. */
+    /** K and V together: the pages this plan has room for, V rows padded to an even D. */
     long deviceBytes() {
-        return 2L * nbCap * page * precision.bytes();
+        return (long) nbCap * (page + kPage) * precision.bytes();
     }
 
     // ---- graphs ----
 
-    private TaskGraph appendGraph(int elements) {
+    private TaskGraph appendGraph(int kElements, int vElements) {
         boolean half = mbits != 0;
         int stageElems = STAGE * hkv * row;
-        FloatArray kf = new FloatArray(half ? 1 : elements), vf = new FloatArray(half ? 1 : elements);
-        IntArray kh = new IntArray(half ? elements / 2 : 1), vh = new IntArray(half ? elements / 2 : 1);
+        FloatArray kf = new FloatArray(half ? 1 : kElements), vf = new FloatArray(half ? 1 : vElements);
+        IntArray kh = new IntArray(half ? kElements / 2 : 1), vh = new IntArray(half ? vElements / 2 : 1);
         FloatArray newKf = new FloatArray(half ? 1 : stageElems), newVf = new FloatArray(half ? 1 : stageElems);
         IntArray newKh = new IntArray(half ? stageElems / 2 : 1), newVh = new IntArray(half ? stageElems / 2 : 1);
         IntArray params = shapeParams();
@@ -126,7 +126,7 @@ final class DeviceCache implements AutoCloseable {
         int vec = caps.vectors, nqb = caps.queryBlocks;
         FloatArray q = new FloatArray(vec * d), consts = consts(), out = new FloatArray(vec * d);
         FloatArray stats = new FloatArray(vec * nbCap * cpb * 2), masses = new FloatArray(vec * nbCap);
-        FloatArray s = new FloatArray(hkv * nqb * nbCap), partial = new FloatArray(vec * MAX_SPLITS * (d + 2));
+        FloatArray s = new FloatArray(hkv * nqb * nbCap), partial = new FloatArray(partials(vec));
         IntArray pos = new IntArray(vec), params = shapeParams(), rowStart = new IntArray(nqb + 1);
         arrays.putAll(Map.of("o.q", q, "o.consts", consts, "o.out", out, "o.masses", masses, "o.s", s, "o.pos", pos, "o.params", params,
                 "o.rowStart", rowStart));
@@ -145,6 +145,7 @@ final class DeviceCache implements AutoCloseable {
         FloatArray q = new FloatArray(vec * d), consts = consts(), out = new FloatArray(vec * d), gates = new FloatArray(2 * vec);
         FloatArray kw = new FloatArray(ring), vw = new FloatArray(ring);
         IntArray pos = new IntArray(vec), params = shapeParams(), sel = new IntArray(lists * nbCap), count = new IntArray(lists);
+        FloatArray partial = new FloatArray(partials(vec));
         arrays.putAll(Map.of("p.q", q, "p.consts", consts, "p.out", out, "p.gates", gates, "p.kw", kw, "p.vw", vw, "p.pos", pos,
                 "p.params", params, "p.sel", sel, "p.count", count));
         Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
@@ -152,8 +153,22 @@ final class DeviceCache implements AutoCloseable {
                 .consumeFromDevice("a", kf, vf, kh, vh)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, kw, vw, pos, params, consts, sel, count, gates)
                 .task("sparse", Kernels::attendSparse, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), kw, vw, pos, params, consts, sel,
-                        count, gates, out)
+                        count, partial)
+                .task("merge", Kernels::mergeSparse, new KernelContext(), partial, params, gates, out)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
+    }
+
+    /**
+     * Floats for the split partial states: splits never exceed {@link #SPLIT_GROUPS} work-groups unless each
+     * vector runs unsplit, and sparse adds one window partial per vector.
+     */
+    private int partials(int vectors) {
+        return (Math.max(vectors, SPLIT_GROUPS) + vectors) * (d + 2);
+    }
+
+    /** Splits per query vector: enough work-groups to fill a large GPU in decode, at least one unit of work each. */
+    private static int splits(int vectors, int units) {
+        return Math.max(1, Math.min(Math.min(MAX_SPLITS, units), SPLIT_GROUPS / vectors));
     }
 
     /** The parameters fixed by the cache: one array per graph, since each graph transfers its own. */
@@ -165,6 +180,7 @@ final class DeviceCache implements AutoCloseable {
         p.set(Kernels.MBITS, mbits);
         p.set(Kernels.ROW, row);
         p.set(Kernels.PAGE, page);
+        p.set(Kernels.KPAGE, kPage);
         p.set(Kernels.NB_STRIDE, nbCap);
         p.set(Kernels.SEL_STRIDE, nbCap);
         return p;
@@ -196,7 +212,7 @@ final class DeviceCache implements AutoCloseable {
             IntArray params = i("a.params");
             params.set(Kernels.STAGE_FIRST, uploaded);
             params.set(Kernels.STAGE_TOKENS, n);
-            grids.get("a.append").setGlobalWork(roundUp((long) n * hkv * (mbits == 0 ? row : row / 2)), 1, 1);
+            grids.get("a.append").setGlobalWork(roundUp((long) n * hkv * row), 1, 1);
             plan.withGraph(0).execute();
             uploaded += n;
         }
@@ -213,9 +229,8 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
         int[] rowStart = output.scores().queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
         for (int k = 0; k < rowStart.length; k++) i("o.rowStart").set(k, rowStart[k]);
-        // Enough work-groups to fill a large GPU in decode: split each row's blocks (at least 4 blocks a split),
-        // but no more than 4096 split work-groups in all, so that prefill's many rows stay unsplit.
-        int splits = Math.max(1, Math.min(Math.min(MAX_SPLITS, (nb + 3) / 4), 4096 / vectors));
+        // At least 4 blocks a split; prefill's many rows stay unsplit.
+        int splits = splits(vectors, (nb + 3) / 4);
         params.set(Kernels.SPLITS, splits);
         grids.get("o.oracle").setGlobalWork((long) vectors * splits * Kernels.LOCAL, 1, 1);
         grids.get("o.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
@@ -250,8 +265,10 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.FIRST_QB, sel.queryBlocks().first());
         params.set(Kernels.WINDOW, r.window());
         params.set(Kernels.RING, r.window() > 0 ? r.swa().capacity() : 1);
+        int most = 1;
         for (int list = 0; list < sel.blocks().length; list++) {
             int[] blocks = sel.blocks()[list];
+            most = Math.max(most, blocks.length);
             i("p.count").set(list, blocks.length);
             for (int c = 0; c < blocks.length; c++) i("p.sel").set(list * nbCap + c, blocks[c]);
         }
@@ -259,7 +276,10 @@ final class DeviceCache implements AutoCloseable {
             f("p.gates").set(2 * x, r.gateSel()[x]);
             f("p.gates").set(2 * x + 1, r.gateSwa()[x]);
         }
-        grids.get("p.sparse").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
+        int splits = splits(vectors, most);
+        params.set(Kernels.SPLITS, splits);
+        grids.get("p.sparse").setGlobalWork((long) vectors * (splits + 1) * Kernels.LOCAL, 1, 1);
+        grids.get("p.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         plan.withGraph(2).execute();
         copyOut(f("p.out"), out, vectors * d);
     }
@@ -296,6 +316,18 @@ final class DeviceCache implements AutoCloseable {
         switch (src) {
             case KvPage.F32 f -> MemorySegment.copy(f.data(), from, dst, ValueLayout.JAVA_FLOAT, at * Float.BYTES, d);
             case KvPage.Half h -> MemorySegment.copy(h.data(), from, dst, ValueLayout.JAVA_SHORT, at * Short.BYTES, d);
+        }
+    }
+
+    /** One key's D elements into the transposed K layout: element e at {@code at + e * B}. */
+    private void copyKey(KvPage src, int from, MemorySegment dst, long at) {
+        switch (src) {
+            case KvPage.F32 f -> {
+                for (int e = 0; e < d; e++) dst.setAtIndex(ValueLayout.JAVA_FLOAT, at + (long) e * b, f.data()[from + e]);
+            }
+            case KvPage.Half h -> {
+                for (int e = 0; e < d; e++) dst.setAtIndex(ValueLayout.JAVA_SHORT, at + (long) e * b, h.data()[from + e]);
+            }
         }
     }
 

@@ -9,9 +9,11 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * The device kernels. One work-group of {@link #LOCAL} threads per query vector (row x head) for the
  * attention kernels; one thread per output element or per (KV head, query block) for the small ones.
  * Sizes arrive in an {@link IntArray} of parameters so that one compiled kernel serves every shape.
- * A KV row {@code (t, h)} starts at element {@code (t / L) * pageStride + (h * L + t % L) * rowStride}: with L = B
- * that is the paged full cache (rowStride = D rounded up to even, so that a row of 16-bit values starts on a
- * 32-bit word); with L = capacity and pageStride = 0, the window ring (floats, rowStride = D).
+ * The full cache is paged: a V row {@code (t, h)} starts at element {@code (t / B) * PAGE + (h * B + t % B) * ROW}
+ * (ROW = D rounded up to even, so that a row of 16-bit values starts on a 32-bit word), and K is transposed,
+ * element e of key {@code (t, h)} at {@code (t / B) * KPAGE + (h * D + e) * B + t % B}, so that the threads of a
+ * chunk, one key each, read neighbouring addresses (B is a power of two, so 16-bit slot pairs share a word). The window ring is floats,
+ * row {@code (t, h)} at {@code (h * capacity + t % capacity) * D}.
  * <p>The full cache is stored in its own precision: float32 in a {@link FloatArray}, float16 and bfloat16 as
  * raw bits, two to an {@link IntArray} word, decoded by {@link #load} with exact arithmetic (a power-of-two
  * table in {@code consts}). TornadoVM 5.2's OpenCL code generator cannot reinterpret bits
@@ -29,7 +31,7 @@ final class Kernels {
     // Parameter slots.
     static final int ROWS = 0, HQ = 1, HKV = 2, DIM = 3, BLOCK = 4, QBLOCK = 5, TOKENS = 6, NB_STRIDE = 7, FIRST_QB = 8,
             NQB = 9, WINDOW = 10, RING = 11, CHUNK_STRIDE = 12, SINK = 13, LOCAL_BLOCKS = 14, BUDGET = 15, SEL_STRIDE = 16,
-            STAGE_FIRST = 17, STAGE_TOKENS = 18, SPLITS = 19, MBITS = 20, ROW = 21, PAGE = 22, PARAMS = 23;
+            STAGE_FIRST = 17, STAGE_TOKENS = 18, SPLITS = 19, MBITS = 20, ROW = 21, PAGE = 22, KPAGE = 23, PARAMS = 24;
     /** {@code consts}: the scale at 0, then 2^(max(e, 1) - bias) for each exponent e, then 2^-MBITS. */
     static final int TABLE = 1, MANTISSA_SCALE = TABLE + 256, CONSTS = MANTISSA_SCALE + 1;
 
@@ -38,26 +40,46 @@ final class Kernels {
 
     /**
      * Writes staged rows into the resident cache: {@code STAGE_TOKENS} tokens from {@code STAGE_FIRST}, laid out
-     * {@code [token][kvHead][rowStride]} in the staging arrays (floats, or 16-bit pairs in words). The rest of the
-     * cache stays on the device from earlier calls.
+     * {@code [token][kvHead][ROW]} in the staging arrays (floats, or 16-bit pairs in words). V keeps that row
+     * layout; K is stored transposed (see the class comment). Two 16-bit K values of neighbouring slots share a
+     * word: the thread of the even slot (or of the run's first token) writes the word, keeping the half of a
+     * token outside this run. The rest of the cache stays on the device from earlier calls.
      */
     static void appendRows(KernelContext ctx, FloatArray newKf, FloatArray newVf, IntArray newKh, IntArray newVh, IntArray p,
                            FloatArray kf, FloatArray vf, IntArray kh, IntArray vh) {
         int i = ctx.globalIdx;
-        int mbits = p.get(MBITS), hkv = p.get(HKV), b = p.get(BLOCK), row = p.get(ROW);
+        int mbits = p.get(MBITS), hkv = p.get(HKV), b = p.get(BLOCK), row = p.get(ROW), d = p.get(DIM);
+        int first = p.get(STAGE_FIRST), n = p.get(STAGE_TOKENS);
         int units = mbits == 0 ? row : row / 2;
-        if (i < p.get(STAGE_TOKENS) * hkv * units) {
+        if (i < n * hkv * units) {
             int r = i / units, e = i % units;
-            int t = p.get(STAGE_FIRST) + r / hkv, h = r % hkv;
+            int t = first + r / hkv, h = r % hkv;
             int at = (t / b) * p.get(PAGE) + (h * b + t % b) * row;
             if (mbits == 0) {
-                kf.set(at + e, newKf.get(i));
                 vf.set(at + e, newVf.get(i));
             } else {
-                kh.set(at / 2 + e, newKh.get(i));
                 vh.set(at / 2 + e, newVh.get(i));
             }
         }
+        if (i < n * hkv * d) {
+            int r = i / d, e = i % d;
+            int t = first + r / hkv, h = r % hkv, s = t % b;
+            int at = (t / b) * p.get(KPAGE) + (h * d + e) * b + s;
+            if (mbits == 0) {
+                kf.set(at, newKf.get(r * row + e));
+            } else if (s % 2 == 0 || t == first) {
+                int even = t - s % 2;
+                int word = kh.get(at / 2);
+                int lo = even >= first ? staged(newKh, ((even - first) * hkv + h) * row + e) : word & 0xffff;
+                int hi = even + 1 < first + n ? staged(newKh, ((even + 1 - first) * hkv + h) * row + e) : word >>> 16;
+                kh.set(at / 2, (hi << 16) | lo);
+            }
+        }
+    }
+
+    /** The 16-bit value at half-word i of a staging array. */
+    private static int staged(IntArray words, int i) {
+        return (words.get(i >> 1) >>> ((i & 1) << 4)) & 0xffff;
     }
 
     /**
@@ -92,7 +114,7 @@ final class Kernels {
         int h = (x % hq) / (hq / hkv);
         int last = pos.get(x / hq);
         float sc = consts.get(0);
-        int mbits = p.get(MBITS), row = p.get(ROW), pageStride = p.get(PAGE);
+        int mbits = p.get(MBITS), row = p.get(ROW), pageStride = p.get(PAGE), kPage = p.get(KPAGE);
         float m = Float.NEGATIVE_INFINITY, l = 0f, acc0 = 0f, acc1 = 0f;
         // Chunk (j, c) covers positions j*B + c*LOCAL onward, never crossing a block: its stats sit at slot j*cpb + c.
         int cpb = (b + LOCAL - 1) / LOCAL;
@@ -103,14 +125,15 @@ final class Kernels {
             for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
                 int t0 = j * b + c * LOCAL;
                 int n = TornadoMath.min(TornadoMath.min(LOCAL, b - c * LOCAL), last + 1 - t0);
-                float logit = logit(q, kf, kh, consts, x, t0 + lid, lid < n, 0, last, b, pageStride, row, h, d, mbits, sc);
+                float logit = logit(q, kf, kh, consts, x, lid < n, (t0 / b) * kPage + h * d * b + t0 % b + lid, b, d, mbits, sc);
                 float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
                 float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
                 float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
                 float sum = reduceSum(ctx, pr, lid);
                 float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
-                acc0 = acc0 * alpha + weighted(ctx, pr, vf, vh, consts, t0, n, b, pageStride, row, h, d, mbits, lid, lid);
-                acc1 = acc1 * alpha + weighted(ctx, pr, vf, vh, consts, t0, n, b, pageStride, row, h, d, mbits, lid, lid + LOCAL);
+                int base = (t0 / b) * pageStride + (h * b + t0 % b) * row;
+                acc0 = acc0 * alpha + weighted(ctx, pr, vf, vh, consts, base, n, row, d, mbits, lid, lid);
+                if (d > LOCAL) acc1 = acc1 * alpha + weighted(ctx, pr, vf, vh, consts, base, n, row, d, mbits, lid, lid + LOCAL);
                 l = l * alpha + sum;
                 m = mNew;
                 if (lid == 0) {
@@ -119,14 +142,7 @@ final class Kernels {
                 }
             }
         }
-        // Partial state of this split: [m, l, acc[0..D)] at (x * splits + sp) * (D + 2).
-        int at = (x * splits + sp) * (d + 2);
-        if (lid == 0) {
-            partial.set(at, m);
-            partial.set(at + 1, l);
-        }
-        if (lid < d) partial.set(at + 2 + lid, acc0);
-        if (lid + LOCAL < d) partial.set(at + 2 + lid + LOCAL, acc1);
+        storePartial(partial, (x * splits + sp) * (d + 2), d, lid, m, l, acc0, acc1);
     }
 
     /**
@@ -138,19 +154,10 @@ final class Kernels {
         int lid = ctx.localIdx;
         int splits = p.get(SPLITS), hq = p.get(HQ), d = p.get(DIM), b = p.get(BLOCK);
         int last = pos.get(x / hq);
-        float m = Float.NEGATIVE_INFINITY;
-        for (int sp = 0; sp < splits; sp++) m = TornadoMath.max(m, partial.get((x * splits + sp) * (d + 2)));
-        float l = 0f, acc0 = 0f, acc1 = 0f;
-        for (int sp = 0; sp < splits; sp++) {
-            int at = (x * splits + sp) * (d + 2);
-            float ms = partial.get(at);
-            if (ms != Float.NEGATIVE_INFINITY) {
-                float f = TornadoMath.exp(ms - m);
-                l += partial.get(at + 1) * f;
-                if (lid < d) acc0 += partial.get(at + 2 + lid) * f;
-                if (lid + LOCAL < d) acc1 += partial.get(at + 2 + lid + LOCAL) * f;
-            }
-        }
+        float m = splitMax(partial, x * splits, splits, d);
+        float l = splitSum(partial, x * splits, splits, d, 1, m);
+        float acc0 = lid < d ? splitSum(partial, x * splits, splits, d, 2 + lid, m) : 0f;
+        float acc1 = lid + LOCAL < d ? splitSum(partial, x * splits, splits, d, 2 + lid + LOCAL, m) : 0f;
         store(out, x, d, lid, acc0, acc1, l > 0f ? 1f / l : 0f, false);
         int cpb = (b + LOCAL - 1) / LOCAL;
         int stride = p.get(CHUNK_STRIDE), nbStride = p.get(NB_STRIDE);
@@ -226,72 +233,120 @@ final class Kernels {
         }
     }
 
-    /** SPEC 3: attention over the selected blocks of the shared cache and over the window ring, gated. */
+    /**
+     * SPEC 3, split-K: work-group {@code x * (splits + 1) + sp}. For sp < splits it runs the online softmax of
+     * query vector x over its share of the selected blocks of the shared cache; sp == splits takes the window
+     * ring. Each leaves a partial (max, sum, accumulator); {@link #mergeSparse} combines and gates them.
+     */
     static void attendSparse(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, FloatArray kw, FloatArray vw,
-                             IntArray pos, IntArray p, FloatArray consts, IntArray sel, IntArray count, FloatArray gates, FloatArray out) {
-        int x = ctx.groupIdx;
+                             IntArray pos, IntArray p, FloatArray consts, IntArray sel, IntArray count, FloatArray partial) {
+        int splits = p.get(SPLITS);
+        int x = ctx.groupIdx / (splits + 1), sp = ctx.groupIdx % (splits + 1);
         int lid = ctx.localIdx;
         int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK);
         int h = (x % hq) / (hq / hkv);
         int last = pos.get(x / hq);
-        int list = h * p.get(NQB) + last / p.get(QBLOCK) - p.get(FIRST_QB);
         float sc = consts.get(0);
-        int mbits = p.get(MBITS), row = p.get(ROW), pageStride = p.get(PAGE);
+        int mbits = p.get(MBITS), row = p.get(ROW), pageStride = p.get(PAGE), kPage = p.get(KPAGE);
         float m = Float.NEGATIVE_INFINITY, l = 0f, acc0 = 0f, acc1 = 0f;
-        for (int c = 0; c < count.get(list); c++) {
-            int j = sel.get(list * p.get(SEL_STRIDE) + c);
-            int end = TornadoMath.min((j + 1) * b, last + 1);
-            for (int t0 = j * b; t0 < end; t0 += LOCAL) {
-                int n = TornadoMath.min(LOCAL, end - t0);
-                float logit = logit(q, kf, kh, consts, x, t0 + lid, lid < n, 0, last, b, pageStride, row, h, d, mbits, sc);
-                float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
-                float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
-                float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
-                float sum = reduceSum(ctx, pr, lid);
-                float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
-                acc0 = acc0 * alpha + weighted(ctx, pr, vf, vh, consts, t0, n, b, pageStride, row, h, d, mbits, lid, lid);
-                acc1 = acc1 * alpha + weighted(ctx, pr, vf, vh, consts, t0, n, b, pageStride, row, h, d, mbits, lid, lid + LOCAL);
-                l = l * alpha + sum;
-                m = mNew;
+        if (sp < splits) {
+            int list = h * p.get(NQB) + last / p.get(QBLOCK) - p.get(FIRST_QB);
+            int blocks = count.get(list), per = (blocks + splits - 1) / splits;
+            for (int c = sp * per; c < TornadoMath.min(blocks, (sp + 1) * per); c++) {
+                int j = sel.get(list * p.get(SEL_STRIDE) + c);
+                int end = TornadoMath.min((j + 1) * b, last + 1);
+                for (int t0 = j * b; t0 < end; t0 += LOCAL) {
+                    int n = TornadoMath.min(LOCAL, end - t0);
+                    float logit = logit(q, kf, kh, consts, x, lid < n, (t0 / b) * kPage + h * d * b + t0 % b + lid, b, d, mbits, sc);
+                    float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
+                    float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
+                    float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
+                    float sum = reduceSum(ctx, pr, lid);
+                    float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
+                    int base = (t0 / b) * pageStride + (h * b + t0 % b) * row;
+                    acc0 = acc0 * alpha + weighted(ctx, pr, vf, vh, consts, base, n, row, d, mbits, lid, lid);
+                    if (d > LOCAL) acc1 = acc1 * alpha + weighted(ctx, pr, vf, vh, consts, base, n, row, d, mbits, lid, lid + LOCAL);
+                    l = l * alpha + sum;
+                    m = mNew;
+                }
             }
-        }
-        store(out, x, d, lid, acc0, acc1, l > 0f ? gates.get(x * 2) / l : 0f, false);
-        int w = p.get(WINDOW);
-        if (w > 0) {
+        } else if (p.get(WINDOW) > 0) {
             int ring = p.get(RING);
-            m = Float.NEGATIVE_INFINITY;
-            l = 0f;
-            acc0 = 0f;
-            acc1 = 0f;
-            int from = TornadoMath.max(0, last - w + 1);
+            int from = TornadoMath.max(0, last - p.get(WINDOW) + 1);
             int t0 = from;
             while (t0 <= last) {
                 // Chunks stop where the ring wraps, so each chunk is contiguous in the ring.
                 int n = TornadoMath.min(TornadoMath.min(LOCAL, last + 1 - t0), ring - t0 % ring);
-                float logit = logit(q, kw, kh, consts, x, t0 + lid, lid < n, from, last, ring, 0, d, h, d, 0, sc);
+                float logit = logit(q, kw, kh, consts, x, lid < n, (h * ring + t0 % ring + lid) * d, 1, d, 0, sc);
                 float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
                 float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
                 float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
                 float sum = reduceSum(ctx, pr, lid);
                 float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
-                acc0 = acc0 * alpha + weighted(ctx, pr, vw, vh, consts, t0, n, ring, 0, d, h, d, 0, lid, lid);
-                acc1 = acc1 * alpha + weighted(ctx, pr, vw, vh, consts, t0, n, ring, 0, d, h, d, 0, lid, lid + LOCAL);
+                int base = (h * ring + t0 % ring) * d;
+                acc0 = acc0 * alpha + weighted(ctx, pr, vw, vh, consts, base, n, d, d, 0, lid, lid);
+                if (d > LOCAL) acc1 = acc1 * alpha + weighted(ctx, pr, vw, vh, consts, base, n, d, d, 0, lid, lid + LOCAL);
                 l = l * alpha + sum;
                 m = mNew;
                 t0 += n;
             }
-            store(out, x, d, lid, acc0, acc1, l > 0f ? gates.get(x * 2 + 1) / l : 0f, true);
         }
+        storePartial(partial, (x * (splits + 1) + sp) * (d + 2), d, lid, m, l, acc0, acc1);
     }
 
-    /** Scaled logit of query vector x at position t, or -inf where t is not visible. */
-    private static float logit(FloatArray q, FloatArray kf, IntArray kh, FloatArray consts, int x, int t, boolean inChunk, int lo, int hi,
-                               int pageLen, int pageStride, int row, int h, int d, int mbits, float scale) {
+    /** Output of query vector x: gateSel * (its selected splits, combined) + gateSwa * (its window partial). */
+    static void mergeSparse(KernelContext ctx, FloatArray partial, IntArray p, FloatArray gates, FloatArray out) {
+        int x = ctx.groupIdx;
+        int lid = ctx.localIdx;
+        int splits = p.get(SPLITS), d = p.get(DIM);
+        int first = x * (splits + 1);
+        float m = splitMax(partial, first, splits, d);
+        float l = splitSum(partial, first, splits, d, 1, m);
+        float acc0 = lid < d ? splitSum(partial, first, splits, d, 2 + lid, m) : 0f;
+        float acc1 = lid + LOCAL < d ? splitSum(partial, first, splits, d, 2 + lid + LOCAL, m) : 0f;
+        store(out, x, d, lid, acc0, acc1, l > 0f ? gates.get(x * 2) / l : 0f, false);
+        int w = (first + splits) * (d + 2);
+        float lw = partial.get(w + 1);
+        float w0 = lid < d ? partial.get(w + 2 + lid) : 0f;
+        float w1 = lid + LOCAL < d ? partial.get(w + 2 + lid + LOCAL) : 0f;
+        store(out, x, d, lid, w0, w1, lw > 0f ? gates.get(x * 2 + 1) / lw : 0f, true);
+    }
+
+    /** Partial state [m, l, acc[0..D)] of one split at {@code at}. */
+    private static void storePartial(FloatArray partial, int at, int d, int lid, float m, float l, float acc0, float acc1) {
+        if (lid == 0) {
+            partial.set(at, m);
+            partial.set(at + 1, l);
+        }
+        if (lid < d) partial.set(at + 2 + lid, acc0);
+        if (lid + LOCAL < d) partial.set(at + 2 + lid + LOCAL, acc1);
+    }
+
+    /** Largest running max among the partials {@code first .. first + count - 1}. */
+    private static float splitMax(FloatArray partial, int first, int count, int d) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int sp = 0; sp < count; sp++) m = TornadoMath.max(m, partial.get((first + sp) * (d + 2)));
+        return m;
+    }
+
+    /** {@code sum over the partials of slot * e^(m_s - m)}: a sum (slot 1) or accumulator element, rebased to max m. */
+    private static float splitSum(FloatArray partial, int first, int count, int d, int slot, float m) {
+        float r = 0f;
+        for (int sp = 0; sp < count; sp++) {
+            int at = (first + sp) * (d + 2);
+            float ms = partial.get(at);
+            if (ms != Float.NEGATIVE_INFINITY) r += partial.get(at + slot) * TornadoMath.exp(ms - m);
+        }
+        return r;
+    }
+
+    /** Scaled logit of query vector x and the key whose element e is at {@code base + e * stride}; -inf if not visible. */
+    private static float logit(FloatArray q, FloatArray kf, IntArray kh, FloatArray consts, int x, boolean visible, int base, int stride, int d,
+                               int mbits, float scale) {
         float dot = Float.NEGATIVE_INFINITY;
-        if (inChunk && t >= lo && t <= hi) {
-            int base = (t / pageLen) * pageStride + (h * pageLen + t % pageLen) * row;
+        if (visible) {
             dot = 0f;
-            for (int e = 0; e < d; e++) dot += q.get(x * d + e) * load(kf, kh, consts, base + e, mbits);
+            for (int e = 0; e < d; e++) dot += q.get(x * d + e) * load(kf, kh, consts, base + e * stride, mbits);
             dot = dot * scale;
         }
         return dot;
@@ -323,18 +378,18 @@ final class Kernels {
         return r;
     }
 
-    /** {@code sum over the chunk of p_t * v[t][dim]}: each thread shares its p_t, then sums for its dimension. */
-    private static float weighted(KernelContext ctx, float pr, FloatArray vf, IntArray vh, FloatArray consts, int t0, int n, int pageLen,
-                                  int pageStride, int row, int h, int d, int mbits, int lid, int dim) {
+    /**
+     * {@code sum over the chunk of p_t * v[t][dim]}: each thread shares its p_t, then sums for its dimension.
+     * The chunk's rows are {@code row} elements apart from element {@code base} (a chunk never crosses a page).
+     */
+    private static float weighted(KernelContext ctx, float pr, FloatArray vf, IntArray vh, FloatArray consts, int base, int n, int row, int d,
+                                  int mbits, int lid, int dim) {
         float[] pl = ctx.allocateFloatLocalArray(128);
         pl[lid] = pr;
         ctx.localBarrier();
         float a = 0f;
         if (dim < d) {
-            for (int tt = 0; tt < n; tt++) {
-                int t = t0 + tt;
-                a += pl[tt] * load(vf, vh, consts, (t / pageLen) * pageStride + (h * pageLen + t % pageLen) * row + dim, mbits);
-            }
+            for (int tt = 0; tt < n; tt++) a += pl[tt] * load(vf, vh, consts, base + tt * row + dim, mbits);
         }
         ctx.localBarrier();
         return a;

@@ -13,7 +13,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * What the kit cannot see from outside: the oracle and a sparse layer reading a cache through its view use
  * one device buffer of exactly the cache's precision, and rows appended between calls (more than one
- * staging run's worth, odd head dimension so 16-bit rows are padded to whole words) reach the device.
+ * staging run's worth, starting at an odd slot so that 16-bit K pairs are split between runs; odd D, so
+ * 16-bit V rows are padded to whole words) reach the device.
  */
 class DeviceCacheTest {
     static final int HQ = 4, HKV = 2, D = 5, B = 16;
@@ -28,16 +29,17 @@ class DeviceCacheTest {
              var reference = new ReferenceBackend();
              var cache = new KvCache(HKV, D, B, precision);
              var swa = new SwaCache(HKV, D, 8, precision)) {
-            append(cache, swa, 70, rnd);
+            append(cache, swa, 71, rnd);
             check(tornado, reference, cache, swa, rnd);
-            long rowWords = D + 1, kAndV = 2;
-            long expected = (long) DeviceCache.bucket((70 + B - 1) / B) * B * HKV * rowWords * precision.bytes() * kAndV;
+            // Room for bucket(71) = 128 tokens = 8 pages; V rows padded to D + 1.
+            long pages = DeviceCache.bucket((128 + B - 1) / B);
+            long expected = pages * (B * HKV * (D + 1) + HKV * D * B) * precision.bytes();
             assertEquals(expected, tornado.residentBytes(), "one device buffer (K and V) for the cache and its view, " + precision);
 
             // More rows than one staging run carries: three runs of the append graph before the next oracle.
             append(cache, swa, DeviceCache.STAGE * 2 + 3, rnd);
             check(tornado, reference, cache, swa, rnd);
-            assertEquals(expected, tornado.residentBytes(), "the same device buffer, appended to in place (105 tokens fit the 128 reserved)");
+            assertEquals(expected, tornado.residentBytes(), "the same device buffer, appended to in place (106 tokens fit the 128 reserved)");
         }
     }
 
