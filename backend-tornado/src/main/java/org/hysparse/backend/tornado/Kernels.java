@@ -346,10 +346,20 @@ final class Kernels {
         float dot = Float.NEGATIVE_INFINITY;
         if (visible) {
             dot = 0f;
-            for (int e = 0; e < d; e++) dot += q.get(x * d + e) * load(kf, kh, consts, base + e * stride, mbits);
+            // Four loads in flight per thread instead of one: the loop is latency-bound, not bandwidth-bound.
+            int qb = x * d, four = d - d % 4;
+            for (int e = 0; e < four; e += 4) dot += dot4(q, kf, kh, consts, qb + e, base + e * stride, stride, mbits);
+            for (int e = four; e < d; e++) dot += q.get(qb + e) * load(kf, kh, consts, base + e * stride, mbits);
             dot = dot * scale;
         }
         return dot;
+    }
+
+    /** {@code q[qi..qi+3] . k[at + i * stride]} for i < 4, the four loads independent of each other. */
+    private static float dot4(FloatArray q, FloatArray kf, IntArray kh, FloatArray consts, int qi, int at, int stride, int mbits) {
+        float k0 = load(kf, kh, consts, at, mbits), k1 = load(kf, kh, consts, at + stride, mbits);
+        float k2 = load(kf, kh, consts, at + 2 * stride, mbits), k3 = load(kf, kh, consts, at + 3 * stride, mbits);
+        return (q.get(qi) * k0 + q.get(qi + 1) * k1) + (q.get(qi + 2) * k2 + q.get(qi + 3) * k3);
     }
 
     private static float reduceMax(KernelContext ctx, float value, int lid) {
@@ -389,7 +399,16 @@ final class Kernels {
         ctx.localBarrier();
         float a = 0f;
         if (dim < d) {
-            for (int tt = 0; tt < n; tt++) a += pl[tt] * load(vf, vh, consts, base + tt * row + dim, mbits);
+            float a1 = 0f, a2 = 0f, a3 = 0f;
+            int four = n - n % 4;
+            for (int tt = 0; tt < four; tt += 4) {
+                a += pl[tt] * load(vf, vh, consts, base + tt * row + dim, mbits);
+                a1 += pl[tt + 1] * load(vf, vh, consts, base + (tt + 1) * row + dim, mbits);
+                a2 += pl[tt + 2] * load(vf, vh, consts, base + (tt + 2) * row + dim, mbits);
+                a3 += pl[tt + 3] * load(vf, vh, consts, base + (tt + 3) * row + dim, mbits);
+            }
+            for (int tt = four; tt < n; tt++) a += pl[tt] * load(vf, vh, consts, base + tt * row + dim, mbits);
+            a = (a + a1) + (a2 + a3);
         }
         ctx.localBarrier();
         return a;
