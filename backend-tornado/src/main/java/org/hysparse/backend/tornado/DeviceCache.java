@@ -12,7 +12,6 @@ import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
-import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
@@ -79,14 +78,11 @@ final class DeviceCache implements AutoCloseable {
         TaskGraph p = sparseGraph();
         GridScheduler scheduler = new GridScheduler();
         for (String t : new String[] {"a.append", "o.oracle", "o.merge", "o.scores", "p.sparse", "p.merge"}) {
-            WorkerGrid1D w = new WorkerGrid1D(Kernels.LOCAL);
-            w.setLocalWork(Kernels.LOCAL, 1, 1);
+            WorkerGrid1D w = Plans.grid();
             scheduler.addWorkerGrid(t, w);
             grids.put(t, w);
         }
-        // No fast-relaxed math: block scores must add up like the reference's to keep TopK ties stable.
-        plan = new TornadoExecutionPlan(a.snapshot(), o.snapshot(), p.snapshot()).withGridScheduler(scheduler).withDevice(device)
-                .withCompilerFlags(TornadoVMBackendType.OPENCL, "-w");
+        plan = Plans.open(device, scheduler, a, o, p);
         for (int t = 0; t < cache.length(); t++) {
             for (int h = 0; h < hkv; h++) {
                 copyKey(cache.keyPage(t), cache.offset(t, h), segment("k"), (long) (t / b) * kPage + (long) h * d * b + t % b);
@@ -236,8 +232,8 @@ final class DeviceCache implements AutoCloseable {
         grids.get("o.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         grids.get("o.scores").setGlobalWork(roundUp((long) hkv * nqb * nb), 1, 1);
         plan.withGraph(1).execute();
-        copyOut(f("o.out"), output.out(), vectors * d);
-        copyOut(f("o.s"), output.scores().data(), hkv * nqb * nb);
+        Plans.copyOut(f("o.out"), output.out(), vectors * d);
+        Plans.copyOut(f("o.s"), output.scores().data(), hkv * nqb * nb);
     }
 
     /** The last oracle call's block masses, query vector x's block j at {@code x * blockStride() + j}. */
@@ -281,22 +277,18 @@ final class DeviceCache implements AutoCloseable {
         grids.get("p.sparse").setGlobalWork((long) vectors * (splits + 1) * Kernels.LOCAL, 1, 1);
         grids.get("p.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         plan.withGraph(2).execute();
-        copyOut(f("p.out"), out, vectors * d);
+        Plans.copyOut(f("p.out"), out, vectors * d);
     }
 
     @Override
     public void close() {
-        try {
-            plan.close();
-        } catch (Exception e) {
-            throw new IllegalStateException("closing a TornadoVM plan failed", e);
-        }
+        Plans.close(plan);
     }
 
     // ---- host-side copies ----
 
     private void setQueries(IntArray params, FloatArray qDev, IntArray pos, FloatArray consts, Queries q, float scale, int tokens, int qBlock) {
-        MemorySegment.copy(q.data(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, 0, q.data().length);
+        Plans.copyIn(q.data(), qDev);
         for (int k = 0; k < q.rows(); k++) pos.set(k, q.positions()[k]);
         consts.set(0, scale);
         params.set(Kernels.ROWS, q.rows());
@@ -333,15 +325,11 @@ final class DeviceCache implements AutoCloseable {
 
     private static void widen(KvPage page, FloatArray dst) {
         switch (page) {
-            case KvPage.F32 f -> MemorySegment.copy(f.data(), 0, dst.getSegment(), ValueLayout.JAVA_FLOAT, 0, f.data().length);
+            case KvPage.F32 f -> Plans.copyIn(f.data(), dst);
             case KvPage.Half h -> {
                 for (int k = 0; k < h.data().length; k++) dst.set(k, h.get(k));
             }
         }
-    }
-
-    private static void copyOut(FloatArray src, float[] dst, int n) {
-        MemorySegment.copy(src.getSegment(), ValueLayout.JAVA_FLOAT, 0, dst, 0, n);
     }
 
     private FloatArray f(String n) { return (FloatArray) arrays.get(n); }

@@ -1,7 +1,5 @@
 package org.hysparse.backend.tornado;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.Map;
@@ -13,7 +11,6 @@ import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
-import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
@@ -50,11 +47,7 @@ final class TornadoBackend implements AttentionBackend {
 
         @Override
         public void close() {
-            try {
-                plan.close();
-            } catch (Exception e) {
-                throw new IllegalStateException("closing a TornadoVM plan failed", e);
-            }
+            Plans.close(plan);
         }
     }
 
@@ -93,7 +86,7 @@ final class TornadoBackend implements AttentionBackend {
         int sCap = DeviceCache.bucket((long) hkv * nqb * nb), listCap = DeviceCache.bucket((long) hkv * nqb);
         String key = "select/" + sCap + "/" + listCap + "/" + selCap;
         Plan p = plans.computeIfAbsent(key, k -> selectPlan(sCap, listCap, selCap));
-        copyIn(s.data(), p.f("s"));
+        Plans.copyIn(s.data(), p.f("s"));
         IntArray params = p.i("params");
         params.set(Kernels.HKV, hkv);
         params.set(Kernels.NQB, nqb);
@@ -156,11 +149,8 @@ final class TornadoBackend implements AttentionBackend {
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, s, visible, params)
                 .task("rank", Kernels::rankBlocks, new KernelContext(), s, visible, params, flags, sel, count)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, sel, count);
-        WorkerGrid1D w = new WorkerGrid1D(Kernels.LOCAL);
-        w.setLocalWork(Kernels.LOCAL, 1, 1);
-        p.grid = w;
-        p.plan = new TornadoExecutionPlan(g.snapshot()).withGridScheduler(new GridScheduler("s.rank", w)).withDevice(device.device())
-                .withCompilerFlags(TornadoVMBackendType.OPENCL, "-w");
+        p.grid = Plans.grid();
+        p.plan = Plans.open(device.device(), new GridScheduler("s.rank", p.grid), g);
         return p;
     }
 
@@ -256,9 +246,5 @@ final class TornadoBackend implements AttentionBackend {
         resident.put(cache, dc);
         owners.add(Map.entry(new java.lang.ref.WeakReference<>(cache), dc));
         return dc;
-    }
-
-    private static void copyIn(float[] src, FloatArray dst) {
-        MemorySegment.copy(src, 0, dst.getSegment(), ValueLayout.JAVA_FLOAT, 0, src.length);
     }
 }
