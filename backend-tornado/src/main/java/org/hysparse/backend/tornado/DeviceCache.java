@@ -27,8 +27,8 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 final class DeviceCache implements AutoCloseable {
     /** Tokens one run of the append graph carries: a decode step's row costs a small transfer, not a page. */
     static final int STAGE = 16;
-    /** Most splits of one query vector's blocks (split-K decode), and most split work-groups in all. */
-    static final int MAX_SPLITS = 128, SPLIT_GROUPS = 4096;
+    /** Most splits of one work-group's blocks (split-K decode), and most split work-groups in all. */
+    static final int MAX_SPLITS = 128, SPLIT_GROUPS = 1024;
 
     /** What a plan has room for: tokens of the cache, query vectors, query blocks, window ring slots. */
     record Caps(int tokens, int vectors, int queryBlocks, int ring) {
@@ -130,7 +130,8 @@ final class DeviceCache implements AutoCloseable {
         return new TaskGraph("o")
                 .consumeFromDevice("a", kf, vf, kh, vh)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, pos, params, consts, rowStart)
-                .task("oracle", Kernels::attendOracle, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), pos, params, consts, partial, stats)
+                .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), new FloatArray(1), new FloatArray(1), pos,
+                        params, consts, new IntArray(1), new IntArray(1), partial, stats)
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, pos, params, out, masses)
                 .task("scores", Kernels::blockScores, new KernelContext(), masses, rowStart, params, s)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out, s, masses);
@@ -148,23 +149,30 @@ final class DeviceCache implements AutoCloseable {
         return new TaskGraph("p")
                 .consumeFromDevice("a", kf, vf, kh, vh)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, kw, vw, pos, params, consts, sel, count, gates)
-                .task("sparse", Kernels::attendSparse, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), kw, vw, pos, params, consts, sel,
-                        count, partial)
+                .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), kw, vw, pos, params, consts, sel,
+                        count, partial, new FloatArray(1))
                 .task("merge", Kernels::mergeSparse, new KernelContext(), partial, params, gates, out)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
     }
 
     /**
-     * Floats for the split partial states: splits never exceed {@link #SPLIT_GROUPS} work-groups unless each
-     * vector runs unsplit, and sparse adds one window partial per vector.
+     * Floats for the split partial states, one per query vector and split: splits never exceed {@link #SPLIT_GROUPS}
+     * work-groups of up to {@link Kernels#HEADS} vectors unless each runs unsplit, and sparse adds one window partial per vector.
      */
     private int partials(int vectors) {
-        return (Math.max(vectors, SPLIT_GROUPS) + vectors) * (d + 2);
+        return (Math.max(vectors, Kernels.HEADS * SPLIT_GROUPS) + vectors) * (d + 2);
     }
 
-    /** Splits per query vector: enough work-groups to fill a large GPU in decode, at least one unit of work each. */
-    private static int splits(int vectors, int units) {
-        return Math.max(1, Math.min(Math.min(MAX_SPLITS, units), SPLIT_GROUPS / vectors));
+    /** Work-groups of one split: (row, KV head, group of up to {@link Kernels#HEADS} query heads). */
+    private int groups(Queries q) {
+        int group = q.heads() / hkv;
+        return q.rows() * hkv * ((group + Kernels.HEADS - 1) / Kernels.HEADS);
+    }
+
+    /** Splits per work-group: enough work-groups to fill a large GPU in decode, at least {@code units} chunks each. */
+    private static int splits(int groups, long keys, int units) {
+        long chunks = (keys + (long) units * Kernels.LOCAL - 1) / ((long) units * Kernels.LOCAL);
+        return (int) Math.max(1, Math.min(Math.min(MAX_SPLITS, chunks), SPLIT_GROUPS / groups));
     }
 
     /** The parameters fixed by the cache: one array per graph, since each graph transfers its own. */
@@ -223,12 +231,13 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.NQB, nqb);
         params.set(Kernels.FIRST_QB, output.scores().queryBlocks().first());
         params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
+        params.set(Kernels.MODE, 0);
         int[] rowStart = output.scores().queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
         for (int k = 0; k < rowStart.length; k++) i("o.rowStart").set(k, rowStart[k]);
-        // At least 4 blocks a split; prefill's many rows stay unsplit.
-        int splits = splits(vectors, (nb + 3) / 4);
+        // At least 4 chunks a split; prefill's many rows stay unsplit.
+        int splits = splits(groups(q), (long) nb * b, 4);
         params.set(Kernels.SPLITS, splits);
-        grids.get("o.oracle").setGlobalWork((long) vectors * splits * Kernels.LOCAL, 1, 1);
+        grids.get("o.oracle").setGlobalWork((long) groups(q) * splits * Kernels.LOCAL, 1, 1);
         grids.get("o.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         grids.get("o.scores").setGlobalWork(roundUp((long) hkv * nqb * nb), 1, 1);
         plan.withGraph(1).execute();
@@ -272,9 +281,10 @@ final class DeviceCache implements AutoCloseable {
             f("p.gates").set(2 * x, r.gateSel()[x]);
             f("p.gates").set(2 * x + 1, r.gateSwa()[x]);
         }
-        int splits = splits(vectors, most);
+        int splits = splits(groups(q), (long) most * b, 1);
         params.set(Kernels.SPLITS, splits);
-        grids.get("p.sparse").setGlobalWork((long) vectors * (splits + 1) * Kernels.LOCAL, 1, 1);
+        params.set(Kernels.MODE, 1);
+        grids.get("p.sparse").setGlobalWork((long) groups(q) * (splits + 1) * Kernels.LOCAL, 1, 1);
         grids.get("p.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         plan.withGraph(2).execute();
         Plans.copyOut(f("p.out"), out, vectors * d);

@@ -6,24 +6,24 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * The device kernels. One work-group of {@link #LOCAL} threads per query vector (row x head) for the
- * attention kernels; one thread per output element or per (KV head, query block) for the small ones.
- * Sizes arrive in an {@link IntArray} of parameters so that one compiled kernel serves every shape.
- * The full cache is paged: a V row {@code (t, h)} starts at element {@code (t / B) * PAGE + (h * B + t % B) * ROW}
+ * The device kernels. Attention ({@link #attend}) runs one work-group of {@link #LOCAL} threads per (row, KV head,
+ * up to {@link #HEADS} query heads of its group, split); the small kernels run one thread per output element or per
+ * (KV head, query block). Sizes arrive in an {@link IntArray} of parameters so that one compiled kernel serves
+ * every shape. The full cache is paged: a V row {@code (t, h)} starts at element {@code (t / B) * PAGE + (h * B + t % B) * ROW}
  * (ROW = D rounded up to even, so that a row of 16-bit values starts on a 32-bit word), and K is transposed,
  * element e of key {@code (t, h)} at {@code (t / B) * KPAGE + (h * D + e) * B + t % B}, so that the threads of a
- * chunk, one key each, read neighbouring addresses (B is a power of two, so 16-bit slot pairs share a word). The window ring is floats,
- * row {@code (t, h)} at {@code (h * capacity + t % capacity) * D}.
+ * chunk, one key each, read neighbouring addresses (B is a power of two, so 16-bit slot pairs share a word).
+ * The window ring is floats, row {@code (t, h)} at {@code (h * capacity + t % capacity) * D}.
  * <p>The full cache is stored in its own precision: float32 in a {@link FloatArray}, float16 and bfloat16 as
- * raw bits, two to an {@link IntArray} word, decoded by {@link #load} with exact arithmetic (a power-of-two
- * table in {@code consts}). TornadoVM 5.2's OpenCL code generator cannot reinterpret bits
- * ({@code Float.intBitsToFloat}), and its {@code HalfFloatArray} needs {@code cl_khr_fp16}, which neither PoCL
- * nor NVIDIA's OpenCL driver offers. Every kernel takes both arrays; {@code MBITS} (mantissa bits: 0 for
- * float32, 10 for float16, 7 for bfloat16) says which one holds the cache, and the other is a 1-element stand-in.
- * <p>Every local-memory array is allocated and indexed inside one helper ({@link #reduceMax},
- * {@link #reduceSum}, {@link #weighted}): TornadoVM 5.2 mis-indexes a local array handed to another
- * method. Per-thread state (running max and sum, the accumulators of dimensions lid and lid + 128)
- * stays in registers in the kernel bodies, which repeat the few lines of the online-softmax update.
+ * raw bits, two to an {@link IntArray} word, decoded exactly by {@link #load}. TornadoVM 5.2's OpenCL code
+ * generator cannot reinterpret bits ({@code Float.intBitsToFloat}), and its {@code HalfFloatArray} needs
+ * {@code cl_khr_fp16}, which neither PoCL nor NVIDIA's OpenCL driver offers. Every kernel takes both arrays;
+ * {@code MBITS} (mantissa bits: 0 for float32, 10 for float16, 7 for bfloat16) says which one holds the cache,
+ * and the other is a 1-element stand-in.
+ * <p>Local-memory arrays are allocated and indexed in the kernel bodies only: TornadoVM 5.2 mis-indexes a local
+ * array handed to another method, and a helper returns one value, so per-head state lives in local arrays
+ * and the per-head lines are written out for the {@link #HEADS} heads. Helpers are small: TornadoVM refuses to
+ * inline a method of more than 600 compiler nodes.
  * Kernel names avoid OpenCL built-ins ({@code select} is one): the generated program would not build.
  */
 final class Kernels {
@@ -31,7 +31,9 @@ final class Kernels {
     // Parameter slots.
     static final int ROWS = 0, HQ = 1, HKV = 2, DIM = 3, BLOCK = 4, QBLOCK = 5, TOKENS = 6, NB_STRIDE = 7, FIRST_QB = 8,
             NQB = 9, WINDOW = 10, RING = 11, CHUNK_STRIDE = 12, SINK = 13, LOCAL_BLOCKS = 14, BUDGET = 15, SEL_STRIDE = 16,
-            STAGE_FIRST = 17, STAGE_TOKENS = 18, SPLITS = 19, MBITS = 20, ROW = 21, PAGE = 22, KPAGE = 23, PARAMS = 24;
+            STAGE_FIRST = 17, STAGE_TOKENS = 18, SPLITS = 19, MBITS = 20, ROW = 21, PAGE = 22, KPAGE = 23, MODE = 24, PARAMS = 25;
+    /** Query heads one attention work-group serves (GQA: they share every K/V load), and the largest head dim. */
+    static final int HEADS = 4, DMAX = 256;
     /** {@code consts}: the scale at 0, then 2^(max(e, 1) - bias) for each exponent e, then 2^-MBITS. */
     static final int TABLE = 1, MANTISSA_SCALE = TABLE + 256, CONSTS = MANTISSA_SCALE + 1;
 
@@ -84,7 +86,9 @@ final class Kernels {
 
     /**
      * Element i of a cache: a float, or the float16 / bfloat16 bits at half-word i decoded exactly as
-     * (implicit bit + mantissa) * 2^-MBITS * 2^(exponent - bias). Both products are exact for every finite value.
+     * (implicit bit + mantissa) * 2^(exponent - bias - MBITS). float16 needs no table: 2^(e - 25) is an integer
+     * shift times a constant, which keeps the decode off a second, dependent memory load. bfloat16's exponent
+     * range is too wide for a shift and reads the power from the table in {@code consts}. Every product is exact.
      */
     static float load(FloatArray f, IntArray h, FloatArray consts, int i, int mbits) {
         float r;
@@ -94,55 +98,176 @@ final class Kernels {
             int bits = (h.get(i >> 1) >>> ((i & 1) << 4)) & 0xffff;
             int e = (bits & 0x7fff) >>> mbits;
             int m = bits & ((1 << mbits) - 1);
-            float mag = (float) (e == 0 ? m : m + (1 << mbits)) * consts.get(MANTISSA_SCALE) * consts.get(TABLE + e);
+            float mantissa = (float) (e == 0 ? m : m + (1 << mbits));
+            float mag;
+            if (mbits == 10) {
+                // Finite inputs can still round to infinity in float16 (beyond 65504): exponent 31.
+                mag = e == 31 ? Float.POSITIVE_INFINITY : mantissa * (float) (1 << TornadoMath.max(e, 1)) * 0x1p-25f;
+            } else {
+                mag = mantissa * consts.get(MANTISSA_SCALE) * consts.get(TABLE + e);
+            }
             r = (bits & 0x8000) != 0 ? -mag : mag;
         }
         return r;
     }
 
     /**
-     * SPEC 1, split-K: work-group {@code x * splits + sp} runs the online softmax of query vector x over its
-     * share of the visible blocks and leaves a partial (max, sum, accumulator) plus per-chunk statistics;
-     * {@link #mergeSplits} combines them. Many work-groups per query vector keep a large GPU busy in decode.
+     * SPEC 1 and SPEC 3, split-K and grouped by KV head. Work-group {@code ((row * Hkv + h) * groups + hg) * per + sp}
+     * serves the (up to) {@link #HEADS} query heads {@code hg * HEADS ..} of KV head h's group for one row: each key
+     * and value is loaded and decoded once for all of them. {@code per} is {@code SPLITS} for the oracle
+     * ({@code MODE} 0, split sp takes its share of the visible blocks) and {@code SPLITS + 1} for sparse (split sp
+     * takes its share of the selected blocks of list {@code sel}, and split {@code SPLITS} the window ring). A chunk
+     * is {@link #LOCAL} keys, one per thread, taken in order from the split's blocks (so it may span several small
+     * blocks); the online softmax runs per head over chunks. Each split leaves a partial (max, sum, accumulator) per
+     * head for {@link #mergeSplits} / {@link #mergeSparse}; the oracle also leaves, per segment of
+     * {@code min(B, LOCAL)} tokens, the chunk's reference max and the segment's sum, from which block masses follow.
+     * Local arrays are allocated and indexed here only (see the class comment); heads past the group's end compute
+     * on zero queries and write nothing.
      */
-    static void attendOracle(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, IntArray pos, IntArray p,
-                             FloatArray consts, FloatArray partial, FloatArray stats) {
-        int splits = p.get(SPLITS);
-        int x = ctx.groupIdx / splits, sp = ctx.groupIdx % splits;
+    static void attend(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, FloatArray kw, FloatArray vw,
+                       IntArray pos, IntArray p, FloatArray consts, IntArray sel, IntArray count, FloatArray partial, FloatArray stats) {
+        float[] qs = ctx.allocateFloatLocalArray(HEADS * DMAX);
+        float[] acc = ctx.allocateFloatLocalArray(HEADS * DMAX);
+        float[] pr = ctx.allocateFloatLocalArray(HEADS * LOCAL);
+        float[] mx = ctx.allocateFloatLocalArray(HEADS * LOCAL);
+        float[] sm = ctx.allocateFloatLocalArray(HEADS * LOCAL);
+        float[] ml = ctx.allocateFloatLocalArray(2 * HEADS);
+        int[] vrow = ctx.allocateIntLocalArray(LOCAL);
         int lid = ctx.localIdx;
-        int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK);
-        int h = (x % hq) / (hq / hkv);
-        int last = pos.get(x / hq);
+        int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK), mbits = p.get(MBITS);
+        int group = hq / hkv, groups = (group + HEADS - 1) / HEADS;
+        boolean oracle = p.get(MODE) == 0;
+        int splits = p.get(SPLITS), per = oracle ? splits : splits + 1;
+        int sp = ctx.groupIdx % per, unit = ctx.groupIdx / per;
+        int hg = unit % groups, h = (unit / groups) % hkv, r = unit / groups / hkv;
+        int x0 = r * hq + h * group + hg * HEADS, heads = TornadoMath.min(HEADS, group - hg * HEADS);
+        int last = pos.get(r);
         float sc = consts.get(0);
-        int mbits = p.get(MBITS), row = p.get(ROW), pageStride = p.get(PAGE), kPage = p.get(KPAGE);
-        float m = Float.NEGATIVE_INFINITY, l = 0f, acc0 = 0f, acc1 = 0f;
-        // Chunk (j, c) covers positions j*B + c*LOCAL onward, never crossing a block: its stats sit at slot j*cpb + c.
-        int cpb = (b + LOCAL - 1) / LOCAL;
-        int stride = p.get(CHUNK_STRIDE);
-        int visible = last / b + 1;
-        int per = (visible + splits - 1) / splits;
-        for (int j = sp * per; j < TornadoMath.min(visible, (sp + 1) * per); j++) {
-            for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
-                int t0 = j * b + c * LOCAL;
-                int n = TornadoMath.min(TornadoMath.min(LOCAL, b - c * LOCAL), last + 1 - t0);
-                float logit = logit(q, kf, kh, consts, x, lid < n, (t0 / b) * kPage + h * d * b + t0 % b + lid, b, d, mbits, sc);
-                float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
-                float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
-                float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
-                float sum = reduceSum(ctx, pr, lid);
-                float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
-                int base = (t0 / b) * pageStride + (h * b + t0 % b) * row;
-                acc0 = acc0 * alpha + weighted(ctx, pr, vf, vh, consts, base, n, row, d, mbits, lid, lid);
-                if (d > LOCAL) acc1 = acc1 * alpha + weighted(ctx, pr, vf, vh, consts, base, n, row, d, mbits, lid, lid + LOCAL);
-                l = l * alpha + sum;
-                m = mNew;
-                if (lid == 0) {
-                    stats.set((x * stride + j * cpb + c) * 2, ref);
-                    stats.set((x * stride + j * cpb + c) * 2 + 1, sum);
+        for (int i = lid; i < HEADS * d; i += LOCAL) {
+            int g = i / d, e = i % d;
+            qs[g * DMAX + e] = g < heads ? q.get((x0 + g) * d + e) : 0f;
+            acc[g * DMAX + e] = 0f;
+        }
+        if (lid < HEADS) {
+            ml[lid] = Float.NEGATIVE_INFINITY;
+            ml[HEADS + lid] = 0f;
+        }
+        // The split's keys are [0, keys): key i is token (block c0 + i / B, slot i % B) of the cache, or window token from + i.
+        boolean window = !oracle && sp == splits;
+        int list = h * p.get(NQB) + last / p.get(QBLOCK) - p.get(FIRST_QB), listAt = oracle ? 0 : list * p.get(SEL_STRIDE);
+        int blocks = oracle ? last / b + 1 : count.get(list);
+        int share = (blocks + splits - 1) / splits;
+        int c0 = sp * share, c1 = TornadoMath.min(blocks, c0 + share);
+        int from = TornadoMath.max(0, last - p.get(WINDOW) + 1), ring = p.get(RING);
+        int keys = window ? (p.get(WINDOW) > 0 ? last + 1 - from : 0) : TornadoMath.max(0, c1 - c0) * b;
+        int seg = TornadoMath.min(b, LOCAL), stride = p.get(CHUNK_STRIDE);
+        int row = p.get(ROW), pageStride = p.get(PAGE), kPage = p.get(KPAGE);
+        ctx.localBarrier();
+        for (int i0 = 0; i0 < keys; i0 += LOCAL) {
+            int i = i0 + lid;
+            boolean visible = i < keys;
+            int kAt, kStride;
+            if (window) {
+                kAt = (h * ring + (from + i) % ring) * d;
+                kStride = 1;
+                vrow[lid] = kAt;
+            } else {
+                int c = TornadoMath.min(c0 + i / b, c1 - 1);
+                int t = (oracle ? c : sel.get(listAt + c)) * b + i % b;
+                visible = visible && t <= last;
+                kAt = (t / b) * kPage + h * d * b + t % b;
+                kStride = b;
+                vrow[lid] = (t / b) * pageStride + (h * b + t % b) * row;
+            }
+            float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f;
+            if (visible) {
+                for (int e = 0; e < d; e++) {
+                    float k = window ? kw.get(kAt + e) : load(kf, kh, consts, kAt + e * kStride, mbits);
+                    d0 += qs[e] * k;
+                    d1 += qs[DMAX + e] * k;
+                    d2 += qs[2 * DMAX + e] * k;
+                    d3 += qs[3 * DMAX + e] * k;
                 }
             }
+            float none = Float.NEGATIVE_INFINITY;
+            pr[lid] = visible ? d0 * sc : none;
+            pr[LOCAL + lid] = visible ? d1 * sc : none;
+            pr[2 * LOCAL + lid] = visible ? d2 * sc : none;
+            pr[3 * LOCAL + lid] = visible ? d3 * sc : none;
+            for (int g = 0; g < HEADS; g++) mx[g * LOCAL + lid] = pr[g * LOCAL + lid];
+            ctx.localBarrier();
+            for (int s = LOCAL / 2; s > 0; s >>= 1) {
+                if (lid < s) {
+                    for (int g = 0; g < HEADS; g++) mx[g * LOCAL + lid] = TornadoMath.max(mx[g * LOCAL + lid], mx[g * LOCAL + lid + s]);
+                }
+                ctx.localBarrier();
+            }
+            // Each head's reference for this chunk: max(running max, chunk max), 0 while nothing is visible.
+            for (int g = 0; g < HEADS; g++) {
+                float ref = reference(ml[g], mx[g * LOCAL]);
+                float logit = pr[g * LOCAL + lid];
+                float e = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
+                pr[g * LOCAL + lid] = e;
+                sm[g * LOCAL + lid] = e;
+            }
+            ctx.localBarrier();
+            // Pairwise sums by doubling strides, so that each segment's own sum passes through sm[g * LOCAL + lid] at
+            // lid = k * seg; that thread records it before its own next add overwrites it.
+            for (int s = 1; s <= LOCAL; s <<= 1) {
+                if (oracle && s == seg && lid % seg == 0 && i0 + lid < keys) {
+                    for (int g = 0; g < heads; g++) {
+                        int at = ((x0 + g) * stride + (c0 * b + i0 + lid) / seg) * 2;
+                        stats.set(at, reference(ml[g], mx[g * LOCAL]));
+                        stats.set(at + 1, sm[g * LOCAL + lid]);
+                    }
+                }
+                if (s < LOCAL && lid % (2 * s) == 0) {
+                    for (int g = 0; g < HEADS; g++) sm[g * LOCAL + lid] += sm[g * LOCAL + lid + s];
+                }
+                ctx.localBarrier();
+            }
+            int n = TornadoMath.min(LOCAL, keys - i0);
+            for (int dim = lid; dim < d; dim += LOCAL) {
+                float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
+                for (int tt = 0; tt < n; tt++) {
+                    int at = vrow[tt] + dim;
+                    float v = window ? vw.get(at) : load(vf, vh, consts, at, mbits);
+                    a0 += pr[tt] * v;
+                    a1 += pr[LOCAL + tt] * v;
+                    a2 += pr[2 * LOCAL + tt] * v;
+                    a3 += pr[3 * LOCAL + tt] * v;
+                }
+                acc[dim] = acc[dim] * rescale(ml[0], mx[0]) + a0;
+                acc[DMAX + dim] = acc[DMAX + dim] * rescale(ml[1], mx[LOCAL]) + a1;
+                acc[2 * DMAX + dim] = acc[2 * DMAX + dim] * rescale(ml[2], mx[2 * LOCAL]) + a2;
+                acc[3 * DMAX + dim] = acc[3 * DMAX + dim] * rescale(ml[3], mx[3 * LOCAL]) + a3;
+            }
+            ctx.localBarrier();
+            if (lid < HEADS) {
+                ml[HEADS + lid] = ml[HEADS + lid] * rescale(ml[lid], mx[lid * LOCAL]) + sm[lid * LOCAL];
+                ml[lid] = TornadoMath.max(ml[lid], mx[lid * LOCAL]);
+            }
+            ctx.localBarrier();
         }
-        storePartial(partial, (x * splits + sp) * (d + 2), d, lid, m, l, acc0, acc1);
+        for (int g = 0; g < heads; g++) {
+            int at = ((x0 + g) * per + sp) * (d + 2);
+            if (lid == 0) {
+                partial.set(at, ml[g]);
+                partial.set(at + 1, ml[HEADS + g]);
+            }
+            for (int dim = lid; dim < d; dim += LOCAL) partial.set(at + 2 + dim, acc[g * DMAX + dim]);
+        }
+    }
+
+    /** The exponent base of a chunk: the new running max, or 0 while every logit so far is -inf. */
+    private static float reference(float m, float chunkMax) {
+        float mNew = TornadoMath.max(m, chunkMax);
+        return mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
+    }
+
+    /** The factor that moves state kept under running max m to the chunk's reference. */
+    private static float rescale(float m, float chunkMax) {
+        return m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - reference(m, chunkMax));
     }
 
     /**
@@ -233,67 +358,6 @@ final class Kernels {
         }
     }
 
-    /**
-     * SPEC 3, split-K: work-group {@code x * (splits + 1) + sp}. For sp < splits it runs the online softmax of
-     * query vector x over its share of the selected blocks of the shared cache; sp == splits takes the window
-     * ring. Each leaves a partial (max, sum, accumulator); {@link #mergeSparse} combines and gates them.
-     */
-    static void attendSparse(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, FloatArray kw, FloatArray vw,
-                             IntArray pos, IntArray p, FloatArray consts, IntArray sel, IntArray count, FloatArray partial) {
-        int splits = p.get(SPLITS);
-        int x = ctx.groupIdx / (splits + 1), sp = ctx.groupIdx % (splits + 1);
-        int lid = ctx.localIdx;
-        int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK);
-        int h = (x % hq) / (hq / hkv);
-        int last = pos.get(x / hq);
-        float sc = consts.get(0);
-        int mbits = p.get(MBITS), row = p.get(ROW), pageStride = p.get(PAGE), kPage = p.get(KPAGE);
-        float m = Float.NEGATIVE_INFINITY, l = 0f, acc0 = 0f, acc1 = 0f;
-        if (sp < splits) {
-            int list = h * p.get(NQB) + last / p.get(QBLOCK) - p.get(FIRST_QB);
-            int blocks = count.get(list), per = (blocks + splits - 1) / splits;
-            for (int c = sp * per; c < TornadoMath.min(blocks, (sp + 1) * per); c++) {
-                int j = sel.get(list * p.get(SEL_STRIDE) + c);
-                int end = TornadoMath.min((j + 1) * b, last + 1);
-                for (int t0 = j * b; t0 < end; t0 += LOCAL) {
-                    int n = TornadoMath.min(LOCAL, end - t0);
-                    float logit = logit(q, kf, kh, consts, x, lid < n, (t0 / b) * kPage + h * d * b + t0 % b + lid, b, d, mbits, sc);
-                    float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
-                    float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
-                    float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
-                    float sum = reduceSum(ctx, pr, lid);
-                    float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
-                    int base = (t0 / b) * pageStride + (h * b + t0 % b) * row;
-                    acc0 = acc0 * alpha + weighted(ctx, pr, vf, vh, consts, base, n, row, d, mbits, lid, lid);
-                    if (d > LOCAL) acc1 = acc1 * alpha + weighted(ctx, pr, vf, vh, consts, base, n, row, d, mbits, lid, lid + LOCAL);
-                    l = l * alpha + sum;
-                    m = mNew;
-                }
-            }
-        } else if (p.get(WINDOW) > 0) {
-            int ring = p.get(RING);
-            int from = TornadoMath.max(0, last - p.get(WINDOW) + 1);
-            int t0 = from;
-            while (t0 <= last) {
-                // Chunks stop where the ring wraps, so each chunk is contiguous in the ring.
-                int n = TornadoMath.min(TornadoMath.min(LOCAL, last + 1 - t0), ring - t0 % ring);
-                float logit = logit(q, kw, kh, consts, x, lid < n, (h * ring + t0 % ring + lid) * d, 1, d, 0, sc);
-                float mNew = TornadoMath.max(m, reduceMax(ctx, logit, lid));
-                float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
-                float pr = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
-                float sum = reduceSum(ctx, pr, lid);
-                float alpha = m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - ref);
-                int base = (h * ring + t0 % ring) * d;
-                acc0 = acc0 * alpha + weighted(ctx, pr, vw, vh, consts, base, n, d, d, 0, lid, lid);
-                if (d > LOCAL) acc1 = acc1 * alpha + weighted(ctx, pr, vw, vh, consts, base, n, d, d, 0, lid, lid + LOCAL);
-                l = l * alpha + sum;
-                m = mNew;
-                t0 += n;
-            }
-        }
-        storePartial(partial, (x * (splits + 1) + sp) * (d + 2), d, lid, m, l, acc0, acc1);
-    }
-
     /** Output of query vector x: gateSel * (its selected splits, combined) + gateSwa * (its window partial). */
     static void mergeSparse(KernelContext ctx, FloatArray partial, IntArray p, FloatArray gates, FloatArray out) {
         int x = ctx.groupIdx;
@@ -312,16 +376,6 @@ final class Kernels {
         store(out, x, d, lid, w0, w1, lw > 0f ? gates.get(x * 2 + 1) / lw : 0f, true);
     }
 
-    /** Partial state [m, l, acc[0..D)] of one split at {@code at}. */
-    private static void storePartial(FloatArray partial, int at, int d, int lid, float m, float l, float acc0, float acc1) {
-        if (lid == 0) {
-            partial.set(at, m);
-            partial.set(at + 1, l);
-        }
-        if (lid < d) partial.set(at + 2 + lid, acc0);
-        if (lid + LOCAL < d) partial.set(at + 2 + lid + LOCAL, acc1);
-    }
-
     /** Largest running max among the partials {@code first .. first + count - 1}. */
     private static float splitMax(FloatArray partial, int first, int count, int d) {
         float m = Float.NEGATIVE_INFINITY;
@@ -338,80 +392,6 @@ final class Kernels {
             if (ms != Float.NEGATIVE_INFINITY) r += partial.get(at + slot) * TornadoMath.exp(ms - m);
         }
         return r;
-    }
-
-    /** Scaled logit of query vector x and the key whose element e is at {@code base + e * stride}; -inf if not visible. */
-    private static float logit(FloatArray q, FloatArray kf, IntArray kh, FloatArray consts, int x, boolean visible, int base, int stride, int d,
-                               int mbits, float scale) {
-        float dot = Float.NEGATIVE_INFINITY;
-        if (visible) {
-            dot = 0f;
-            // Four loads in flight per thread instead of one: the loop is latency-bound, not bandwidth-bound.
-            int qb = x * d, four = d - d % 4;
-            for (int e = 0; e < four; e += 4) dot += dot4(q, kf, kh, consts, qb + e, base + e * stride, stride, mbits);
-            for (int e = four; e < d; e++) dot += q.get(qb + e) * load(kf, kh, consts, base + e * stride, mbits);
-            dot = dot * scale;
-        }
-        return dot;
-    }
-
-    /** {@code q[qi..qi+3] . k[at + i * stride]} for i < 4, the four loads independent of each other. */
-    private static float dot4(FloatArray q, FloatArray kf, IntArray kh, FloatArray consts, int qi, int at, int stride, int mbits) {
-        float k0 = load(kf, kh, consts, at, mbits), k1 = load(kf, kh, consts, at + stride, mbits);
-        float k2 = load(kf, kh, consts, at + 2 * stride, mbits), k3 = load(kf, kh, consts, at + 3 * stride, mbits);
-        return (q.get(qi) * k0 + q.get(qi + 1) * k1) + (q.get(qi + 2) * k2 + q.get(qi + 3) * k3);
-    }
-
-    private static float reduceMax(KernelContext ctx, float value, int lid) {
-        float[] red = ctx.allocateFloatLocalArray(128);
-        red[lid] = value;
-        ctx.localBarrier();
-        for (int s = LOCAL / 2; s > 0; s >>= 1) {
-            if (lid < s) red[lid] = TornadoMath.max(red[lid], red[lid + s]);
-            ctx.localBarrier();
-        }
-        float r = red[0];
-        ctx.localBarrier();
-        return r;
-    }
-
-    private static float reduceSum(KernelContext ctx, float value, int lid) {
-        float[] red = ctx.allocateFloatLocalArray(128);
-        red[lid] = value;
-        ctx.localBarrier();
-        for (int s = LOCAL / 2; s > 0; s >>= 1) {
-            if (lid < s) red[lid] = red[lid] + red[lid + s];
-            ctx.localBarrier();
-        }
-        float r = red[0];
-        ctx.localBarrier();
-        return r;
-    }
-
-    /**
-     * {@code sum over the chunk of p_t * v[t][dim]}: each thread shares its p_t, then sums for its dimension.
-     * The chunk's rows are {@code row} elements apart from element {@code base} (a chunk never crosses a page).
-     */
-    private static float weighted(KernelContext ctx, float pr, FloatArray vf, IntArray vh, FloatArray consts, int base, int n, int row, int d,
-                                  int mbits, int lid, int dim) {
-        float[] pl = ctx.allocateFloatLocalArray(128);
-        pl[lid] = pr;
-        ctx.localBarrier();
-        float a = 0f;
-        if (dim < d) {
-            float a1 = 0f, a2 = 0f, a3 = 0f;
-            int four = n - n % 4;
-            for (int tt = 0; tt < four; tt += 4) {
-                a += pl[tt] * load(vf, vh, consts, base + tt * row + dim, mbits);
-                a1 += pl[tt + 1] * load(vf, vh, consts, base + (tt + 1) * row + dim, mbits);
-                a2 += pl[tt + 2] * load(vf, vh, consts, base + (tt + 2) * row + dim, mbits);
-                a3 += pl[tt + 3] * load(vf, vh, consts, base + (tt + 3) * row + dim, mbits);
-            }
-            for (int tt = four; tt < n; tt++) a += pl[tt] * load(vf, vh, consts, base + tt * row + dim, mbits);
-            a = (a + a1) + (a2 + a3);
-        }
-        ctx.localBarrier();
-        return a;
     }
 
     /** Writes {@code f * acc} for dimensions lid and lid + LOCAL, adding to what is there when asked. */

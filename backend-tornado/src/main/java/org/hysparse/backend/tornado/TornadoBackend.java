@@ -209,7 +209,7 @@ final class TornadoBackend implements AttentionBackend {
     // ---- shared pieces ----
 
     private static void checkDim(int d) {
-        if (d > 256) throw new IllegalArgumentException("headDim: expected <= 256 on the tornado backend but got " + d);
+        if (d > Kernels.DMAX) throw new IllegalArgumentException("headDim: expected <= " + Kernels.DMAX + " on the tornado backend but got " + d);
     }
 
     private static KvCache cacheOf(KvSource kv) {

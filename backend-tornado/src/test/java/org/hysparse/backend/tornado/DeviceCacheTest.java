@@ -14,10 +14,11 @@ import org.junit.jupiter.params.provider.EnumSource;
  * What the kit cannot see from outside: the oracle and a sparse layer reading a cache through its view use
  * one device buffer of exactly the cache's precision, and rows appended between calls (more than one
  * staging run's worth, starting at an odd slot so that 16-bit K pairs are split between runs; odd D, so
- * 16-bit V rows are padded to whole words) reach the device.
+ * 16-bit V rows are padded to whole words) reach the device. Six query heads per KV head: more than one
+ * attention work-group's worth ({@link Kernels#HEADS}), the second group partly filled.
  */
 class DeviceCacheTest {
-    static final int HQ = 4, HKV = 2, D = 5, B = 16;
+    static final int HQ = 12, HKV = 2, D = 5, B = 16;
 
     @ParameterizedTest
     @EnumSource(KvPrecision.class)
