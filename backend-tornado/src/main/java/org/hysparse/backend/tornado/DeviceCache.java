@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.WeakHashMap;
 import org.hysparse.api.*;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.KernelContext;
@@ -21,8 +22,10 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * rows appended since (staged {@link #STAGE} tokens at a time). Graphs {@code o} (oracle, SPEC 1) and
  * {@code p} (sparse, SPEC 3) consume those same buffers (TornadoVM's persistOnDevice / consumeFromDevice),
  * so the cache and all its views occupy one device buffer and no layer moves KV between host and device.
- * The cache keeps its precision on the device (see {@link Kernels}). Capacities only grow: a call that
- * needs more tokens, query vectors, query blocks or window slots than the plan has gets a new plan.
+ * The window rings of the sparse layers reading this cache are resident too, in further pages of the same
+ * buffers (one ring slot per {@link SwaCache}, kept up to date the same way). KV keeps its precision on the
+ * device (see {@link Kernels}). Capacities only grow: a call that needs more tokens, query vectors, query
+ * blocks, window slots or rings than the plan has gets a new plan.
  */
 final class DeviceCache implements AutoCloseable {
     /** Tokens one run of the append graph carries: a decode step's row costs a small transfer, not a page. */
@@ -30,28 +33,45 @@ final class DeviceCache implements AutoCloseable {
     /** Most splits of one work-group's blocks (split-K decode), and most split work-groups in all. */
     static final int MAX_SPLITS = 128, SPLIT_GROUPS = 1024;
 
-    /** What a plan has room for: tokens of the cache, query vectors, query blocks, window ring slots. */
-    record Caps(int tokens, int vectors, int queryBlocks, int ring) {
+    /** What a plan has room for: tokens of the cache, query vectors, query blocks, slots per window ring, rings. */
+    record Caps(int tokens, int vectors, int queryBlocks, int ring, int rings) {
         boolean covers(Caps need) {
-            return tokens >= need.tokens && vectors >= need.vectors && queryBlocks >= need.queryBlocks && ring >= need.ring;
+            return tokens >= need.tokens && vectors >= need.vectors && queryBlocks >= need.queryBlocks && ring >= need.ring
+                    && rings >= need.rings;
         }
 
         Caps grow(Caps need) {
             return new Caps(Math.max(tokens, bucket(need.tokens)), Math.max(vectors, bucket(need.vectors)),
-                    Math.max(queryBlocks, bucket(need.queryBlocks)), Math.max(ring, bucket(need.ring)));
+                    Math.max(queryBlocks, bucket(need.queryBlocks)), Math.max(ring, bucket(need.ring)), Math.max(rings, ringSlots(need.rings)));
         }
 
         static Caps of(Caps need) {
-            return new Caps(bucket(need.tokens), bucket(need.vectors), bucket(need.queryBlocks), bucket(need.ring));
+            return new Caps(bucket(need.tokens), bucket(need.vectors), bucket(need.queryBlocks), bucket(need.ring), ringSlots(need.rings));
+        }
+
+        private static int ringSlots(int rings) {
+            return rings == 0 ? 0 : bucket(rings);
+        }
+    }
+
+    /** Where a window cache's ring sits (its first position in the page layout), and how much of it is on the device. */
+    private static final class Ring {
+        final int base;
+        int capacity, uploaded;
+
+        Ring(int base) {
+            this.base = base;
         }
     }
 
     final Caps caps;
-    private final int b, hkv, d, row, page, kPage, mbits, nbCap, cpb;
+    private final int b, hkv, d, row, page, kPage, mbits, nbCap, cpb, ringPages, pages;
     private final KvPrecision precision;
     private final Map<String, Object> arrays = new HashMap<>();
     private final Map<String, WorkerGrid1D> grids = new HashMap<>();
     private final TornadoExecutionPlan plan;
+    /** The ring of each window cache read through this plan; weak, so a dropped window cache frees its slot. */
+    private final Map<SwaCache, Ring> rings = new WeakHashMap<>();
     /** Tokens of the cache on the device. */
     private int uploaded;
 
@@ -71,9 +91,11 @@ final class DeviceCache implements AutoCloseable {
         };
         nbCap = bucket((caps.tokens + b - 1) / b);
         cpb = (b + Kernels.LOCAL - 1) / Kernels.LOCAL;
-        long elements = (long) nbCap * Math.max(page, kPage);
+        ringPages = (caps.ring + b - 1) / b;
+        pages = nbCap + caps.rings * ringPages;
+        long elements = (long) pages * Math.max(page, kPage);
         if (elements > Integer.MAX_VALUE) throw new IllegalArgumentException("kv: expected at most 2^31 cache elements on the device but got " + elements);
-        TaskGraph a = appendGraph(nbCap * kPage, nbCap * page);
+        TaskGraph a = appendGraph(pages * kPage, pages * page);
         TaskGraph o = oracleGraph();
         TaskGraph p = sparseGraph();
         GridScheduler scheduler = new GridScheduler();
@@ -95,9 +117,14 @@ final class DeviceCache implements AutoCloseable {
         uploaded = cache.length();
     }
 
-    /** K and V together: the pages this plan has room for, V rows padded to an even D. */
+    /** K and V together: the pages this plan has room for (the cache's, then the window rings'), V rows padded to an even D. */
     long deviceBytes() {
-        return (long) nbCap * (page + kPage) * precision.bytes();
+        return (long) pages * (page + kPage) * precision.bytes();
+    }
+
+    /** Rings this plan needs to hold {@code swa} as well as those it holds. */
+    int ringsWith(SwaCache swa) {
+        return rings.size() + (rings.containsKey(swa) ? 0 : 1);
     }
 
     // ---- graphs ----
@@ -130,26 +157,25 @@ final class DeviceCache implements AutoCloseable {
         return new TaskGraph("o")
                 .consumeFromDevice("a", kf, vf, kh, vh)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, pos, params, consts, rowStart)
-                .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), new FloatArray(1), new FloatArray(1), pos,
-                        params, consts, new IntArray(1), new IntArray(1), partial, stats)
+                .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), pos, params, consts,
+                        new IntArray(1), new IntArray(1), partial, stats)
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, pos, params, out, masses)
                 .task("scores", Kernels::blockScores, new KernelContext(), masses, rowStart, params, s)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out, s, masses);
     }
 
     private TaskGraph sparseGraph() {
-        int vec = caps.vectors, lists = hkv * caps.queryBlocks, ring = caps.ring * hkv * d;
+        int vec = caps.vectors, lists = hkv * caps.queryBlocks;
         FloatArray q = new FloatArray(vec * d), consts = consts(), out = new FloatArray(vec * d), gates = new FloatArray(2 * vec);
-        FloatArray kw = new FloatArray(ring), vw = new FloatArray(ring);
         IntArray pos = new IntArray(vec), params = shapeParams(), sel = new IntArray(lists * nbCap), count = new IntArray(lists);
         FloatArray partial = new FloatArray(partials(vec));
-        arrays.putAll(Map.of("p.q", q, "p.consts", consts, "p.out", out, "p.gates", gates, "p.kw", kw, "p.vw", vw, "p.pos", pos,
+        arrays.putAll(Map.of("p.q", q, "p.consts", consts, "p.out", out, "p.gates", gates, "p.pos", pos,
                 "p.params", params, "p.sel", sel, "p.count", count));
         Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
         return new TaskGraph("p")
                 .consumeFromDevice("a", kf, vf, kh, vh)
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, kw, vw, pos, params, consts, sel, count, gates)
-                .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), kw, vw, pos, params, consts, sel,
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, pos, params, consts, sel, count, gates)
+                .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), pos, params, consts, sel,
                         count, partial, new FloatArray(1))
                 .task("merge", Kernels::mergeSparse, new KernelContext(), partial, params, gates, out)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
@@ -201,24 +227,57 @@ final class DeviceCache implements AutoCloseable {
 
     // ---- operations ----
 
-    /** Writes the rows appended since the last call into the device buffers, {@link #STAGE} tokens per run. */
+    /** Writes the rows appended since the last call into the device buffers. */
     void sync(KvCache cache) {
-        while (uploaded < cache.length()) {
-            int n = Math.min(STAGE, cache.length() - uploaded);
-            for (int r = 0; r < n; r++) {
-                int t = uploaded + r;
+        stage(cache, uploaded, cache.length() - uploaded, uploaded);
+        uploaded = cache.length();
+    }
+
+    /**
+     * The ring of {@code swa} on the device, holding its tokens up to the newest: a new window cache takes a free
+     * ring slot (the caller has checked {@link #ringsWith}); tokens appended since the last call are written in
+     * place, runs stopping where the ring wraps; a ring whose capacity changed ({@link SwaCache#shrink}) is rewritten.
+     */
+    private Ring ring(SwaCache swa) {
+        Ring ring = rings.get(swa);
+        if (ring == null) {
+            java.util.Set<Integer> used = new java.util.HashSet<>();
+            rings.values().forEach(r -> used.add(r.base));
+            int slot = 0;
+            while (used.contains((nbCap + slot * ringPages) * b)) slot++;
+            ring = new Ring((nbCap + slot * ringPages) * b);
+            rings.put(swa, ring);
+        }
+        if (ring.capacity != swa.capacity()) {
+            ring.capacity = swa.capacity();
+            ring.uploaded = 0;
+        }
+        for (int t = Math.max(ring.uploaded, swa.firstPosition()); t < swa.length(); ) {
+            int n = Math.min(swa.length() - t, ring.capacity - t % ring.capacity);
+            stage(swa, t, n, ring.base + t % ring.capacity);
+            t += n;
+        }
+        ring.uploaded = swa.length();
+        return ring;
+    }
+
+    /** Writes tokens {@code from .. from + n - 1} of {@code src} to positions {@code at ..} of the device layout, {@link #STAGE} per run. */
+    private void stage(KvSource src, int from, int n, int at) {
+        for (int done = 0; done < n; done += STAGE) {
+            int run = Math.min(STAGE, n - done);
+            for (int r = 0; r < run; r++) {
+                int t = from + done + r;
                 for (int h = 0; h < hkv; h++) {
-                    long at = (long) (r * hkv + h) * row;
-                    copyRow(cache.keyPage(t), cache.offset(t, h), segment("newK"), at);
-                    copyRow(cache.valuePage(t), cache.offset(t, h), segment("newV"), at);
+                    long to = (long) (r * hkv + h) * row;
+                    copyRow(src.keyPage(t), src.offset(t, h), segment("newK"), to);
+                    copyRow(src.valuePage(t), src.offset(t, h), segment("newV"), to);
                 }
             }
             IntArray params = i("a.params");
-            params.set(Kernels.STAGE_FIRST, uploaded);
-            params.set(Kernels.STAGE_TOKENS, n);
-            grids.get("a.append").setGlobalWork(roundUp((long) n * hkv * row), 1, 1);
+            params.set(Kernels.STAGE_FIRST, at + done);
+            params.set(Kernels.STAGE_TOKENS, run);
+            grids.get("a.append").setGlobalWork(roundUp((long) run * hkv * row), 1, 1);
             plan.withGraph(0).execute();
-            uploaded += n;
         }
     }
 
@@ -261,15 +320,12 @@ final class DeviceCache implements AutoCloseable {
         int vectors = q.rows() * q.heads();
         IntArray params = i("p.params");
         setQueries(params, f("p.q"), i("p.pos"), f("p.consts"), q, r.scale(), r.shared().length(), sel.geometry().queryBlockSize());
-        if (r.window() > 0) {
-            // The ring is small (one window) and changes every step: it travels with each call, widened to float.
-            widen(r.swa().keyPage(r.swa().length() - 1), f("p.kw"));
-            widen(r.swa().valuePage(r.swa().length() - 1), f("p.vw"));
-        }
+        Ring ring = r.window() > 0 ? ring(r.swa()) : null;
         params.set(Kernels.NQB, sel.queryBlocks().count());
         params.set(Kernels.FIRST_QB, sel.queryBlocks().first());
         params.set(Kernels.WINDOW, r.window());
-        params.set(Kernels.RING, r.window() > 0 ? r.swa().capacity() : 1);
+        params.set(Kernels.RING, ring != null ? ring.capacity : 1);
+        params.set(Kernels.RING_BASE, ring != null ? ring.base : 0);
         int most = 1;
         for (int list = 0; list < sel.blocks().length; list++) {
             int[] blocks = sel.blocks()[list];
@@ -329,15 +385,6 @@ final class DeviceCache implements AutoCloseable {
             }
             case KvPage.Half h -> {
                 for (int e = 0; e < d; e++) dst.setAtIndex(ValueLayout.JAVA_SHORT, at + (long) e * b, h.data()[from + e]);
-            }
-        }
-    }
-
-    private static void widen(KvPage page, FloatArray dst) {
-        switch (page) {
-            case KvPage.F32 f -> Plans.copyIn(f.data(), dst);
-            case KvPage.Half h -> {
-                for (int k = 0; k < h.data().length; k++) dst.set(k, h.get(k));
             }
         }
     }

@@ -13,7 +13,8 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * (ROW = D rounded up to even, so that a row of 16-bit values starts on a 32-bit word), and K is transposed,
  * element e of key {@code (t, h)} at {@code (t / B) * KPAGE + (h * D + e) * B + t % B}, so that the threads of a
  * chunk, one key each, read neighbouring addresses (B is a power of two, so 16-bit slot pairs share a word).
- * The window ring is floats, row {@code (t, h)} at {@code (h * capacity + t % capacity) * D}.
+ * Sparse layers' window rings live in further pages of the same buffers: a ring's token t at position
+ * {@code RING_BASE + t % capacity} of this layout.
  * <p>The full cache is stored in its own precision: float32 in a {@link FloatArray}, float16 and bfloat16 as
  * raw bits, two to an {@link IntArray} word, decoded exactly by {@link #load}. TornadoVM 5.2's OpenCL code
  * generator cannot reinterpret bits ({@code Float.intBitsToFloat}), and its {@code HalfFloatArray} needs
@@ -31,7 +32,7 @@ final class Kernels {
     // Parameter slots.
     static final int ROWS = 0, HQ = 1, HKV = 2, DIM = 3, BLOCK = 4, QBLOCK = 5, TOKENS = 6, NB_STRIDE = 7, FIRST_QB = 8,
             NQB = 9, WINDOW = 10, RING = 11, CHUNK_STRIDE = 12, SINK = 13, LOCAL_BLOCKS = 14, BUDGET = 15, SEL_STRIDE = 16,
-            STAGE_FIRST = 17, STAGE_TOKENS = 18, SPLITS = 19, MBITS = 20, ROW = 21, PAGE = 22, KPAGE = 23, MODE = 24, PARAMS = 25;
+            STAGE_FIRST = 17, STAGE_TOKENS = 18, SPLITS = 19, MBITS = 20, ROW = 21, PAGE = 22, KPAGE = 23, MODE = 24, RING_BASE = 25, PARAMS = 26;
     /** Query heads one attention work-group serves (GQA: they share every K/V load), and the largest head dim. */
     static final int HEADS = 4, DMAX = 256;
     /** {@code consts}: the scale at 0, then 2^(max(e, 1) - bias) for each exponent e, then 2^-MBITS. */
@@ -124,8 +125,7 @@ final class Kernels {
      * Local arrays are allocated and indexed here only (see the class comment); heads past the group's end compute
      * on zero queries and write nothing.
      */
-    static void attend(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, FloatArray kw, FloatArray vw,
-                       IntArray pos, IntArray p, FloatArray consts, IntArray sel, IntArray count, FloatArray partial, FloatArray stats) {
+    static void attend(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, IntArray pos, IntArray p, FloatArray consts, IntArray sel, IntArray count, FloatArray partial, FloatArray stats) {
         float[] qs = ctx.allocateFloatLocalArray(HEADS * DMAX);
         float[] acc = ctx.allocateFloatLocalArray(HEADS * DMAX);
         float[] pr = ctx.allocateFloatLocalArray(HEADS * LOCAL);
@@ -152,13 +152,14 @@ final class Kernels {
             ml[lid] = Float.NEGATIVE_INFINITY;
             ml[HEADS + lid] = 0f;
         }
-        // The split's keys are [0, keys): key i is token (block c0 + i / B, slot i % B) of the cache, or window token from + i.
+        // The split's keys are [0, keys): key i is token (block c0 + i / B, slot i % B) of the cache, or window token
+        // from + i, which sits in the ring's pages at RING_BASE + (from + i) % RING.
         boolean window = !oracle && sp == splits;
         int list = h * p.get(NQB) + last / p.get(QBLOCK) - p.get(FIRST_QB), listAt = oracle ? 0 : list * p.get(SEL_STRIDE);
         int blocks = oracle ? last / b + 1 : count.get(list);
         int share = (blocks + splits - 1) / splits;
         int c0 = sp * share, c1 = TornadoMath.min(blocks, c0 + share);
-        int from = TornadoMath.max(0, last - p.get(WINDOW) + 1), ring = p.get(RING);
+        int from = TornadoMath.max(0, last - p.get(WINDOW) + 1), ring = p.get(RING), ringBase = p.get(RING_BASE);
         int keys = window ? (p.get(WINDOW) > 0 ? last + 1 - from : 0) : TornadoMath.max(0, c1 - c0) * b;
         int seg = TornadoMath.min(b, LOCAL), stride = p.get(CHUNK_STRIDE);
         int row = p.get(ROW), pageStride = p.get(PAGE), kPage = p.get(KPAGE);
@@ -166,23 +167,20 @@ final class Kernels {
         for (int i0 = 0; i0 < keys; i0 += LOCAL) {
             int i = i0 + lid;
             boolean visible = i < keys;
-            int kAt, kStride;
+            int t;
             if (window) {
-                kAt = (h * ring + (from + i) % ring) * d;
-                kStride = 1;
-                vrow[lid] = kAt;
+                t = ringBase + (from + i) % ring;
             } else {
                 int c = TornadoMath.min(c0 + i / b, c1 - 1);
-                int t = (oracle ? c : sel.get(listAt + c)) * b + i % b;
+                t = (oracle ? c : sel.get(listAt + c)) * b + i % b;
                 visible = visible && t <= last;
-                kAt = (t / b) * kPage + h * d * b + t % b;
-                kStride = b;
-                vrow[lid] = (t / b) * pageStride + (h * b + t % b) * row;
             }
+            int kAt = (t / b) * kPage + h * d * b + t % b;
+            vrow[lid] = (t / b) * pageStride + (h * b + t % b) * row;
             float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f;
             if (visible) {
                 for (int e = 0; e < d; e++) {
-                    float k = window ? kw.get(kAt + e) : load(kf, kh, consts, kAt + e * kStride, mbits);
+                    float k = load(kf, kh, consts, kAt + e * b, mbits);
                     d0 += qs[e] * k;
                     d1 += qs[DMAX + e] * k;
                     d2 += qs[2 * DMAX + e] * k;
@@ -231,7 +229,7 @@ final class Kernels {
                 float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
                 for (int tt = 0; tt < n; tt++) {
                     int at = vrow[tt] + dim;
-                    float v = window ? vw.get(at) : load(vf, vh, consts, at, mbits);
+                    float v = load(vf, vh, consts, at, mbits);
                     a0 += pr[tt] * v;
                     a1 += pr[LOCAL + tt] * v;
                     a2 += pr[2 * LOCAL + tt] * v;

@@ -64,7 +64,7 @@ final class TornadoBackend implements AttentionBackend {
         Queries q = r.queries();
         checkDim(q.headDim());
         KvCache cache = cacheOf(r.kv());
-        var need = new DeviceCache.Caps(cache.length(), q.rows() * q.heads(), output.scores().queryBlocks().count(), 1);
+        var need = new DeviceCache.Caps(cache.length(), q.rows() * q.heads(), output.scores().queryBlocks().count(), 1, 0);
         DeviceCache dc = deviceCache(cache, need);
         dc.oracle(r, output);
         return dc;
@@ -162,8 +162,16 @@ final class TornadoBackend implements AttentionBackend {
         Queries q = r.queries();
         checkDim(q.headDim());
         KvCache cache = r.shared().cache();
+        boolean window = r.window() > 0;
+        // The window ring lives in the shared cache's device buffer, so it must be stored the same way.
+        if (window && r.swa().precision() != cache.precision()) {
+            throw new IllegalArgumentException("swa: expected the shared cache's precision " + cache.precision().shortName()
+                    + " on the tornado backend but got " + r.swa().precision().shortName());
+        }
+        DeviceCache existing = resident.get(cache);
+        int rings = !window ? 0 : existing == null ? 1 : existing.ringsWith(r.swa());
         var need = new DeviceCache.Caps(cache.length(), q.rows() * q.heads(), r.selection().queryBlocks().count(),
-                r.window() > 0 ? r.swa().capacity() : 1);
+                window ? r.swa().capacity() : 1, rings);
         deviceCache(cache, need).sparse(r, out);
     }
 

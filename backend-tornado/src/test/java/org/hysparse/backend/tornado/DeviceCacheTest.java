@@ -11,10 +11,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * What the kit cannot see from outside: the oracle and a sparse layer reading a cache through its view use
- * one device buffer of exactly the cache's precision, and rows appended between calls (more than one
- * staging run's worth, starting at an odd slot so that 16-bit K pairs are split between runs; odd D, so
- * 16-bit V rows are padded to whole words) reach the device. Six query heads per KV head: more than one
+ * What the kit cannot see from outside: the oracle and two sparse layers reading a cache through its view use
+ * one device buffer of exactly the cache's precision, which also holds both layers' window rings, and rows
+ * appended between calls (more than one staging run's worth, starting at an odd slot so that 16-bit K pairs
+ * are split between runs, and wrapping both rings; odd D, so 16-bit V rows are padded to whole words) reach
+ * the device. Six query heads per KV head: more than one
  * attention work-group's worth ({@link Kernels#HEADS}), the second group partly filled.
  */
 class DeviceCacheTest {
@@ -29,29 +30,68 @@ class DeviceCacheTest {
         try (var tornado = (TornadoBackend) provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", "")));
              var reference = new ReferenceBackend();
              var cache = new KvCache(HKV, D, B, precision);
-             var swa = new SwaCache(HKV, D, 8, precision)) {
-            append(cache, swa, 71, rnd);
-            check(tornado, reference, cache, swa, rnd);
-            // Room for bucket(71) = 128 tokens = 8 pages; V rows padded to D + 1.
-            long pages = DeviceCache.bucket((128 + B - 1) / B);
+             var swa = new SwaCache(HKV, D, 8, precision);
+             var swa2 = new SwaCache(HKV, D, 20, precision)) {
+            append(cache, swa, swa2, 71, rnd);
+            check(tornado, reference, cache, swa, 4, rnd);
+            check(tornado, reference, cache, swa2, 12, rnd);
+            // Room for bucket(71) = 128 tokens = 8 pages, then 2 rings of bucket(20) = 32 slots = 2 pages each;
+            // V rows padded to D + 1.
+            long pages = DeviceCache.bucket((128 + B - 1) / B) + 2 * (32 / B);
             long expected = pages * (B * HKV * (D + 1) + HKV * D * B) * precision.bytes();
-            assertEquals(expected, tornado.residentBytes(), "one device buffer (K and V) for the cache and its view, " + precision);
+            assertEquals(expected, tornado.residentBytes(), "one device buffer (K and V) for the cache, its view and both rings, " + precision);
 
             // More rows than one staging run carries: three runs of the append graph before the next oracle.
-            append(cache, swa, DeviceCache.STAGE * 2 + 3, rnd);
-            check(tornado, reference, cache, swa, rnd);
+            append(cache, swa, swa2, DeviceCache.STAGE * 2 + 3, rnd);
+            check(tornado, reference, cache, swa, 4, rnd);
+            check(tornado, reference, cache, swa2, 12, rnd);
             assertEquals(expected, tornado.residentBytes(), "the same device buffer, appended to in place (106 tokens fit the 128 reserved)");
+
+            // A decode step: one token each, so each ring keeps most of what it held; a ring sharing space with the other would show.
+            append(cache, swa, swa2, 1, rnd);
+            check(tornado, reference, cache, swa, 4, rnd);
+            check(tornado, reference, cache, swa2, 12, rnd);
         }
     }
 
-    private static void append(KvCache cache, SwaCache swa, int tokens, Random rnd) {
+    /** The window ring shares the cache's device buffer, so a window cache of another precision is refused, output untouched. */
+    @org.junit.jupiter.api.Test
+    void windowOfAnotherPrecisionIsRefusedByName() {
+        TornadoProvider provider = new TornadoProvider();
+        Assumptions.assumeTrue(provider.availability().available(), "tornado unavailable: " + provider.availability().reason());
+        Random rnd = new Random(7);
+        try (var tornado = provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", "")));
+             var cache = new KvCache(HKV, D, B, KvPrecision.FLOAT16);
+             var swa = new SwaCache(HKV, D, 8, KvPrecision.FLOAT32)) {
+            float[] k = gaussian(40 * HKV * D, rnd), v = gaussian(40 * HKV * D, rnd);
+            cache.append(k, v, 40);
+            swa.append(k, v, 40);
+            Queries q = Queries.last(gaussian(HQ * D, rnd), 1, HQ, D, cache.length());
+            OracleRequest or = OracleRequest.of(q, cache, BlockGeometry.of(B));
+            OracleOutput o = OracleOutput.allocate(or);
+            tornado.oracle(or, o);
+            BlockSelection sel = tornado.select(new SelectionRequest(o.scores(), SelectionPolicy.TopK.of(2)));
+            float[] gates = new float[HQ];
+            java.util.Arrays.fill(gates, 0.5f);
+            float[] out = new float[HQ * D];
+            java.util.Arrays.fill(out, 3f);
+            var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> tornado.sparse(SparseRequest.of(q, cache.view(), sel, swa, 4, gates, gates), out));
+            assertTrue(e.getMessage().startsWith("swa: expected the shared cache's precision fp16") && e.getMessage().endsWith("got fp32"), e.getMessage());
+            for (float x : out) assertEquals(3f, x, "caller's output untouched");
+        }
+    }
+
+    private static void append(KvCache cache, SwaCache swa, SwaCache swa2, int tokens, Random rnd) {
         float[] k = gaussian(tokens * HKV * D, rnd), v = gaussian(tokens * HKV * D, rnd);
         cache.append(k, v, tokens);
         swa.append(k, v, tokens);
+        // The second layer's window holds other values than the cache: reading the wrong ring would show.
+        swa2.append(gaussian(tokens * HKV * D, rnd), gaussian(tokens * HKV * D, rnd), tokens);
     }
 
     /** Decode row at the end of the cache: oracle, TopK 2, sparse through the view; both against the reference. */
-    private static void check(AttentionBackend tornado, AttentionBackend reference, KvCache cache, SwaCache swa, Random rnd) {
+    private static void check(AttentionBackend tornado, AttentionBackend reference, KvCache cache, SwaCache swa, int window, Random rnd) {
         Queries q = Queries.last(gaussian(HQ * D, rnd), 1, HQ, D, cache.length());
         OracleRequest or = OracleRequest.of(q, cache, BlockGeometry.of(B));
         OracleOutput got = OracleOutput.allocate(or), want = OracleOutput.allocate(or);
@@ -62,7 +102,7 @@ class DeviceCacheTest {
         BlockSelection sel = reference.select(new SelectionRequest(want.scores(), SelectionPolicy.TopK.of(2)));
         float[] gates = new float[HQ];
         java.util.Arrays.fill(gates, 0.5f);
-        SparseRequest sr = SparseRequest.of(q, cache.view(), sel, swa, 4, gates, gates);
+        SparseRequest sr = SparseRequest.of(q, cache.view(), sel, swa, window, gates, gates);
         float[] outGot = new float[HQ * D], outWant = new float[HQ * D];
         tornado.sparse(sr, outGot);
         reference.sparse(sr, outWant);
