@@ -10,6 +10,7 @@ import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.TornadoExecutionResult;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
@@ -74,6 +75,8 @@ final class DeviceCache implements AutoCloseable {
     private final Map<SwaCache, Ring> rings = new WeakHashMap<>();
     /** Tokens of the cache on the device. */
     private int uploaded;
+    /** The last oracle run, from which the block masses can still be fetched. */
+    private TornadoExecutionResult lastOracle;
 
     DeviceCache(KvCache cache, Caps caps, TornadoDevice device) {
         this.caps = caps;
@@ -136,7 +139,7 @@ final class DeviceCache implements AutoCloseable {
         IntArray kh = new IntArray(half ? kElements / 2 : 1), vh = new IntArray(half ? vElements / 2 : 1);
         FloatArray newKf = new FloatArray(half ? 1 : stageElems), newVf = new FloatArray(half ? 1 : stageElems);
         IntArray newKh = new IntArray(half ? stageElems / 2 : 1), newVh = new IntArray(half ? stageElems / 2 : 1);
-        IntArray params = shapeParams();
+        IntArray params = shapeParams(0);
         arrays.putAll(Map.of("kf", kf, "vf", vf, "kh", kh, "vh", vh, "newKf", newKf, "newVf", newVf, "newKh", newKh, "newVh", newVh, "a.params", params));
         return new TaskGraph("a")
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, kf, vf, kh, vh)
@@ -147,35 +150,38 @@ final class DeviceCache implements AutoCloseable {
 
     private TaskGraph oracleGraph() {
         int vec = caps.vectors, nqb = caps.queryBlocks;
-        FloatArray q = new FloatArray(vec * d), consts = consts(), out = new FloatArray(vec * d);
+        FloatArray q = new FloatArray(1 + vec * d), consts = consts(), out = new FloatArray(vec * d);
         FloatArray stats = new FloatArray(vec * nbCap * cpb * 2), masses = new FloatArray(vec * nbCap);
         FloatArray s = new FloatArray(hkv * nqb * nbCap), partial = new FloatArray(partials(vec));
-        IntArray pos = new IntArray(vec), params = shapeParams(), rowStart = new IntArray(nqb + 1);
-        arrays.putAll(Map.of("o.q", q, "o.consts", consts, "o.out", out, "o.masses", masses, "o.s", s, "o.pos", pos, "o.params", params,
+        IntArray params = shapeParams(vec), rowStart = new IntArray(nqb + 1);
+        arrays.putAll(Map.of("o.q", q, "o.consts", consts, "o.out", out, "o.masses", masses, "o.s", s, "o.params", params,
                 "o.rowStart", rowStart));
         Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
         return new TaskGraph("o")
                 .consumeFromDevice("a", kf, vf, kh, vh)
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, pos, params, consts, rowStart)
-                .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), pos, params, consts,
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, rowStart)
+                .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), params, consts,
                         new IntArray(1), new IntArray(1), partial, stats)
-                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, pos, params, out, masses)
+                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, out, masses)
                 .task("scores", Kernels::blockScores, new KernelContext(), masses, rowStart, params, s)
-                .transferToHost(DataTransferMode.EVERY_EXECUTION, out, s, masses);
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, out, s)
+                .transferToHost(DataTransferMode.UNDER_DEMAND, masses);
     }
 
     private TaskGraph sparseGraph() {
         int vec = caps.vectors, lists = hkv * caps.queryBlocks;
-        FloatArray q = new FloatArray(vec * d), consts = consts(), out = new FloatArray(vec * d), gates = new FloatArray(2 * vec);
-        IntArray pos = new IntArray(vec), params = shapeParams(), sel = new IntArray(lists * nbCap), count = new IntArray(lists);
+        FloatArray q = new FloatArray(1 + vec * d), consts = consts(), out = new FloatArray(vec * d), gates = new FloatArray(2 * vec);
+        IntArray params = shapeParams(vec), sel = new IntArray(lists * nbCap), count = new IntArray(lists);
         FloatArray partial = new FloatArray(partials(vec));
-        arrays.putAll(Map.of("p.q", q, "p.consts", consts, "p.out", out, "p.gates", gates, "p.pos", pos,
+        arrays.putAll(Map.of("p.q", q, "p.consts", consts, "p.out", out, "p.gates", gates,
                 "p.params", params, "p.sel", sel, "p.count", count));
         Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
         return new TaskGraph("p")
                 .consumeFromDevice("a", kf, vf, kh, vh)
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, pos, params, consts, sel, count, gates)
-                .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), pos, params, consts, sel,
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel, count, gates)
+                .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), params, consts, sel,
                         count, partial, new FloatArray(1))
                 .task("merge", Kernels::mergeSparse, new KernelContext(), partial, params, gates, out)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
@@ -201,9 +207,9 @@ final class DeviceCache implements AutoCloseable {
         return (int) Math.max(1, Math.min(Math.min(MAX_SPLITS, chunks), SPLIT_GROUPS / groups));
     }
 
-    /** The parameters fixed by the cache: one array per graph, since each graph transfers its own. */
-    private IntArray shapeParams() {
-        IntArray p = new IntArray(Kernels.PARAMS);
+    /** The parameters fixed by the cache, with room for {@code rows} row positions: one array per graph, since each graph transfers its own. */
+    private IntArray shapeParams(int rows) {
+        IntArray p = new IntArray(Kernels.PARAMS + rows);
         p.set(Kernels.HKV, hkv);
         p.set(Kernels.DIM, d);
         p.set(Kernels.BLOCK, b);
@@ -216,7 +222,7 @@ final class DeviceCache implements AutoCloseable {
         return p;
     }
 
-    /** Scale slot, then the exponent table {@link Kernels#load} decodes 16-bit values with. */
+    /** The exponent table {@link Kernels#load} decodes bfloat16 values with; it travels once. */
     private FloatArray consts() {
         FloatArray c = new FloatArray(Kernels.CONSTS);
         int bias = mbits == 10 ? 15 : 127, top = mbits == 0 ? 255 : 0x7fff >>> mbits;
@@ -286,7 +292,7 @@ final class DeviceCache implements AutoCloseable {
         Queries q = r.queries();
         int vectors = q.rows() * q.heads(), nb = output.scores().kvBlocks(), nqb = output.scores().queryBlocks().count();
         IntArray params = i("o.params");
-        setQueries(params, f("o.q"), i("o.pos"), f("o.consts"), q, r.scale(), r.kv().length(), r.geometry().queryBlockSize());
+        setQueries(params, f("o.q"), q, r.scale(), r.kv().length(), r.geometry().queryBlockSize());
         params.set(Kernels.NQB, nqb);
         params.set(Kernels.FIRST_QB, output.scores().queryBlocks().first());
         params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
@@ -299,13 +305,17 @@ final class DeviceCache implements AutoCloseable {
         grids.get("o.oracle").setGlobalWork((long) groups(q) * splits * Kernels.LOCAL, 1, 1);
         grids.get("o.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         grids.get("o.scores").setGlobalWork(roundUp((long) hkv * nqb * nb), 1, 1);
-        plan.withGraph(1).execute();
+        lastOracle = plan.withGraph(1).execute();
         Plans.copyOut(f("o.out"), output.out(), vectors * d);
         Plans.copyOut(f("o.s"), output.scores().data(), hkv * nqb * nb);
     }
 
-    /** The last oracle call's block masses, query vector x's block j at {@code x * blockStride() + j}. */
+    /**
+     * The last oracle call's block masses, query vector x's block j at {@code x * blockStride() + j}. Only SPEC 5
+     * needs them, so they stay on the device until asked for.
+     */
     FloatArray masses() {
+        lastOracle.transferToHost(f("o.masses"));
         return f("o.masses");
     }
 
@@ -319,7 +329,7 @@ final class DeviceCache implements AutoCloseable {
         BlockSelection sel = r.selection();
         int vectors = q.rows() * q.heads();
         IntArray params = i("p.params");
-        setQueries(params, f("p.q"), i("p.pos"), f("p.consts"), q, r.scale(), r.shared().length(), sel.geometry().queryBlockSize());
+        setQueries(params, f("p.q"), q, r.scale(), r.shared().length(), sel.geometry().queryBlockSize());
         Ring ring = r.window() > 0 ? ring(r.swa()) : null;
         params.set(Kernels.NQB, sel.queryBlocks().count());
         params.set(Kernels.FIRST_QB, sel.queryBlocks().first());
@@ -353,10 +363,11 @@ final class DeviceCache implements AutoCloseable {
 
     // ---- host-side copies ----
 
-    private void setQueries(IntArray params, FloatArray qDev, IntArray pos, FloatArray consts, Queries q, float scale, int tokens, int qBlock) {
-        Plans.copyIn(q.data(), qDev);
-        for (int k = 0; k < q.rows(); k++) pos.set(k, q.positions()[k]);
-        consts.set(0, scale);
+    /** The scale and queries into the query array, the row positions after the parameter slots. */
+    private void setQueries(IntArray params, FloatArray qDev, Queries q, float scale, int tokens, int qBlock) {
+        qDev.set(0, scale);
+        MemorySegment.copy(q.data(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, Float.BYTES, q.data().length);
+        for (int k = 0; k < q.rows(); k++) params.set(Kernels.PARAMS + k, q.positions()[k]);
         params.set(Kernels.ROWS, q.rows());
         params.set(Kernels.HQ, q.heads());
         params.set(Kernels.QBLOCK, qBlock);

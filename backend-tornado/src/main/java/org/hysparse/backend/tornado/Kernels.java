@@ -35,8 +35,11 @@ final class Kernels {
             STAGE_FIRST = 17, STAGE_TOKENS = 18, SPLITS = 19, MBITS = 20, ROW = 21, PAGE = 22, KPAGE = 23, MODE = 24, RING_BASE = 25, PARAMS = 26;
     /** Query heads one attention work-group serves (GQA: they share every K/V load), and the largest head dim. */
     static final int HEADS = 4, DMAX = 256;
-    /** {@code consts}: the scale at 0, then 2^(max(e, 1) - bias) for each exponent e, then 2^-MBITS. */
-    static final int TABLE = 1, MANTISSA_SCALE = TABLE + 256, CONSTS = MANTISSA_SCALE + 1;
+    /**
+     * Parameter slots; each row's position follows at {@code PARAMS + row}. The query array holds the scale at 0,
+     * then the queries. {@code consts}: 2^(max(e, 1) - bias) for each exponent e from {@code TABLE}, then 2^-MBITS.
+     */
+    static final int TABLE = 0, MANTISSA_SCALE = TABLE + 256, CONSTS = MANTISSA_SCALE + 1;
 
     private Kernels() {
     }
@@ -125,7 +128,7 @@ final class Kernels {
      * Local arrays are allocated and indexed here only (see the class comment); heads past the group's end compute
      * on zero queries and write nothing.
      */
-    static void attend(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, IntArray pos, IntArray p, FloatArray consts, IntArray sel, IntArray count, FloatArray partial, FloatArray stats) {
+    static void attend(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, IntArray p, FloatArray consts, IntArray sel, IntArray count, FloatArray partial, FloatArray stats) {
         float[] qs = ctx.allocateFloatLocalArray(HEADS * DMAX);
         float[] acc = ctx.allocateFloatLocalArray(HEADS * DMAX);
         float[] pr = ctx.allocateFloatLocalArray(HEADS * LOCAL);
@@ -141,11 +144,11 @@ final class Kernels {
         int sp = ctx.groupIdx % per, unit = ctx.groupIdx / per;
         int hg = unit % groups, h = (unit / groups) % hkv, r = unit / groups / hkv;
         int x0 = r * hq + h * group + hg * HEADS, heads = TornadoMath.min(HEADS, group - hg * HEADS);
-        int last = pos.get(r);
-        float sc = consts.get(0);
+        int last = p.get(PARAMS + r);
+        float sc = q.get(0);
         for (int i = lid; i < HEADS * d; i += LOCAL) {
             int g = i / d, e = i % d;
-            qs[g * DMAX + e] = g < heads ? q.get((x0 + g) * d + e) : 0f;
+            qs[g * DMAX + e] = g < heads ? q.get(1 + (x0 + g) * d + e) : 0f;
             acc[g * DMAX + e] = 0f;
         }
         if (lid < HEADS) {
@@ -272,11 +275,11 @@ final class Kernels {
      * Combines the splits of query vector x (global max M, sum L = sum l_s e^(m_s - M)), writes the output,
      * and the mass of every block from the chunk statistics under the final log-sum-exp.
      */
-    static void mergeSplits(KernelContext ctx, FloatArray partial, FloatArray stats, IntArray pos, IntArray p, FloatArray out, FloatArray masses) {
+    static void mergeSplits(KernelContext ctx, FloatArray partial, FloatArray stats, IntArray p, FloatArray out, FloatArray masses) {
         int x = ctx.groupIdx;
         int lid = ctx.localIdx;
         int splits = p.get(SPLITS), hq = p.get(HQ), d = p.get(DIM), b = p.get(BLOCK);
-        int last = pos.get(x / hq);
+        int last = p.get(PARAMS + x / hq);
         float m = splitMax(partial, x * splits, splits, d);
         float l = splitSum(partial, x * splits, splits, d, 1, m);
         float acc0 = lid < d ? splitSum(partial, x * splits, splits, d, 2 + lid, m) : 0f;
