@@ -182,7 +182,25 @@ final class Kernels {
             vrow[lid] = (t / b) * pageStride + (h * b + t % b) * row;
             float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f;
             if (visible) {
-                for (int e = 0; e < d; e++) {
+                // Eight loads in flight before their first use: one at a time, each chunk waited out D memory latencies.
+                int e = 0;
+                for (; e + 8 <= d; e += 8) {
+                    int at = kAt + e * b;
+                    float k0 = load(kf, kh, consts, at, mbits), k1 = load(kf, kh, consts, at + b, mbits);
+                    float k2 = load(kf, kh, consts, at + 2 * b, mbits), k3 = load(kf, kh, consts, at + 3 * b, mbits);
+                    float k4 = load(kf, kh, consts, at + 4 * b, mbits), k5 = load(kf, kh, consts, at + 5 * b, mbits);
+                    float k6 = load(kf, kh, consts, at + 6 * b, mbits), k7 = load(kf, kh, consts, at + 7 * b, mbits);
+                    d0 += ((qs[e] * k0 + qs[e + 1] * k1) + (qs[e + 2] * k2 + qs[e + 3] * k3))
+                            + ((qs[e + 4] * k4 + qs[e + 5] * k5) + (qs[e + 6] * k6 + qs[e + 7] * k7));
+                    int q1 = DMAX + e, q2 = 2 * DMAX + e, q3 = 3 * DMAX + e;
+                    d1 += ((qs[q1] * k0 + qs[q1 + 1] * k1) + (qs[q1 + 2] * k2 + qs[q1 + 3] * k3))
+                            + ((qs[q1 + 4] * k4 + qs[q1 + 5] * k5) + (qs[q1 + 6] * k6 + qs[q1 + 7] * k7));
+                    d2 += ((qs[q2] * k0 + qs[q2 + 1] * k1) + (qs[q2 + 2] * k2 + qs[q2 + 3] * k3))
+                            + ((qs[q2 + 4] * k4 + qs[q2 + 5] * k5) + (qs[q2 + 6] * k6 + qs[q2 + 7] * k7));
+                    d3 += ((qs[q3] * k0 + qs[q3 + 1] * k1) + (qs[q3 + 2] * k2 + qs[q3 + 3] * k3))
+                            + ((qs[q3 + 4] * k4 + qs[q3 + 5] * k5) + (qs[q3 + 6] * k6 + qs[q3 + 7] * k7));
+                }
+                for (; e < d; e++) {
                     float k = load(kf, kh, consts, kAt + e * b, mbits);
                     d0 += qs[e] * k;
                     d1 += qs[DMAX + e] * k;
@@ -230,9 +248,24 @@ final class Kernels {
             int n = TornadoMath.min(LOCAL, keys - i0);
             for (int dim = lid; dim < d; dim += LOCAL) {
                 float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
-                for (int tt = 0; tt < n; tt++) {
-                    int at = vrow[tt] + dim;
-                    float v = load(vf, vh, consts, at, mbits);
+                int tt = 0;
+                for (; tt + 8 <= n; tt += 8) {
+                    float v0 = load(vf, vh, consts, vrow[tt] + dim, mbits), v1 = load(vf, vh, consts, vrow[tt + 1] + dim, mbits);
+                    float v2 = load(vf, vh, consts, vrow[tt + 2] + dim, mbits), v3 = load(vf, vh, consts, vrow[tt + 3] + dim, mbits);
+                    float v4 = load(vf, vh, consts, vrow[tt + 4] + dim, mbits), v5 = load(vf, vh, consts, vrow[tt + 5] + dim, mbits);
+                    float v6 = load(vf, vh, consts, vrow[tt + 6] + dim, mbits), v7 = load(vf, vh, consts, vrow[tt + 7] + dim, mbits);
+                    a0 += ((pr[tt] * v0 + pr[tt + 1] * v1) + (pr[tt + 2] * v2 + pr[tt + 3] * v3))
+                            + ((pr[tt + 4] * v4 + pr[tt + 5] * v5) + (pr[tt + 6] * v6 + pr[tt + 7] * v7));
+                    int p1 = LOCAL + tt, p2 = 2 * LOCAL + tt, p3 = 3 * LOCAL + tt;
+                    a1 += ((pr[p1] * v0 + pr[p1 + 1] * v1) + (pr[p1 + 2] * v2 + pr[p1 + 3] * v3))
+                            + ((pr[p1 + 4] * v4 + pr[p1 + 5] * v5) + (pr[p1 + 6] * v6 + pr[p1 + 7] * v7));
+                    a2 += ((pr[p2] * v0 + pr[p2 + 1] * v1) + (pr[p2 + 2] * v2 + pr[p2 + 3] * v3))
+                            + ((pr[p2 + 4] * v4 + pr[p2 + 5] * v5) + (pr[p2 + 6] * v6 + pr[p2 + 7] * v7));
+                    a3 += ((pr[p3] * v0 + pr[p3 + 1] * v1) + (pr[p3 + 2] * v2 + pr[p3 + 3] * v3))
+                            + ((pr[p3 + 4] * v4 + pr[p3 + 5] * v5) + (pr[p3 + 6] * v6 + pr[p3 + 7] * v7));
+                }
+                for (; tt < n; tt++) {
+                    float v = load(vf, vh, consts, vrow[tt] + dim, mbits);
                     a0 += pr[tt] * v;
                     a1 += pr[LOCAL + tt] * v;
                     a2 += pr[2 * LOCAL + tt] * v;
