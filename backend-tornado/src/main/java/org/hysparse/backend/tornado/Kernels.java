@@ -76,15 +76,15 @@ final class Kernels {
             } else if (s % 2 == 0 || t == first) {
                 int even = t - s % 2;
                 int word = kh.get(at / 2);
-                int lo = even >= first ? staged(newKh, ((even - first) * hkv + h) * row + e) : word & 0xffff;
-                int hi = even + 1 < first + n ? staged(newKh, ((even + 1 - first) * hkv + h) * row + e) : word >>> 16;
+                int lo = even >= first ? half(newKh, ((even - first) * hkv + h) * row + e) : word & 0xffff;
+                int hi = even + 1 < first + n ? half(newKh, ((even + 1 - first) * hkv + h) * row + e) : word >>> 16;
                 kh.set(at / 2, (hi << 16) | lo);
             }
         }
     }
 
-    /** The 16-bit value at half-word i of a staging array. */
-    private static int staged(IntArray words, int i) {
+    /** The 16-bit value at half-word i of an array of 16-bit pairs (a cache or a staging array). */
+    private static int half(IntArray words, int i) {
         return (words.get(i >> 1) >>> ((i & 1) << 4)) & 0xffff;
     }
 
@@ -95,24 +95,22 @@ final class Kernels {
      * range is too wide for a shift and reads the power from the table in {@code consts}. Every product is exact.
      */
     static float load(FloatArray f, IntArray h, FloatArray consts, int i, int mbits) {
-        float r;
-        if (mbits == 0) {
-            r = f.get(i);
+        return mbits == 0 ? f.get(i) : decode(half(h, i), consts, mbits);
+    }
+
+    /** The float16 (MBITS 10) or bfloat16 (MBITS 7) value of 16 bits; see {@link #load}. */
+    static float decode(int bits, FloatArray consts, int mbits) {
+        int e = (bits & 0x7fff) >>> mbits;
+        int m = bits & ((1 << mbits) - 1);
+        float mantissa = (float) (e == 0 ? m : m + (1 << mbits));
+        float mag;
+        if (mbits == 10) {
+            // Finite inputs can still round to infinity in float16 (beyond 65504): exponent 31.
+            mag = e == 31 ? Float.POSITIVE_INFINITY : mantissa * (float) (1 << TornadoMath.max(e, 1)) * 0x1p-25f;
         } else {
-            int bits = (h.get(i >> 1) >>> ((i & 1) << 4)) & 0xffff;
-            int e = (bits & 0x7fff) >>> mbits;
-            int m = bits & ((1 << mbits) - 1);
-            float mantissa = (float) (e == 0 ? m : m + (1 << mbits));
-            float mag;
-            if (mbits == 10) {
-                // Finite inputs can still round to infinity in float16 (beyond 65504): exponent 31.
-                mag = e == 31 ? Float.POSITIVE_INFINITY : mantissa * (float) (1 << TornadoMath.max(e, 1)) * 0x1p-25f;
-            } else {
-                mag = mantissa * consts.get(MANTISSA_SCALE) * consts.get(TABLE + e);
-            }
-            r = (bits & 0x8000) != 0 ? -mag : mag;
+            mag = mantissa * consts.get(MANTISSA_SCALE) * consts.get(TABLE + e);
         }
-        return r;
+        return (bits & 0x8000) != 0 ? -mag : mag;
     }
 
     /**
@@ -186,10 +184,17 @@ final class Kernels {
                 int e = 0;
                 for (; e + 8 <= d; e += 8) {
                     int at = kAt + e * b;
-                    float k0 = load(kf, kh, consts, at, mbits), k1 = load(kf, kh, consts, at + b, mbits);
-                    float k2 = load(kf, kh, consts, at + 2 * b, mbits), k3 = load(kf, kh, consts, at + 3 * b, mbits);
-                    float k4 = load(kf, kh, consts, at + 4 * b, mbits), k5 = load(kf, kh, consts, at + 5 * b, mbits);
-                    float k6 = load(kf, kh, consts, at + 6 * b, mbits), k7 = load(kf, kh, consts, at + 7 * b, mbits);
+                    float k0, k1, k2, k3, k4, k5, k6, k7;
+                    if (mbits == 0) {
+                        k0 = kf.get(at); k1 = kf.get(at + b); k2 = kf.get(at + 2 * b); k3 = kf.get(at + 3 * b);
+                        k4 = kf.get(at + 4 * b); k5 = kf.get(at + 5 * b); k6 = kf.get(at + 6 * b); k7 = kf.get(at + 7 * b);
+                    } else {
+                        // All eight words first, straight-line, then the decodes (which branch).
+                        int w0 = half(kh, at), w1 = half(kh, at + b), w2 = half(kh, at + 2 * b), w3 = half(kh, at + 3 * b);
+                        int w4 = half(kh, at + 4 * b), w5 = half(kh, at + 5 * b), w6 = half(kh, at + 6 * b), w7 = half(kh, at + 7 * b);
+                        k0 = decode(w0, consts, mbits); k1 = decode(w1, consts, mbits); k2 = decode(w2, consts, mbits); k3 = decode(w3, consts, mbits);
+                        k4 = decode(w4, consts, mbits); k5 = decode(w5, consts, mbits); k6 = decode(w6, consts, mbits); k7 = decode(w7, consts, mbits);
+                    }
                     d0 += ((qs[e] * k0 + qs[e + 1] * k1) + (qs[e + 2] * k2 + qs[e + 3] * k3))
                             + ((qs[e + 4] * k4 + qs[e + 5] * k5) + (qs[e + 6] * k6 + qs[e + 7] * k7));
                     int q1 = DMAX + e, q2 = 2 * DMAX + e, q3 = 3 * DMAX + e;
@@ -250,10 +255,18 @@ final class Kernels {
                 float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
                 int tt = 0;
                 for (; tt + 8 <= n; tt += 8) {
-                    float v0 = load(vf, vh, consts, vrow[tt] + dim, mbits), v1 = load(vf, vh, consts, vrow[tt + 1] + dim, mbits);
-                    float v2 = load(vf, vh, consts, vrow[tt + 2] + dim, mbits), v3 = load(vf, vh, consts, vrow[tt + 3] + dim, mbits);
-                    float v4 = load(vf, vh, consts, vrow[tt + 4] + dim, mbits), v5 = load(vf, vh, consts, vrow[tt + 5] + dim, mbits);
-                    float v6 = load(vf, vh, consts, vrow[tt + 6] + dim, mbits), v7 = load(vf, vh, consts, vrow[tt + 7] + dim, mbits);
+                    int r0 = vrow[tt] + dim, r1 = vrow[tt + 1] + dim, r2 = vrow[tt + 2] + dim, r3 = vrow[tt + 3] + dim;
+                    int r4 = vrow[tt + 4] + dim, r5 = vrow[tt + 5] + dim, r6 = vrow[tt + 6] + dim, r7 = vrow[tt + 7] + dim;
+                    float v0, v1, v2, v3, v4, v5, v6, v7;
+                    if (mbits == 0) {
+                        v0 = vf.get(r0); v1 = vf.get(r1); v2 = vf.get(r2); v3 = vf.get(r3);
+                        v4 = vf.get(r4); v5 = vf.get(r5); v6 = vf.get(r6); v7 = vf.get(r7);
+                    } else {
+                        int w0 = half(vh, r0), w1 = half(vh, r1), w2 = half(vh, r2), w3 = half(vh, r3);
+                        int w4 = half(vh, r4), w5 = half(vh, r5), w6 = half(vh, r6), w7 = half(vh, r7);
+                        v0 = decode(w0, consts, mbits); v1 = decode(w1, consts, mbits); v2 = decode(w2, consts, mbits); v3 = decode(w3, consts, mbits);
+                        v4 = decode(w4, consts, mbits); v5 = decode(w5, consts, mbits); v6 = decode(w6, consts, mbits); v7 = decode(w7, consts, mbits);
+                    }
                     a0 += ((pr[tt] * v0 + pr[tt + 1] * v1) + (pr[tt + 2] * v2 + pr[tt + 3] * v3))
                             + ((pr[tt + 4] * v4 + pr[tt + 5] * v5) + (pr[tt + 6] * v6 + pr[tt + 7] * v7));
                     int p1 = LOCAL + tt, p2 = 2 * LOCAL + tt, p3 = 3 * LOCAL + tt;
