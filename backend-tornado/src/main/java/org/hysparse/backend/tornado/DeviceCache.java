@@ -154,6 +154,8 @@ final class DeviceCache implements AutoCloseable {
         FloatArray stats = new FloatArray(vec * nbCap * cpb * 2), masses = new FloatArray(vec * nbCap);
         FloatArray s = new FloatArray(hkv * nqb * nbCap), partial = new FloatArray(partials(vec));
         IntArray params = shapeParams(vec), rowStart = new IntArray(nqb + 1);
+        params.set(Kernels.MODE, 0);
+        params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
         arrays.putAll(Map.of("o.q", q, "o.consts", consts, "o.out", out, "o.masses", masses, "o.s", s, "o.params", params,
                 "o.rowStart", rowStart));
         Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
@@ -173,6 +175,7 @@ final class DeviceCache implements AutoCloseable {
         int vec = caps.vectors, lists = hkv * caps.queryBlocks;
         FloatArray q = new FloatArray(1 + vec * d), consts = consts(), out = new FloatArray(vec * d), gates = new FloatArray(2 * vec);
         IntArray params = shapeParams(vec), sel = new IntArray(lists * nbCap), count = new IntArray(lists);
+        params.set(Kernels.MODE, 1);
         FloatArray partial = new FloatArray(partials(vec));
         arrays.putAll(Map.of("p.q", q, "p.consts", consts, "p.out", out, "p.gates", gates,
                 "p.params", params, "p.sel", sel, "p.count", count));
@@ -249,9 +252,9 @@ final class DeviceCache implements AutoCloseable {
         if (ring == null) {
             java.util.Set<Integer> used = new java.util.HashSet<>();
             rings.values().forEach(r -> used.add(r.base));
-            int slot = 0;
-            while (used.contains((nbCap + slot * ringPages) * b)) slot++;
-            ring = new Ring((nbCap + slot * ringPages) * b);
+            int base = nbCap * b;
+            while (used.contains(base)) base += ringPages * b;
+            ring = new Ring(base);
             rings.put(swa, ring);
         }
         if (ring.capacity != swa.capacity()) {
@@ -295,8 +298,6 @@ final class DeviceCache implements AutoCloseable {
         setQueries(params, f("o.q"), q, r.scale(), r.kv().length(), r.geometry().queryBlockSize());
         params.set(Kernels.NQB, nqb);
         params.set(Kernels.FIRST_QB, output.scores().queryBlocks().first());
-        params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
-        params.set(Kernels.MODE, 0);
         int[] rowStart = output.scores().queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
         for (int k = 0; k < rowStart.length; k++) i("o.rowStart").set(k, rowStart[k]);
         // At least 4 chunks a split; prefill's many rows stay unsplit.
@@ -349,7 +350,6 @@ final class DeviceCache implements AutoCloseable {
         }
         int splits = splits(groups(q), (long) most * b, 1);
         params.set(Kernels.SPLITS, splits);
-        params.set(Kernels.MODE, 1);
         grids.get("p.sparse").setGlobalWork((long) groups(q) * (splits + 1) * Kernels.LOCAL, 1, 1);
         grids.get("p.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         plan.withGraph(2).execute();
@@ -368,7 +368,6 @@ final class DeviceCache implements AutoCloseable {
         qDev.set(0, scale);
         MemorySegment.copy(q.data(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, Float.BYTES, q.data().length);
         for (int k = 0; k < q.rows(); k++) params.set(Kernels.PARAMS + k, q.positions()[k]);
-        params.set(Kernels.ROWS, q.rows());
         params.set(Kernels.HQ, q.heads());
         params.set(Kernels.QBLOCK, qBlock);
         params.set(Kernels.TOKENS, tokens);
