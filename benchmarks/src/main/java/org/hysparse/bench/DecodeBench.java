@@ -62,6 +62,12 @@ public class DecodeBench {
         return oracleOut.out();
     }
 
+    /** SPEC 2 for the decode row: TopK 32 of the oracle's block scores (every sparse layer of a step reuses it). */
+    @Benchmark
+    public BlockSelection selectK32() {
+        return b.select(new SelectionRequest(oracleOut.scores(), SelectionPolicy.TopK.of(K[1])));
+    }
+
     @Benchmark
     public float[] sparseK16() {
         b.sparse(sparse[0], out);

@@ -362,24 +362,31 @@ final class Kernels {
     }
 
     /**
-     * SPEC 2's ranking for one (KV head, query block), the O(k * nb) part: forced blocks first, then up to
-     * the budget the best unflagged block by (S descending, index ascending), in order of choice. The host
-     * applies a mass target to this order (in doubles, as the reference does) and sorts the result.
+     * SPEC 2's ranking for one (KV head, query block) per work-group: forced blocks first, then up to the budget
+     * the best unflagged block by (S descending, index ascending), in order of choice. The host applies a mass
+     * target to this order (in doubles, as the reference does) and sorts the result. Thread lid owns the blocks
+     * j = lid (mod LOCAL) and keeps its best unflagged one, so a round is one argmax tree over the threads' bests
+     * and one rescan by the owner of the block taken (one thread serially scanning the whole list per round took
+     * milliseconds at long contexts).
      */
     static void rankBlocks(KernelContext ctx, FloatArray s, IntArray visibleBlocks, IntArray p, IntArray flags, IntArray sel, IntArray count) {
-        int id = ctx.globalIdx;
-        int hkv = p.get(HKV), nqb = p.get(NQB), nb = p.get(NB_STRIDE), cap = p.get(SEL_STRIDE);
-        if (id < hkv * nqb) {
-            int visible = visibleBlocks.get(id % nqb);
-            int budget = TornadoMath.min(p.get(BUDGET), visible);
-            int base = id * nb, out = id * cap;
-            for (int j = 0; j < visible; j++) flags.set(base + j, 0);
-            int n = 0;
-            if (p.get(SINK) == 1 && visible > 0 && n < budget) {
+        float[] bestS = ctx.allocateFloatLocalArray(LOCAL);
+        int[] best = ctx.allocateIntLocalArray(LOCAL);
+        int lid = ctx.localIdx, list = ctx.groupIdx;
+        int nqb = p.get(NQB), nb = p.get(NB_STRIDE), cap = p.get(SEL_STRIDE);
+        int visible = visibleBlocks.get(list % nqb);
+        int budget = TornadoMath.min(p.get(BUDGET), visible);
+        int base = list * nb, out = list * cap;
+        for (int j = lid; j < visible; j += LOCAL) flags.set(base + j, 0);
+        ctx.globalBarrier();
+        int forced = 0;
+        if (p.get(SINK) == 1 && visible > 0 && budget > 0) forced = 1;
+        if (lid == 0) {
+            if (forced == 1) {
                 flags.set(base, 1);
                 sel.set(out, 0);
-                n++;
             }
+            int n = forced;
             for (int l = 0; l < p.get(LOCAL_BLOCKS) && visible - 1 - l >= 0 && n < budget; l++) {
                 if (flags.get(base + visible - 1 - l) == 0) {
                     flags.set(base + visible - 1 - l, 1);
@@ -387,23 +394,53 @@ final class Kernels {
                     n++;
                 }
             }
-            // A counted loop: a while loop on a boolean did not survive TornadoVM 5.2's compilation.
-            int forced = n;
-            for (int r = forced; r < budget; r++) {
-                int best = -1;
-                float bestS = -1f;
-                for (int j = 0; j < visible; j++) {
-                    float sj = s.get(base + j);
-                    if (flags.get(base + j) == 0 && sj > bestS) {
-                        best = j;
-                        bestS = sj;
+            best[0] = n;
+        }
+        ctx.globalBarrier();
+        ctx.localBarrier();
+        forced = best[0];
+        ctx.localBarrier();
+        int mine = -1;
+        float mineS = -1f;
+        for (int j = lid; j < visible; j += LOCAL) {
+            float sj = s.get(base + j);
+            if (flags.get(base + j) == 0 && sj > mineS) {
+                mine = j;
+                mineS = sj;
+            }
+        }
+        for (int r = forced; r < budget; r++) {
+            bestS[lid] = mineS;
+            best[lid] = mine;
+            ctx.localBarrier();
+            for (int w = LOCAL / 2; w > 0; w >>= 1) {
+                if (lid < w) {
+                    float o = bestS[lid + w];
+                    int oi = best[lid + w];
+                    if (oi >= 0 && (best[lid] < 0 || o > bestS[lid] || (o == bestS[lid] && oi < best[lid]))) {
+                        bestS[lid] = o;
+                        best[lid] = oi;
                     }
                 }
-                flags.set(base + best, 1);
-                sel.set(out + r, best);
+                ctx.localBarrier();
             }
-            count.set(id, budget);
+            int taken = best[0];
+            if (lid == 0) sel.set(out + r, taken);
+            if (taken % LOCAL == lid) {
+                flags.set(base + taken, 1);
+                mine = -1;
+                mineS = -1f;
+                for (int j = lid; j < visible; j += LOCAL) {
+                    float sj = s.get(base + j);
+                    if (flags.get(base + j) == 0 && sj > mineS) {
+                        mine = j;
+                        mineS = sj;
+                    }
+                }
+            }
+            ctx.localBarrier();
         }
+        if (lid == 0) count.set(list, budget);
     }
 
     /** Output of query vector x: gateSel * (its selected splits, combined) + gateSwa * (its window partial). */

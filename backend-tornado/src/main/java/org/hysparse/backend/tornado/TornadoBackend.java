@@ -96,7 +96,7 @@ final class TornadoBackend implements AttentionBackend {
         params.set(Kernels.SINK, policy.sink() ? 1 : 0);
         params.set(Kernels.LOCAL_BLOCKS, policy.local());
         for (int qb = 0; qb < nqb; qb++) p.i("visible").set(qb, s.queryBlocks().visibleBlocks(qb, s.geometry().blockSize()));
-        p.grid.setGlobalWork(DeviceCache.roundUp((long) hkv * nqb), 1, 1);
+        p.grid.setGlobalWork((long) hkv * nqb * Kernels.LOCAL, 1, 1);
         p.plan.execute();
         int[][] blocks = new int[hkv * nqb][];
         for (int list = 0; list < blocks.length; list++) {
