@@ -165,7 +165,7 @@ final class DeviceCache implements AutoCloseable {
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, rowStart)
                 .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), params, consts,
                         new IntArray(1), new IntArray(1), partial, stats)
-                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, out, masses)
+                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, new FloatArray(1), out, masses)
                 .task("scores", Kernels::blockScores, new KernelContext(), masses, rowStart, params, s)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out, s)
                 .transferToHost(DataTransferMode.UNDER_DEMAND, masses);
@@ -186,7 +186,7 @@ final class DeviceCache implements AutoCloseable {
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel, count, gates)
                 .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), params, consts, sel,
                         count, partial, new FloatArray(1))
-                .task("merge", Kernels::mergeSparse, new KernelContext(), partial, params, gates, out)
+                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, new FloatArray(1), params, gates, out, new FloatArray(1))
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
     }
 

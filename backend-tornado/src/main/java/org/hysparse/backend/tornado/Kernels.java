@@ -121,7 +121,7 @@ final class Kernels {
      * takes its share of the selected blocks of list {@code sel}, and split {@code SPLITS} the window ring). A chunk
      * is {@link #LOCAL} keys, one per thread, taken in order from the split's blocks (so it may span several small
      * blocks); the online softmax runs per head over chunks. Each split leaves a partial (max, sum, accumulator) per
-     * head for {@link #mergeSplits} / {@link #mergeSparse}; the oracle also leaves, per segment of
+     * head for {@link #mergeSplits}; the oracle also leaves, per segment of
      * {@code min(B, LOCAL)} tokens, the chunk's reference max and the segment's sum, from which block masses follow.
      * Local arrays are allocated and indexed here only (see the class comment); heads past the group's end compute
      * on zero queries and write nothing.
@@ -318,33 +318,6 @@ final class Kernels {
         return m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - reference(m, chunkMax));
     }
 
-    /**
-     * Combines the splits of query vector x (global max M, sum L = sum l_s e^(m_s - M)), writes the output,
-     * and the mass of every block from the chunk statistics under the final log-sum-exp.
-     */
-    static void mergeSplits(KernelContext ctx, FloatArray partial, FloatArray stats, IntArray p, FloatArray out, FloatArray masses) {
-        int x = ctx.groupIdx;
-        int lid = ctx.localIdx;
-        int splits = p.get(SPLITS), hq = p.get(HQ), d = p.get(DIM), b = p.get(BLOCK);
-        int last = p.get(PARAMS + x / hq);
-        float m = splitMax(partial, x * splits, splits, d);
-        float l = splitSum(partial, x * splits, splits, d, 1, m);
-        float acc0 = lid < d ? splitSum(partial, x * splits, splits, d, 2 + lid, m) : 0f;
-        float acc1 = lid + LOCAL < d ? splitSum(partial, x * splits, splits, d, 2 + lid + LOCAL, m) : 0f;
-        store(out, x, d, lid, acc0, acc1, l > 0f ? 1f / l : 0f, false);
-        int cpb = (b + LOCAL - 1) / LOCAL;
-        int stride = p.get(CHUNK_STRIDE), nbStride = p.get(NB_STRIDE);
-        int nb = (p.get(TOKENS) + b - 1) / b;
-        for (int j = lid; j < nb; j += LOCAL) {
-            float mass = 0f;
-            for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
-                float sum = stats.get((x * stride + j * cpb + c) * 2 + 1);
-                if (sum > 0f) mass += sum * TornadoMath.exp(stats.get((x * stride + j * cpb + c) * 2) - m) / l;
-            }
-            masses.set(x * nbStride + j, mass);
-        }
-    }
-
     /** S[h][qb][j]: the largest mass any row of query block qb and any head of KV head h's group puts on block j. */
     static void blockScores(KernelContext ctx, FloatArray masses, IntArray rowStart, IntArray p, FloatArray s) {
         int id = ctx.globalIdx;
@@ -443,40 +416,73 @@ final class Kernels {
         if (lid == 0) count.set(list, budget);
     }
 
-    /** Output of query vector x: gateSel * (its selected splits, combined) + gateSwa * (its window partial). */
-    static void mergeSparse(KernelContext ctx, FloatArray partial, IntArray p, FloatArray gates, FloatArray out) {
+    /**
+     * Combines the splits of query vector x: global max M, sum L = sum l_s e^(m_s - M) and accumulator likewise.
+     * Oracle ({@code MODE} 0): writes the output and the mass of every block from the chunk statistics under the
+     * final log-sum-exp. Sparse: writes gateSel * (the selected splits, combined) + gateSwa * (the window partial,
+     * split {@code SPLITS}). Thread s < SPLITS (at most {@link #LOCAL}) reads split s's max and sum, so M and L are
+     * two trees and each dimension's thread then sums its split accumulators with weights from local memory (one
+     * thread walking every split three times left this kernel at ~60 us at T = 128k).
+     */
+    static void mergeSplits(KernelContext ctx, FloatArray partial, FloatArray stats, IntArray p, FloatArray gates, FloatArray out,
+                            FloatArray masses) {
+        float[] wm = ctx.allocateFloatLocalArray(LOCAL);
+        float[] wl = ctx.allocateFloatLocalArray(LOCAL);
         int x = ctx.groupIdx;
         int lid = ctx.localIdx;
+        boolean oracle = p.get(MODE) == 0;
         int splits = p.get(SPLITS), d = p.get(DIM);
-        int first = x * (splits + 1);
-        float m = splitMax(partial, first, splits, d);
-        float l = splitSum(partial, first, splits, d, 1, m);
-        float acc0 = lid < d ? splitSum(partial, first, splits, d, 2 + lid, m) : 0f;
-        float acc1 = lid + LOCAL < d ? splitSum(partial, first, splits, d, 2 + lid + LOCAL, m) : 0f;
-        store(out, x, d, lid, acc0, acc1, l > 0f ? gates.get(x * 2) / l : 0f, false);
-        int w = (first + splits) * (d + 2);
-        float lw = partial.get(w + 1);
-        float w0 = lid < d ? partial.get(w + 2 + lid) : 0f;
-        float w1 = lid + LOCAL < d ? partial.get(w + 2 + lid + LOCAL) : 0f;
-        store(out, x, d, lid, w0, w1, lw > 0f ? gates.get(x * 2 + 1) / lw : 0f, true);
-    }
-
-    /** Largest running max among the partials {@code first .. first + count - 1}. */
-    private static float splitMax(FloatArray partial, int first, int count, int d) {
-        float m = Float.NEGATIVE_INFINITY;
-        for (int sp = 0; sp < count; sp++) m = TornadoMath.max(m, partial.get((first + sp) * (d + 2)));
-        return m;
-    }
-
-    /** {@code sum over the partials of slot * e^(m_s - m)}: a sum (slot 1) or accumulator element, rebased to max m. */
-    private static float splitSum(FloatArray partial, int first, int count, int d, int slot, float m) {
-        float r = 0f;
-        for (int sp = 0; sp < count; sp++) {
-            int at = (first + sp) * (d + 2);
-            float ms = partial.get(at);
-            if (ms != Float.NEGATIVE_INFINITY) r += partial.get(at + slot) * TornadoMath.exp(ms - m);
+        int first = x * (oracle ? splits : splits + 1);
+        float ms = Float.NEGATIVE_INFINITY, ls = 0f;
+        if (lid < splits) {
+            ms = partial.get((first + lid) * (d + 2));
+            ls = partial.get((first + lid) * (d + 2) + 1);
         }
-        return r;
+        wm[lid] = ms;
+        ctx.localBarrier();
+        for (int w = LOCAL / 2; w > 0; w >>= 1) {
+            if (lid < w) wm[lid] = TornadoMath.max(wm[lid], wm[lid + w]);
+            ctx.localBarrier();
+        }
+        float m = wm[0];
+        float weight = ms == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(ms - m);
+        wl[lid] = ls * weight;
+        ctx.localBarrier();
+        for (int w = LOCAL / 2; w > 0; w >>= 1) {
+            if (lid < w) wl[lid] += wl[lid + w];
+            ctx.localBarrier();
+        }
+        float l = wl[0];
+        wm[lid] = weight;
+        ctx.localBarrier();
+        float acc0 = 0f, acc1 = 0f;
+        for (int sp = 0; sp < splits; sp++) {
+            int at = (first + sp) * (d + 2) + 2 + lid;
+            if (lid < d) acc0 += partial.get(at) * wm[sp];
+            if (lid + LOCAL < d) acc1 += partial.get(at + LOCAL) * wm[sp];
+        }
+        if (oracle) {
+            store(out, x, d, lid, acc0, acc1, l > 0f ? 1f / l : 0f, false);
+            int b = p.get(BLOCK), last = p.get(PARAMS + x / p.get(HQ));
+            int cpb = (b + LOCAL - 1) / LOCAL;
+            int stride = p.get(CHUNK_STRIDE), nbStride = p.get(NB_STRIDE);
+            int nb = (p.get(TOKENS) + b - 1) / b;
+            for (int j = lid; j < nb; j += LOCAL) {
+                float mass = 0f;
+                for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
+                    float sum = stats.get((x * stride + j * cpb + c) * 2 + 1);
+                    if (sum > 0f) mass += sum * TornadoMath.exp(stats.get((x * stride + j * cpb + c) * 2) - m) / l;
+                }
+                masses.set(x * nbStride + j, mass);
+            }
+        } else {
+            store(out, x, d, lid, acc0, acc1, l > 0f ? gates.get(x * 2) / l : 0f, false);
+            int w = (first + splits) * (d + 2);
+            float lw = partial.get(w + 1);
+            float w0 = lid < d ? partial.get(w + 2 + lid) : 0f;
+            float w1 = lid + LOCAL < d ? partial.get(w + 2 + lid + LOCAL) : 0f;
+            store(out, x, d, lid, w0, w1, lw > 0f ? gates.get(x * 2 + 1) / lw : 0f, true);
+        }
     }
 
     /** Writes {@code f * acc} for dimensions lid and lid + LOCAL, adding to what is there when asked. */
