@@ -225,12 +225,16 @@ final class DeviceCache implements AutoCloseable {
         return p;
     }
 
-    /** The exponent table {@link Kernels#load} decodes bfloat16 values with; it travels once. */
+    /** The sign-and-exponent table {@link Kernels#decode} reads 16-bit values with (see {@link Kernels#TABLE}); it travels once. */
     private FloatArray consts() {
         FloatArray c = new FloatArray(Kernels.CONSTS);
-        int bias = mbits == 10 ? 15 : 127, top = mbits == 0 ? 255 : 0x7fff >>> mbits;
-        for (int e = 0; e < 256; e++) c.set(Kernels.TABLE + e, e == top ? Float.POSITIVE_INFINITY : Math.scalb(1f, Math.max(e, 1) - bias));
-        c.set(Kernels.MANTISSA_SCALE, Math.scalb(1f, -mbits));
+        if (mbits == 0) return c;
+        int bias = mbits == 10 ? 15 : 127, top = 0x7fff >>> mbits, entries = 1 << (16 - mbits);
+        for (int se = 0; se < entries; se++) {
+            int e = se & top;
+            float pow = e == top ? Float.POSITIVE_INFINITY : Math.scalb(1f, Math.max(e, 1) - bias - mbits);
+            c.set(Kernels.TABLE + se, se > top ? -pow : pow);
+        }
         return c;
     }
 

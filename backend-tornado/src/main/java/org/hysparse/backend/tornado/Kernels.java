@@ -16,7 +16,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * Sparse layers' window rings live in further pages of the same buffers: a ring's token t at position
  * {@code RING_BASE + t % capacity} of this layout.
  * <p>The full cache is stored in its own precision: float32 in a {@link FloatArray}, float16 and bfloat16 as
- * raw bits, two to an {@link IntArray} word, decoded exactly by {@link #load}. TornadoVM 5.2's OpenCL code
+ * raw bits, two to an {@link IntArray} word, decoded exactly by {@link #decode}. TornadoVM 5.2's OpenCL code
  * generator cannot reinterpret bits ({@code Float.intBitsToFloat}), and its {@code HalfFloatArray} needs
  * {@code cl_khr_fp16}, which neither PoCL nor NVIDIA's OpenCL driver offers. Every kernel takes both arrays;
  * {@code MBITS} (mantissa bits: 0 for float32, 10 for float16, 7 for bfloat16) says which one holds the cache,
@@ -37,9 +37,11 @@ final class Kernels {
     static final int HEADS = 4, DMAX = 256;
     /**
      * Parameter slots; each row's position follows at {@code PARAMS + row}. The query array holds the scale at 0,
-     * then the queries. {@code consts}: 2^(max(e, 1) - bias) for each exponent e from {@code TABLE}, then 2^-MBITS.
+     * then the queries. {@code consts} holds the 16-bit decode table from {@code TABLE}: for each sign and exponent
+     * {@code se = bits >>> MBITS}, (-1)^sign * 2^(max(e, 1) - bias - MBITS), infinity for the top exponent (a float
+     * beyond the 16-bit range is stored as infinity); {@code TABLE_SIZE} covers bfloat16's 9 bits.
      */
-    static final int TABLE = 0, MANTISSA_SCALE = TABLE + 256, CONSTS = MANTISSA_SCALE + 1;
+    static final int TABLE = 0, TABLE_SIZE = 512, CONSTS = TABLE + TABLE_SIZE;
 
     private Kernels() {
     }
@@ -89,28 +91,14 @@ final class Kernels {
     }
 
     /**
-     * Element i of a cache: a float, or the float16 / bfloat16 bits at half-word i decoded exactly as
-     * (implicit bit + mantissa) * 2^(exponent - bias - MBITS). float16 needs no table: 2^(e - 25) is an integer
-     * shift times a constant, which keeps the decode off a second, dependent memory load. bfloat16's exponent
-     * range is too wide for a shift and reads the power from the table in {@code consts}. Every product is exact.
+     * The float16 (MBITS 10) or bfloat16 (MBITS 7) value of 16 bits, exactly: (implicit bit + mantissa) times
+     * {@code pow}, the entry of the sign-and-exponent table for {@code bits >>> MBITS} (see {@link #TABLE}), which
+     * the caller reads from its local copy. One int-to-float conversion and one multiply: computing the power
+     * (a shift and a second conversion, a sign select, an infinity test) made the 16-bit kernel slower than float32.
      */
-    static float load(FloatArray f, IntArray h, FloatArray consts, int i, int mbits) {
-        return mbits == 0 ? f.get(i) : decode(half(h, i), consts, mbits);
-    }
-
-    /** The float16 (MBITS 10) or bfloat16 (MBITS 7) value of 16 bits; see {@link #load}. */
-    static float decode(int bits, FloatArray consts, int mbits) {
-        int e = (bits & 0x7fff) >>> mbits;
+    static float decode(int bits, float pow, int mbits) {
         int m = bits & ((1 << mbits) - 1);
-        float mantissa = (float) (e == 0 ? m : m + (1 << mbits));
-        float mag;
-        if (mbits == 10) {
-            // Finite inputs can still round to infinity in float16 (beyond 65504): exponent 31.
-            mag = e == 31 ? Float.POSITIVE_INFINITY : mantissa * (float) (1 << TornadoMath.max(e, 1)) * 0x1p-25f;
-        } else {
-            mag = mantissa * consts.get(MANTISSA_SCALE) * consts.get(TABLE + e);
-        }
-        return (bits & 0x8000) != 0 ? -mag : mag;
+        return (float) ((bits & 0x7fff) >>> mbits == 0 ? m : m | (1 << mbits)) * pow;
     }
 
     /**
@@ -135,6 +123,7 @@ final class Kernels {
         float[] sm = ctx.allocateFloatLocalArray(HEADS * LOCAL);
         float[] ml = ctx.allocateFloatLocalArray(2 * HEADS);
         int[] vrow = ctx.allocateIntLocalArray(LOCAL);
+        float[] pw = ctx.allocateFloatLocalArray(TABLE_SIZE);
         int lid = ctx.localIdx;
         int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK), mbits = p.get(MBITS);
         int group = hq / hkv, groups = (group + HEADS - 1) / HEADS;
@@ -150,6 +139,7 @@ final class Kernels {
             qs[g * DMAX + e] = g < heads ? q.get(1 + (x0 + g) * d + e) : 0f;
             acc[g * DMAX + e] = 0f;
         }
+        for (int i = lid; i < TABLE_SIZE; i += LOCAL) pw[i] = consts.get(TABLE + i);
         if (lid < HEADS) {
             ml[lid] = Float.NEGATIVE_INFINITY;
             ml[HEADS + lid] = 0f;
@@ -193,8 +183,8 @@ final class Kernels {
                         // All eight words first, straight-line, then the decodes (which branch).
                         int w0 = half(kh, at), w1 = half(kh, at + b), w2 = half(kh, at + 2 * b), w3 = half(kh, at + 3 * b);
                         int w4 = half(kh, at + 4 * b), w5 = half(kh, at + 5 * b), w6 = half(kh, at + 6 * b), w7 = half(kh, at + 7 * b);
-                        k0 = decode(w0, consts, mbits); k1 = decode(w1, consts, mbits); k2 = decode(w2, consts, mbits); k3 = decode(w3, consts, mbits);
-                        k4 = decode(w4, consts, mbits); k5 = decode(w5, consts, mbits); k6 = decode(w6, consts, mbits); k7 = decode(w7, consts, mbits);
+                        k0 = decode(w0, pw[w0 >>> mbits], mbits); k1 = decode(w1, pw[w1 >>> mbits], mbits); k2 = decode(w2, pw[w2 >>> mbits], mbits); k3 = decode(w3, pw[w3 >>> mbits], mbits);
+                        k4 = decode(w4, pw[w4 >>> mbits], mbits); k5 = decode(w5, pw[w5 >>> mbits], mbits); k6 = decode(w6, pw[w6 >>> mbits], mbits); k7 = decode(w7, pw[w7 >>> mbits], mbits);
                     }
                     d0 += ((qs[e] * k0 + qs[e + 1] * k1) + (qs[e + 2] * k2 + qs[e + 3] * k3))
                             + ((qs[e + 4] * k4 + qs[e + 5] * k5) + (qs[e + 6] * k6 + qs[e + 7] * k7));
@@ -207,7 +197,8 @@ final class Kernels {
                             + ((qs[q3 + 4] * k4 + qs[q3 + 5] * k5) + (qs[q3 + 6] * k6 + qs[q3 + 7] * k7));
                 }
                 for (; e < d; e++) {
-                    float k = load(kf, kh, consts, kAt + e * b, mbits);
+                    int w = mbits == 0 ? 0 : half(kh, kAt + e * b);
+                    float k = mbits == 0 ? kf.get(kAt + e * b) : decode(w, pw[w >>> mbits], mbits);
                     d0 += qs[e] * k;
                     d1 += qs[DMAX + e] * k;
                     d2 += qs[2 * DMAX + e] * k;
@@ -265,8 +256,8 @@ final class Kernels {
                     } else {
                         int w0 = half(vh, r0), w1 = half(vh, r1), w2 = half(vh, r2), w3 = half(vh, r3);
                         int w4 = half(vh, r4), w5 = half(vh, r5), w6 = half(vh, r6), w7 = half(vh, r7);
-                        v0 = decode(w0, consts, mbits); v1 = decode(w1, consts, mbits); v2 = decode(w2, consts, mbits); v3 = decode(w3, consts, mbits);
-                        v4 = decode(w4, consts, mbits); v5 = decode(w5, consts, mbits); v6 = decode(w6, consts, mbits); v7 = decode(w7, consts, mbits);
+                        v0 = decode(w0, pw[w0 >>> mbits], mbits); v1 = decode(w1, pw[w1 >>> mbits], mbits); v2 = decode(w2, pw[w2 >>> mbits], mbits); v3 = decode(w3, pw[w3 >>> mbits], mbits);
+                        v4 = decode(w4, pw[w4 >>> mbits], mbits); v5 = decode(w5, pw[w5 >>> mbits], mbits); v6 = decode(w6, pw[w6 >>> mbits], mbits); v7 = decode(w7, pw[w7 >>> mbits], mbits);
                     }
                     a0 += ((pr[tt] * v0 + pr[tt + 1] * v1) + (pr[tt + 2] * v2 + pr[tt + 3] * v3))
                             + ((pr[tt + 4] * v4 + pr[tt + 5] * v5) + (pr[tt + 6] * v6 + pr[tt + 7] * v7));
@@ -279,7 +270,8 @@ final class Kernels {
                             + ((pr[p3 + 4] * v4 + pr[p3 + 5] * v5) + (pr[p3 + 6] * v6 + pr[p3 + 7] * v7));
                 }
                 for (; tt < n; tt++) {
-                    float v = load(vf, vh, consts, vrow[tt] + dim, mbits);
+                    int w = mbits == 0 ? 0 : half(vh, vrow[tt] + dim);
+                    float v = mbits == 0 ? vf.get(vrow[tt] + dim) : decode(w, pw[w >>> mbits], mbits);
                     a0 += pr[tt] * v;
                     a1 += pr[LOCAL + tt] * v;
                     a2 += pr[2 * LOCAL + tt] * v;
