@@ -148,45 +148,51 @@ final class DeviceCache implements AutoCloseable {
                 .persistOnDevice(kf, vf, kh, vh);
     }
 
+    /**
+     * The oracle's graph: queries and parameters in (the row positions and the query blocks' first rows ride in
+     * the parameters), one array out (the outputs, then S). Each transfer is a driver call per layer and step.
+     */
     private TaskGraph oracleGraph() {
         int vec = caps.vectors, nqb = caps.queryBlocks;
-        FloatArray q = new FloatArray(1 + vec * d), consts = consts(), out = new FloatArray(vec * d);
-        FloatArray stats = new FloatArray(vec * nbCap * cpb * 2), masses = new FloatArray(vec * nbCap);
-        FloatArray s = new FloatArray(hkv * nqb * nbCap), partial = new FloatArray(partials(vec));
-        IntArray params = shapeParams(vec), rowStart = new IntArray(nqb + 1);
+        FloatArray q = new FloatArray(1 + vec * d), consts = consts(), out = new FloatArray(vec * d + hkv * nqb * nbCap);
+        FloatArray stats = new FloatArray(vec * nbCap * cpb * 2), masses = new FloatArray(vec * nbCap), partial = new FloatArray(partials(vec));
+        IntArray params = shapeParams(vec + nqb + 1);
         params.set(Kernels.MODE, 0);
         params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
-        arrays.putAll(Map.of("o.q", q, "o.consts", consts, "o.out", out, "o.masses", masses, "o.s", s, "o.params", params,
-                "o.rowStart", rowStart));
+        params.set(Kernels.STARTS, Kernels.PARAMS + vec);
+        params.set(Kernels.SCORES_AT, vec * d);
+        arrays.putAll(Map.of("o.q", q, "o.consts", consts, "o.out", out, "o.masses", masses, "o.params", params));
         Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
         return new TaskGraph("o")
                 .consumeFromDevice("a", kf, vf, kh, vh)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, rowStart)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params)
                 .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), params, consts,
-                        new IntArray(1), new IntArray(1), partial, stats)
-                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, new FloatArray(1), out, masses)
-                .task("scores", Kernels::blockScores, new KernelContext(), masses, rowStart, params, s)
-                .transferToHost(DataTransferMode.EVERY_EXECUTION, out, s)
+                        new IntArray(1), partial, stats)
+                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, q, out, masses)
+                .task("scores", Kernels::blockScores, new KernelContext(), masses, params, out)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, out)
                 .transferToHost(DataTransferMode.UNDER_DEMAND, masses);
     }
 
+    /** The sparse graph: queries with the gates after them, parameters, and the selection with its list lengths after it. */
     private TaskGraph sparseGraph() {
         int vec = caps.vectors, lists = hkv * caps.queryBlocks;
-        FloatArray q = new FloatArray(1 + vec * d), consts = consts(), out = new FloatArray(vec * d), gates = new FloatArray(2 * vec);
-        IntArray params = shapeParams(vec), sel = new IntArray(lists * nbCap), count = new IntArray(lists);
+        FloatArray q = new FloatArray(1 + vec * d + 2 * vec), consts = consts(), out = new FloatArray(vec * d);
+        IntArray params = shapeParams(vec), sel = new IntArray(lists * nbCap + lists);
         params.set(Kernels.MODE, 1);
+        params.set(Kernels.GATES_AT, 1 + vec * d);
+        params.set(Kernels.COUNT_AT, lists * nbCap);
         FloatArray partial = new FloatArray(partials(vec));
-        arrays.putAll(Map.of("p.q", q, "p.consts", consts, "p.out", out, "p.gates", gates,
-                "p.params", params, "p.sel", sel, "p.count", count));
+        arrays.putAll(Map.of("p.q", q, "p.consts", consts, "p.out", out, "p.params", params, "p.sel", sel));
         Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
         return new TaskGraph("p")
                 .consumeFromDevice("a", kf, vf, kh, vh)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel, count, gates)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel)
                 .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), params, consts, sel,
-                        count, partial, new FloatArray(1))
-                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, new FloatArray(1), params, gates, out, new FloatArray(1))
+                        partial, new FloatArray(1))
+                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, new FloatArray(1), params, q, out, new FloatArray(1))
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
     }
 
@@ -303,7 +309,7 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.NQB, nqb);
         params.set(Kernels.FIRST_QB, output.scores().queryBlocks().first());
         int[] rowStart = output.scores().queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
-        for (int k = 0; k < rowStart.length; k++) i("o.rowStart").set(k, rowStart[k]);
+        for (int k = 0; k < rowStart.length; k++) params.set(params.get(Kernels.STARTS) + k, rowStart[k]);
         // At least 4 chunks a split; prefill's many rows stay unsplit.
         int splits = splits(groups(q), (long) nb * b, 4);
         params.set(Kernels.SPLITS, splits);
@@ -311,8 +317,8 @@ final class DeviceCache implements AutoCloseable {
         grids.get("o.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         grids.get("o.scores").setGlobalWork(roundUp((long) hkv * nqb * nb), 1, 1);
         lastOracle = plan.withGraph(1).execute();
-        Plans.copyOut(f("o.out"), output.out(), vectors * d);
-        Plans.copyOut(f("o.s"), output.scores().data(), hkv * nqb * nb);
+        Plans.copyOut(f("o.out"), 0, output.out(), vectors * d);
+        Plans.copyOut(f("o.out"), params.get(Kernels.SCORES_AT), output.scores().data(), hkv * nqb * nb);
     }
 
     /**
@@ -345,19 +351,20 @@ final class DeviceCache implements AutoCloseable {
         for (int list = 0; list < sel.blocks().length; list++) {
             int[] blocks = sel.blocks()[list];
             most = Math.max(most, blocks.length);
-            i("p.count").set(list, blocks.length);
+            i("p.sel").set(params.get(Kernels.COUNT_AT) + list, blocks.length);
             for (int c = 0; c < blocks.length; c++) i("p.sel").set(list * nbCap + c, blocks[c]);
         }
+        int gatesAt = params.get(Kernels.GATES_AT);
         for (int x = 0; x < vectors; x++) {
-            f("p.gates").set(2 * x, r.gateSel()[x]);
-            f("p.gates").set(2 * x + 1, r.gateSwa()[x]);
+            f("p.q").set(gatesAt + 2 * x, r.gateSel()[x]);
+            f("p.q").set(gatesAt + 2 * x + 1, r.gateSwa()[x]);
         }
         int splits = splits(groups(q), (long) most * b, 1);
         params.set(Kernels.SPLITS, splits);
         grids.get("p.sparse").setGlobalWork((long) groups(q) * (splits + 1) * Kernels.LOCAL, 1, 1);
         grids.get("p.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         plan.withGraph(2).execute();
-        Plans.copyOut(f("p.out"), out, vectors * d);
+        Plans.copyOut(f("p.out"), 0, out, vectors * d);
     }
 
     @Override

@@ -32,7 +32,8 @@ final class Kernels {
     // Parameter slots.
     static final int HQ = 0, HKV = 1, DIM = 2, BLOCK = 3, QBLOCK = 4, TOKENS = 5, NB_STRIDE = 6, FIRST_QB = 7,
             NQB = 8, WINDOW = 9, RING = 10, CHUNK_STRIDE = 11, SINK = 12, LOCAL_BLOCKS = 13, BUDGET = 14, SEL_STRIDE = 15,
-            STAGE_FIRST = 16, STAGE_TOKENS = 17, SPLITS = 18, MBITS = 19, ROW = 20, PAGE = 21, KPAGE = 22, MODE = 23, RING_BASE = 24, PARAMS = 25;
+            STAGE_FIRST = 16, STAGE_TOKENS = 17, SPLITS = 18, MBITS = 19, ROW = 20, PAGE = 21, KPAGE = 22, MODE = 23, RING_BASE = 24,
+            STARTS = 25, SCORES_AT = 26, COUNT_AT = 27, GATES_AT = 28, PARAMS = 29;
     /** Query heads one attention work-group serves (GQA: they share every K/V load), and the largest head dim. */
     static final int HEADS = 4, DMAX = 256;
     /**
@@ -115,7 +116,7 @@ final class Kernels {
      * on zero queries and write nothing.
      */
     static void attend(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, IntArray p, FloatArray consts,
-                       IntArray sel, IntArray count, FloatArray partial, FloatArray stats) {
+                       IntArray sel, FloatArray partial, FloatArray stats) {
         float[] qs = ctx.allocateFloatLocalArray(HEADS * DMAX);
         float[] acc = ctx.allocateFloatLocalArray(HEADS * DMAX);
         float[] pr = ctx.allocateFloatLocalArray(HEADS * LOCAL);
@@ -148,7 +149,7 @@ final class Kernels {
         // from + i, which sits in the ring's pages at RING_BASE + (from + i) % RING.
         boolean window = !oracle && sp == splits;
         int list = h * p.get(NQB) + last / p.get(QBLOCK) - p.get(FIRST_QB), listAt = oracle ? 0 : list * p.get(SEL_STRIDE);
-        int blocks = oracle ? last / b + 1 : count.get(list);
+        int blocks = oracle ? last / b + 1 : sel.get(p.get(COUNT_AT) + list);
         int share = (blocks + splits - 1) / splits;
         int c0 = sp * share, c1 = TornadoMath.min(blocks, c0 + share);
         int from = TornadoMath.max(0, last - p.get(WINDOW) + 1), ring = p.get(RING), ringBase = p.get(RING_BASE);
@@ -310,19 +311,23 @@ final class Kernels {
         return m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - reference(m, chunkMax));
     }
 
-    /** S[h][qb][j]: the largest mass any row of query block qb and any head of KV head h's group puts on block j. */
-    static void blockScores(KernelContext ctx, FloatArray masses, IntArray rowStart, IntArray p, FloatArray s) {
+    /**
+     * S[h][qb][j]: the largest mass any row of query block qb and any head of KV head h's group puts on block j,
+     * written after the outputs ({@code SCORES_AT}) so that one transfer brings both back. Query block qb's rows
+     * are {@code p[STARTS + qb] .. p[STARTS + qb + 1] - 1}.
+     */
+    static void blockScores(KernelContext ctx, FloatArray masses, IntArray p, FloatArray out) {
         int id = ctx.globalIdx;
-        int hq = p.get(HQ), hkv = p.get(HKV), nqb = p.get(NQB), nbStride = p.get(NB_STRIDE);
+        int hq = p.get(HQ), hkv = p.get(HKV), nqb = p.get(NQB), nbStride = p.get(NB_STRIDE), starts = p.get(STARTS);
         int nb = (p.get(TOKENS) + p.get(BLOCK) - 1) / p.get(BLOCK);
         if (id < hkv * nqb * nb) {
             int j = id % nb, qb = (id / nb) % nqb, h = id / nb / nqb;
             int group = hq / hkv;
             float best = 0f;
-            for (int i = rowStart.get(qb); i < rowStart.get(qb + 1); i++) {
+            for (int i = p.get(starts + qb); i < p.get(starts + qb + 1); i++) {
                 for (int gg = 0; gg < group; gg++) best = TornadoMath.max(best, masses.get((i * hq + h * group + gg) * nbStride + j));
             }
-            s.set(id, best);
+            out.set(p.get(SCORES_AT) + id, best);
         }
     }
 
@@ -332,14 +337,15 @@ final class Kernels {
      * target to this order (in doubles, as the reference does) and sorts the result. Thread lid owns the blocks
      * j = lid (mod LOCAL) and keeps its best unflagged one, so a round is one argmax tree over the threads' bests
      * and one rescan by the owner of the block taken (one thread serially scanning the whole list per round took
-     * milliseconds at long contexts).
+     * milliseconds at long contexts). Query block qb's visible blocks are at {@code p[PARAMS + qb]}; the list's
+     * length goes to {@code sel[COUNT_AT + list]}.
      */
-    static void rankBlocks(KernelContext ctx, FloatArray s, IntArray visibleBlocks, IntArray p, IntArray flags, IntArray sel, IntArray count) {
+    static void rankBlocks(KernelContext ctx, FloatArray s, IntArray p, IntArray flags, IntArray sel) {
         float[] bestS = ctx.allocateFloatLocalArray(LOCAL);
         int[] best = ctx.allocateIntLocalArray(LOCAL);
         int lid = ctx.localIdx, list = ctx.groupIdx;
         int nqb = p.get(NQB), nb = p.get(NB_STRIDE), cap = p.get(SEL_STRIDE);
-        int visible = visibleBlocks.get(list % nqb);
+        int visible = p.get(PARAMS + list % nqb);
         int budget = TornadoMath.min(p.get(BUDGET), visible);
         int base = list * nb, out = list * cap;
         for (int j = lid; j < visible; j += LOCAL) flags.set(base + j, 0);
@@ -405,18 +411,18 @@ final class Kernels {
             }
             ctx.localBarrier();
         }
-        if (lid == 0) count.set(list, budget);
+        if (lid == 0) sel.set(p.get(COUNT_AT) + list, budget);
     }
 
     /**
      * Combines the splits of query vector x: global max M, sum L = sum l_s e^(m_s - M) and accumulator likewise.
      * Oracle ({@code MODE} 0): writes the output and the mass of every block from the chunk statistics under the
      * final log-sum-exp. Sparse: writes gateSel * (the selected splits, combined) + gateSwa * (the window partial,
-     * split {@code SPLITS}). Thread s < SPLITS (at most {@link #LOCAL}) reads split s's max and sum, so M and L are
+     * split {@code SPLITS}), the gates (sel, swa) of vector x at {@code q[GATES_AT + 2x]}. Thread s < SPLITS (at most {@link #LOCAL}) reads split s's max and sum, so M and L are
      * two trees and each dimension's thread then sums its split accumulators with weights from local memory (one
      * thread walking every split three times left this kernel at ~60 us at T = 128k).
      */
-    static void mergeSplits(KernelContext ctx, FloatArray partial, FloatArray stats, IntArray p, FloatArray gates, FloatArray out,
+    static void mergeSplits(KernelContext ctx, FloatArray partial, FloatArray stats, IntArray p, FloatArray q, FloatArray out,
                             FloatArray masses) {
         float[] wm = ctx.allocateFloatLocalArray(LOCAL);
         float[] wl = ctx.allocateFloatLocalArray(LOCAL);
@@ -468,12 +474,12 @@ final class Kernels {
                 masses.set(x * nbStride + j, mass);
             }
         } else {
-            store(out, x, d, lid, acc0, acc1, l > 0f ? gates.get(x * 2) / l : 0f, false);
+            store(out, x, d, lid, acc0, acc1, l > 0f ? q.get(p.get(GATES_AT) + x * 2) / l : 0f, false);
             int w = (first + splits) * (d + 2);
             float lw = partial.get(w + 1);
             float w0 = lid < d ? partial.get(w + 2 + lid) : 0f;
             float w1 = lid + LOCAL < d ? partial.get(w + 2 + lid + LOCAL) : 0f;
-            store(out, x, d, lid, w0, w1, lw > 0f ? gates.get(x * 2 + 1) / lw : 0f, true);
+            store(out, x, d, lid, w0, w1, lw > 0f ? q.get(p.get(GATES_AT) + x * 2 + 1) / lw : 0f, true);
         }
     }
 

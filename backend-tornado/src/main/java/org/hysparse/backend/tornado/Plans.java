@@ -43,7 +43,7 @@ final class Plans {
         MemorySegment.copy(src, 0, dst.getSegment(), ValueLayout.JAVA_FLOAT, 0, src.length);
     }
 
-    static void copyOut(FloatArray src, float[] dst, int n) {
-        MemorySegment.copy(src.getSegment(), ValueLayout.JAVA_FLOAT, 0, dst, 0, n);
+    static void copyOut(FloatArray src, long from, float[] dst, int n) {
+        MemorySegment.copy(src.getSegment(), ValueLayout.JAVA_FLOAT, from * Float.BYTES, dst, 0, n);
     }
 }

@@ -95,12 +95,13 @@ final class TornadoBackend implements AttentionBackend {
         params.set(Kernels.BUDGET, budget);
         params.set(Kernels.SINK, policy.sink() ? 1 : 0);
         params.set(Kernels.LOCAL_BLOCKS, policy.local());
-        for (int qb = 0; qb < nqb; qb++) p.i("visible").set(qb, s.queryBlocks().visibleBlocks(qb, s.geometry().blockSize()));
+        params.set(Kernels.COUNT_AT, listCap * selCap);
+        for (int qb = 0; qb < nqb; qb++) params.set(Kernels.PARAMS + qb, s.queryBlocks().visibleBlocks(qb, s.geometry().blockSize()));
         p.grid.setGlobalWork((long) hkv * nqb * Kernels.LOCAL, 1, 1);
         p.plan.execute();
         int[][] blocks = new int[hkv * nqb][];
         for (int list = 0; list < blocks.length; list++) {
-            int[] ranked = new int[p.i("count").get(list)];
+            int[] ranked = new int[p.i("sel").get(listCap * selCap + list)];
             for (int c = 0; c < ranked.length; c++) ranked[c] = p.i("sel").get(list * selCap + c);
             int qb = list % nqb;
             blocks[list] = cut(ranked, s, list / nqb, qb, s.queryBlocks().visibleBlocks(qb, s.geometry().blockSize()), policy);
@@ -142,13 +143,13 @@ final class TornadoBackend implements AttentionBackend {
     private Plan selectPlan(int sCap, int listCap, int selCap) {
         Plan p = new Plan();
         FloatArray s = new FloatArray(sCap);
-        IntArray visible = new IntArray(listCap), params = new IntArray(Kernels.PARAMS), sel = new IntArray(listCap * selCap), count = new IntArray(listCap);
-        IntArray flags = new IntArray(sCap);
-        p.arrays.putAll(Map.of("s", s, "visible", visible, "params", params, "sel", sel, "count", count));
+        // Query blocks' visible counts ride in the parameters, list lengths after the lists: one transfer each way fewer.
+        IntArray params = new IntArray(Kernels.PARAMS + listCap), sel = new IntArray(listCap * selCap + listCap), flags = new IntArray(sCap);
+        p.arrays.putAll(Map.of("s", s, "params", params, "sel", sel));
         TaskGraph g = new TaskGraph("s")
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, s, visible, params)
-                .task("rank", Kernels::rankBlocks, new KernelContext(), s, visible, params, flags, sel, count)
-                .transferToHost(DataTransferMode.EVERY_EXECUTION, sel, count);
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, s, params)
+                .task("rank", Kernels::rankBlocks, new KernelContext(), s, params, flags, sel)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, sel);
         p.grid = Plans.grid();
         p.plan = Plans.open(device.device(), new GridScheduler("s.rank", p.grid), g);
         return p;
