@@ -33,8 +33,8 @@ class DeviceCacheTest {
              var swa = new SwaCache(HKV, D, 8, precision);
              var swa2 = new SwaCache(HKV, D, 20, precision)) {
             append(cache, swa, swa2, 71, rnd);
-            check(tornado, reference, cache, swa, 4, rnd);
-            check(tornado, reference, cache, swa2, 12, rnd);
+            check(tornado, reference, cache, swa, 4, 2, rnd);
+            check(tornado, reference, cache, swa2, 12, 2, rnd);
             // Room for bucket(71) = 128 tokens = 8 pages, then 2 rings of bucket(20) = 32 slots = 2 pages each;
             // V rows padded to D + 1.
             long pages = DeviceCache.bucket((128 + B - 1) / B) + 2 * (32 / B);
@@ -43,14 +43,35 @@ class DeviceCacheTest {
 
             // More rows than one staging run carries: three runs of the append graph before the next oracle.
             append(cache, swa, swa2, DeviceCache.STAGE * 2 + 3, rnd);
-            check(tornado, reference, cache, swa, 4, rnd);
-            check(tornado, reference, cache, swa2, 12, rnd);
+            check(tornado, reference, cache, swa, 4, 2, rnd);
+            check(tornado, reference, cache, swa2, 12, 2, rnd);
             assertEquals(expected, tornado.residentBytes(), "the same device buffer, appended to in place (106 tokens fit the 128 reserved)");
 
             // A decode step: one token each, so each ring keeps most of what it held; a ring sharing space with the other would show.
             append(cache, swa, swa2, 1, rnd);
-            check(tornado, reference, cache, swa, 4, rnd);
-            check(tornado, reference, cache, swa2, 12, rnd);
+            check(tornado, reference, cache, swa, 4, 2, rnd);
+            check(tornado, reference, cache, swa2, 12, 2, rnd);
+        }
+    }
+
+    /**
+     * A long context: the decode row's keys are split over ten work-groups per head group (oracle, and sparse with
+     * 80 selected blocks), more than the eight-at-a-time loop of the merge kernel takes in one step.
+     */
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void longContextSplitsMergeLikeTheReference(KvPrecision precision) {
+        TornadoProvider provider = new TornadoProvider();
+        Assumptions.assumeTrue(provider.availability().available(), "tornado unavailable: " + provider.availability().reason());
+        Random rnd = new Random(11 + precision.ordinal());
+        try (var tornado = provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", "")));
+             var reference = new ReferenceBackend();
+             var cache = new KvCache(HKV, D, B, precision);
+             var swa = new SwaCache(HKV, D, 8, precision)) {
+            float[] k = gaussian(5000 * HKV * D, rnd), v = gaussian(5000 * HKV * D, rnd);
+            cache.append(k, v, 5000);
+            swa.append(k, v, 5000);
+            check(tornado, reference, cache, swa, 4, 80, rnd);
         }
     }
 
@@ -90,8 +111,8 @@ class DeviceCacheTest {
         swa2.append(gaussian(tokens * HKV * D, rnd), gaussian(tokens * HKV * D, rnd), tokens);
     }
 
-    /** Decode row at the end of the cache: oracle, TopK 2, sparse through the view; both against the reference. */
-    private static void check(AttentionBackend tornado, AttentionBackend reference, KvCache cache, SwaCache swa, int window, Random rnd) {
+    /** Decode row at the end of the cache: oracle, TopK topK, sparse through the view; both against the reference. */
+    private static void check(AttentionBackend tornado, AttentionBackend reference, KvCache cache, SwaCache swa, int window, int topK, Random rnd) {
         Queries q = Queries.last(gaussian(HQ * D, rnd), 1, HQ, D, cache.length());
         OracleRequest or = OracleRequest.of(q, cache, BlockGeometry.of(B));
         OracleOutput got = OracleOutput.allocate(or), want = OracleOutput.allocate(or);
@@ -99,7 +120,7 @@ class DeviceCacheTest {
         reference.oracle(or, want);
         close("oracle out", want.out(), got.out());
         close("oracle S", want.scores().data(), got.scores().data());
-        BlockSelection sel = reference.select(new SelectionRequest(want.scores(), SelectionPolicy.TopK.of(2)));
+        BlockSelection sel = reference.select(new SelectionRequest(want.scores(), SelectionPolicy.TopK.of(topK)));
         float[] gates = new float[HQ];
         java.util.Arrays.fill(gates, 0.5f);
         SparseRequest sr = SparseRequest.of(q, cache.view(), sel, swa, window, gates, gates);
