@@ -172,45 +172,30 @@ final class Kernels {
             vrow[lid] = (t / b) * pageStride + (h * b + t % b) * row;
             float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f;
             if (visible) {
-                // Sixteen loads in flight before their first use: a chunk is latency-bound, and a 16-bit load moves half the
-                // bytes of a float load, so the 16-bit cache needs twice the loads in flight to keep up with float32.
+                // Eight loads in flight before their first use: one at a time, each chunk waited out D memory latencies.
                 int e = 0;
-                for (; e + 16 <= d; e += 16) {
+                for (; e + 8 <= d; e += 8) {
                     int at = kAt + e * b;
-                    float k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14, k15;
+                    float k0, k1, k2, k3, k4, k5, k6, k7;
                     if (mbits == 0) {
                         k0 = kf.get(at); k1 = kf.get(at + b); k2 = kf.get(at + 2 * b); k3 = kf.get(at + 3 * b);
                         k4 = kf.get(at + 4 * b); k5 = kf.get(at + 5 * b); k6 = kf.get(at + 6 * b); k7 = kf.get(at + 7 * b);
-                        k8 = kf.get(at + 8 * b); k9 = kf.get(at + 9 * b); k10 = kf.get(at + 10 * b); k11 = kf.get(at + 11 * b);
-                        k12 = kf.get(at + 12 * b); k13 = kf.get(at + 13 * b); k14 = kf.get(at + 14 * b); k15 = kf.get(at + 15 * b);
                     } else {
-                        // All the words first, straight-line, then the decodes.
+                        // All eight words first, straight-line, then the decodes (which branch).
                         int w0 = half(kh, at), w1 = half(kh, at + b), w2 = half(kh, at + 2 * b), w3 = half(kh, at + 3 * b);
                         int w4 = half(kh, at + 4 * b), w5 = half(kh, at + 5 * b), w6 = half(kh, at + 6 * b), w7 = half(kh, at + 7 * b);
-                        int w8 = half(kh, at + 8 * b), w9 = half(kh, at + 9 * b), w10 = half(kh, at + 10 * b), w11 = half(kh, at + 11 * b);
-                        int w12 = half(kh, at + 12 * b), w13 = half(kh, at + 13 * b), w14 = half(kh, at + 14 * b), w15 = half(kh, at + 15 * b);
                         k0 = decode(w0, pw[w0 >>> mbits], mbits); k1 = decode(w1, pw[w1 >>> mbits], mbits); k2 = decode(w2, pw[w2 >>> mbits], mbits); k3 = decode(w3, pw[w3 >>> mbits], mbits);
                         k4 = decode(w4, pw[w4 >>> mbits], mbits); k5 = decode(w5, pw[w5 >>> mbits], mbits); k6 = decode(w6, pw[w6 >>> mbits], mbits); k7 = decode(w7, pw[w7 >>> mbits], mbits);
-                        k8 = decode(w8, pw[w8 >>> mbits], mbits); k9 = decode(w9, pw[w9 >>> mbits], mbits); k10 = decode(w10, pw[w10 >>> mbits], mbits); k11 = decode(w11, pw[w11 >>> mbits], mbits);
-                        k12 = decode(w12, pw[w12 >>> mbits], mbits); k13 = decode(w13, pw[w13 >>> mbits], mbits); k14 = decode(w14, pw[w14 >>> mbits], mbits); k15 = decode(w15, pw[w15 >>> mbits], mbits);
                     }
+                    d0 += ((qs[e] * k0 + qs[e + 1] * k1) + (qs[e + 2] * k2 + qs[e + 3] * k3))
+                            + ((qs[e + 4] * k4 + qs[e + 5] * k5) + (qs[e + 6] * k6 + qs[e + 7] * k7));
                     int q1 = DMAX + e, q2 = 2 * DMAX + e, q3 = 3 * DMAX + e;
-                    d0 += (((qs[e] * k0 + qs[e + 1] * k1) + (qs[e + 2] * k2 + qs[e + 3] * k3))
-                            + ((qs[e + 4] * k4 + qs[e + 5] * k5) + (qs[e + 6] * k6 + qs[e + 7] * k7)))
-                            + (((qs[e + 8] * k8 + qs[e + 9] * k9) + (qs[e + 10] * k10 + qs[e + 11] * k11))
-                            + ((qs[e + 12] * k12 + qs[e + 13] * k13) + (qs[e + 14] * k14 + qs[e + 15] * k15)));
-                    d1 += (((qs[q1] * k0 + qs[q1 + 1] * k1) + (qs[q1 + 2] * k2 + qs[q1 + 3] * k3))
-                            + ((qs[q1 + 4] * k4 + qs[q1 + 5] * k5) + (qs[q1 + 6] * k6 + qs[q1 + 7] * k7)))
-                            + (((qs[q1 + 8] * k8 + qs[q1 + 9] * k9) + (qs[q1 + 10] * k10 + qs[q1 + 11] * k11))
-                            + ((qs[q1 + 12] * k12 + qs[q1 + 13] * k13) + (qs[q1 + 14] * k14 + qs[q1 + 15] * k15)));
-                    d2 += (((qs[q2] * k0 + qs[q2 + 1] * k1) + (qs[q2 + 2] * k2 + qs[q2 + 3] * k3))
-                            + ((qs[q2 + 4] * k4 + qs[q2 + 5] * k5) + (qs[q2 + 6] * k6 + qs[q2 + 7] * k7)))
-                            + (((qs[q2 + 8] * k8 + qs[q2 + 9] * k9) + (qs[q2 + 10] * k10 + qs[q2 + 11] * k11))
-                            + ((qs[q2 + 12] * k12 + qs[q2 + 13] * k13) + (qs[q2 + 14] * k14 + qs[q2 + 15] * k15)));
-                    d3 += (((qs[q3] * k0 + qs[q3 + 1] * k1) + (qs[q3 + 2] * k2 + qs[q3 + 3] * k3))
-                            + ((qs[q3 + 4] * k4 + qs[q3 + 5] * k5) + (qs[q3 + 6] * k6 + qs[q3 + 7] * k7)))
-                            + (((qs[q3 + 8] * k8 + qs[q3 + 9] * k9) + (qs[q3 + 10] * k10 + qs[q3 + 11] * k11))
-                            + ((qs[q3 + 12] * k12 + qs[q3 + 13] * k13) + (qs[q3 + 14] * k14 + qs[q3 + 15] * k15)));
+                    d1 += ((qs[q1] * k0 + qs[q1 + 1] * k1) + (qs[q1 + 2] * k2 + qs[q1 + 3] * k3))
+                            + ((qs[q1 + 4] * k4 + qs[q1 + 5] * k5) + (qs[q1 + 6] * k6 + qs[q1 + 7] * k7));
+                    d2 += ((qs[q2] * k0 + qs[q2 + 1] * k1) + (qs[q2 + 2] * k2 + qs[q2 + 3] * k3))
+                            + ((qs[q2 + 4] * k4 + qs[q2 + 5] * k5) + (qs[q2 + 6] * k6 + qs[q2 + 7] * k7));
+                    d3 += ((qs[q3] * k0 + qs[q3 + 1] * k1) + (qs[q3 + 2] * k2 + qs[q3 + 3] * k3))
+                            + ((qs[q3 + 4] * k4 + qs[q3 + 5] * k5) + (qs[q3 + 6] * k6 + qs[q3 + 7] * k7));
                 }
                 for (; e < d; e++) {
                     int w = mbits == 0 ? 0 : half(kh, kAt + e * b);
@@ -262,44 +247,28 @@ final class Kernels {
             for (int dim = lid; dim < d; dim += LOCAL) {
                 float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
                 int tt = 0;
-                for (; tt + 16 <= n; tt += 16) {
+                for (; tt + 8 <= n; tt += 8) {
                     int r0 = vrow[tt] + dim, r1 = vrow[tt + 1] + dim, r2 = vrow[tt + 2] + dim, r3 = vrow[tt + 3] + dim;
                     int r4 = vrow[tt + 4] + dim, r5 = vrow[tt + 5] + dim, r6 = vrow[tt + 6] + dim, r7 = vrow[tt + 7] + dim;
-                    int r8 = vrow[tt + 8] + dim, r9 = vrow[tt + 9] + dim, r10 = vrow[tt + 10] + dim, r11 = vrow[tt + 11] + dim;
-                    int r12 = vrow[tt + 12] + dim, r13 = vrow[tt + 13] + dim, r14 = vrow[tt + 14] + dim, r15 = vrow[tt + 15] + dim;
-                    float v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15;
+                    float v0, v1, v2, v3, v4, v5, v6, v7;
                     if (mbits == 0) {
                         v0 = vf.get(r0); v1 = vf.get(r1); v2 = vf.get(r2); v3 = vf.get(r3);
                         v4 = vf.get(r4); v5 = vf.get(r5); v6 = vf.get(r6); v7 = vf.get(r7);
-                        v8 = vf.get(r8); v9 = vf.get(r9); v10 = vf.get(r10); v11 = vf.get(r11);
-                        v12 = vf.get(r12); v13 = vf.get(r13); v14 = vf.get(r14); v15 = vf.get(r15);
                     } else {
                         int w0 = half(vh, r0), w1 = half(vh, r1), w2 = half(vh, r2), w3 = half(vh, r3);
                         int w4 = half(vh, r4), w5 = half(vh, r5), w6 = half(vh, r6), w7 = half(vh, r7);
-                        int w8 = half(vh, r8), w9 = half(vh, r9), w10 = half(vh, r10), w11 = half(vh, r11);
-                        int w12 = half(vh, r12), w13 = half(vh, r13), w14 = half(vh, r14), w15 = half(vh, r15);
                         v0 = decode(w0, pw[w0 >>> mbits], mbits); v1 = decode(w1, pw[w1 >>> mbits], mbits); v2 = decode(w2, pw[w2 >>> mbits], mbits); v3 = decode(w3, pw[w3 >>> mbits], mbits);
                         v4 = decode(w4, pw[w4 >>> mbits], mbits); v5 = decode(w5, pw[w5 >>> mbits], mbits); v6 = decode(w6, pw[w6 >>> mbits], mbits); v7 = decode(w7, pw[w7 >>> mbits], mbits);
-                        v8 = decode(w8, pw[w8 >>> mbits], mbits); v9 = decode(w9, pw[w9 >>> mbits], mbits); v10 = decode(w10, pw[w10 >>> mbits], mbits); v11 = decode(w11, pw[w11 >>> mbits], mbits);
-                        v12 = decode(w12, pw[w12 >>> mbits], mbits); v13 = decode(w13, pw[w13 >>> mbits], mbits); v14 = decode(w14, pw[w14 >>> mbits], mbits); v15 = decode(w15, pw[w15 >>> mbits], mbits);
                     }
+                    a0 += ((pr[tt] * v0 + pr[tt + 1] * v1) + (pr[tt + 2] * v2 + pr[tt + 3] * v3))
+                            + ((pr[tt + 4] * v4 + pr[tt + 5] * v5) + (pr[tt + 6] * v6 + pr[tt + 7] * v7));
                     int p1 = LOCAL + tt, p2 = 2 * LOCAL + tt, p3 = 3 * LOCAL + tt;
-                    a0 += (((pr[tt] * v0 + pr[tt + 1] * v1) + (pr[tt + 2] * v2 + pr[tt + 3] * v3))
-                            + ((pr[tt + 4] * v4 + pr[tt + 5] * v5) + (pr[tt + 6] * v6 + pr[tt + 7] * v7)))
-                            + (((pr[tt + 8] * v8 + pr[tt + 9] * v9) + (pr[tt + 10] * v10 + pr[tt + 11] * v11))
-                            + ((pr[tt + 12] * v12 + pr[tt + 13] * v13) + (pr[tt + 14] * v14 + pr[tt + 15] * v15)));
-                    a1 += (((pr[p1] * v0 + pr[p1 + 1] * v1) + (pr[p1 + 2] * v2 + pr[p1 + 3] * v3))
-                            + ((pr[p1 + 4] * v4 + pr[p1 + 5] * v5) + (pr[p1 + 6] * v6 + pr[p1 + 7] * v7)))
-                            + (((pr[p1 + 8] * v8 + pr[p1 + 9] * v9) + (pr[p1 + 10] * v10 + pr[p1 + 11] * v11))
-                            + ((pr[p1 + 12] * v12 + pr[p1 + 13] * v13) + (pr[p1 + 14] * v14 + pr[p1 + 15] * v15)));
-                    a2 += (((pr[p2] * v0 + pr[p2 + 1] * v1) + (pr[p2 + 2] * v2 + pr[p2 + 3] * v3))
-                            + ((pr[p2 + 4] * v4 + pr[p2 + 5] * v5) + (pr[p2 + 6] * v6 + pr[p2 + 7] * v7)))
-                            + (((pr[p2 + 8] * v8 + pr[p2 + 9] * v9) + (pr[p2 + 10] * v10 + pr[p2 + 11] * v11))
-                            + ((pr[p2 + 12] * v12 + pr[p2 + 13] * v13) + (pr[p2 + 14] * v14 + pr[p2 + 15] * v15)));
-                    a3 += (((pr[p3] * v0 + pr[p3 + 1] * v1) + (pr[p3 + 2] * v2 + pr[p3 + 3] * v3))
-                            + ((pr[p3 + 4] * v4 + pr[p3 + 5] * v5) + (pr[p3 + 6] * v6 + pr[p3 + 7] * v7)))
-                            + (((pr[p3 + 8] * v8 + pr[p3 + 9] * v9) + (pr[p3 + 10] * v10 + pr[p3 + 11] * v11))
-                            + ((pr[p3 + 12] * v12 + pr[p3 + 13] * v13) + (pr[p3 + 14] * v14 + pr[p3 + 15] * v15)));
+                    a1 += ((pr[p1] * v0 + pr[p1 + 1] * v1) + (pr[p1 + 2] * v2 + pr[p1 + 3] * v3))
+                            + ((pr[p1 + 4] * v4 + pr[p1 + 5] * v5) + (pr[p1 + 6] * v6 + pr[p1 + 7] * v7));
+                    a2 += ((pr[p2] * v0 + pr[p2 + 1] * v1) + (pr[p2 + 2] * v2 + pr[p2 + 3] * v3))
+                            + ((pr[p2 + 4] * v4 + pr[p2 + 5] * v5) + (pr[p2 + 6] * v6 + pr[p2 + 7] * v7));
+                    a3 += ((pr[p3] * v0 + pr[p3 + 1] * v1) + (pr[p3 + 2] * v2 + pr[p3 + 3] * v3))
+                            + ((pr[p3 + 4] * v4 + pr[p3 + 5] * v5) + (pr[p3 + 6] * v6 + pr[p3 + 7] * v7));
                 }
                 for (; tt < n; tt++) {
                     int w = mbits == 0 ? 0 : half(vh, vrow[tt] + dim);
@@ -485,17 +454,11 @@ final class Kernels {
         wm[lid] = weight;
         ctx.localBarrier();
         float acc0 = 0f, acc1 = 0f;
-        int sp = 0, st = d + 2;
-        // Eight splits' loads in flight: a loop of single loads waited out one memory latency per split.
-        for (; sp + 8 <= splits && lid < d; sp += 8) {
-            int at = (first + sp) * st + 2 + lid;
-            float p0 = partial.get(at), p1 = partial.get(at + st), p2 = partial.get(at + 2 * st), p3 = partial.get(at + 3 * st);
-            float p4 = partial.get(at + 4 * st), p5 = partial.get(at + 5 * st), p6 = partial.get(at + 6 * st), p7 = partial.get(at + 7 * st);
-            acc0 += ((p0 * wm[sp] + p1 * wm[sp + 1]) + (p2 * wm[sp + 2] + p3 * wm[sp + 3]))
-                    + ((p4 * wm[sp + 4] + p5 * wm[sp + 5]) + (p6 * wm[sp + 6] + p7 * wm[sp + 7]));
+        for (int sp = 0; sp < splits; sp++) {
+            int at = (first + sp) * (d + 2) + 2 + lid;
+            if (lid < d) acc0 += partial.get(at) * wm[sp];
+            if (lid + LOCAL < d) acc1 += partial.get(at + LOCAL) * wm[sp];
         }
-        for (; sp < splits && lid < d; sp++) acc0 += partial.get((first + sp) * st + 2 + lid) * wm[sp];
-        for (sp = 0; sp < splits && lid + LOCAL < d; sp++) acc1 += partial.get((first + sp) * st + 2 + lid + LOCAL) * wm[sp];
         if (oracle) {
             store(out, x, d, lid, acc0, acc1, l > 0f ? 1f / l : 0f, false);
             int b = p.get(BLOCK), last = p.get(PARAMS + x / p.get(HQ));

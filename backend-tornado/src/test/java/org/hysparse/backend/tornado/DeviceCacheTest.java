@@ -56,7 +56,7 @@ class DeviceCacheTest {
 
     /**
      * A long context: the decode row's keys are split over ten work-groups per head group (oracle, and sparse with
-     * 80 selected blocks), more than the eight-at-a-time loop of the merge kernel takes in one step.
+     * 80 selected blocks), so the merge kernel's trees over the splits' max and sum see more than a few leaves.
      */
     @ParameterizedTest
     @EnumSource(KvPrecision.class)
