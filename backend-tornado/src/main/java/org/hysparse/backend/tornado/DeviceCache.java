@@ -86,12 +86,13 @@ final class DeviceCache implements AutoCloseable {
         precision = cache.precision();
         row = d + (d & 1);
         page = b * hkv * row;
-        kPage = hkv * d * b;
         mbits = switch (precision) {
             case FLOAT32 -> 0;
             case FLOAT16 -> 10;
             case BFLOAT16 -> 7;
         };
+        // 16-bit keys are stored by dimension pairs (see Kernels), so an odd D is padded like a V row.
+        kPage = hkv * (mbits == 0 ? d : row) * b;
         nbCap = bucket((caps.tokens + b - 1) / b);
         cpb = (b + Kernels.LOCAL - 1) / Kernels.LOCAL;
         ringPages = (caps.ring + b - 1) / b;
@@ -110,7 +111,7 @@ final class DeviceCache implements AutoCloseable {
         plan = Plans.open(device, scheduler, a, o, p);
         for (int t = 0; t < cache.length(); t++) {
             for (int h = 0; h < hkv; h++) {
-                copyKey(cache.keyPage(t), cache.offset(t, h), segment("k"), (long) (t / b) * kPage + (long) h * d * b + t % b);
+                copyKey(cache.keyPage(t), cache.offset(t, h), segment("k"), t, h);
                 copyRow(cache.valuePage(t), cache.offset(t, h), segment("v"), (long) (t / b) * page + (long) (h * b + t % b) * row);
             }
         }
@@ -398,14 +399,13 @@ final class DeviceCache implements AutoCloseable {
         }
     }
 
-    /** One key's D elements into the transposed K layout: element e at {@code at + e * B}. */
-    private void copyKey(KvPage src, int from, MemorySegment dst, long at) {
-        switch (src) {
-            case KvPage.F32 f -> {
-                for (int e = 0; e < d; e++) dst.setAtIndex(ValueLayout.JAVA_FLOAT, at + (long) e * b, f.data()[from + e]);
-            }
-            case KvPage.Half h -> {
-                for (int e = 0; e < d; e++) dst.setAtIndex(ValueLayout.JAVA_SHORT, at + (long) e * b, h.data()[from + e]);
+    /** Key {@code (t, h)}'s D elements into the transposed K layout ({@link Kernels#keyAt}). */
+    private void copyKey(KvPage src, int from, MemorySegment dst, int t, int h) {
+        for (int e = 0; e < d; e++) {
+            long at = Kernels.keyAt(t, h, e, b, d, row, kPage, mbits);
+            switch (src) {
+                case KvPage.F32 f -> dst.setAtIndex(ValueLayout.JAVA_FLOAT, at, f.data()[from + e]);
+                case KvPage.Half x -> dst.setAtIndex(ValueLayout.JAVA_SHORT, at, x.data()[from + e]);
             }
         }
     }

@@ -10,9 +10,11 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * up to {@link #HEADS} query heads of its group, split); the small kernels run one thread per output element or per
  * (KV head, query block). Sizes arrive in an {@link IntArray} of parameters so that one compiled kernel serves
  * every shape. The full cache is paged: a V row {@code (t, h)} starts at element {@code (t / B) * PAGE + (h * B + t % B) * ROW}
- * (ROW = D rounded up to even, so that a row of 16-bit values starts on a 32-bit word), and K is transposed,
- * element e of key {@code (t, h)} at {@code (t / B) * KPAGE + (h * D + e) * B + t % B}, so that the threads of a
- * chunk, one key each, read neighbouring addresses (B is a power of two, so 16-bit slot pairs share a word).
+ * (ROW = D rounded up to even, so that a row of 16-bit values starts on a 32-bit word), and K is transposed
+ * ({@link #keyAt}) so that the threads of a chunk, one key each, read neighbouring addresses: float32 element e of
+ * key {@code (t, h)} at {@code (t / B) * KPAGE + (h * D + e) * B + t % B}; 16-bit keys by dimension pairs, the word
+ * {@code (t / B) * KPAGE / 2 + (h * ROW / 2 + e / 2) * B + t % B} holding dimensions e and e + 1 of one key, so
+ * that one 32-bit load brings a thread two of its key's dimensions and a warp's load is 128 contiguous bytes.
  * Sparse layers' window rings live in further pages of the same buffers: a ring's token t at position
  * {@code RING_BASE + t % capacity} of this layout.
  * <p>The full cache is stored in its own precision: float32 in a {@link FloatArray}, float16 and bfloat16 as
@@ -50,14 +52,13 @@ final class Kernels {
     /**
      * Writes staged rows into the resident cache: {@code STAGE_TOKENS} tokens from {@code STAGE_FIRST}, laid out
      * {@code [token][kvHead][ROW]} in the staging arrays (floats, or 16-bit pairs in words). V keeps that row
-     * layout; K is stored transposed (see the class comment). Two 16-bit K values of neighbouring slots share a
-     * word: the thread of the even slot (or of the run's first token) writes the word, keeping the half of a
-     * token outside this run. The rest of the cache stays on the device from earlier calls.
+     * layout; K is stored transposed (see the class comment): a 16-bit word of the staging row, dimensions 2e and
+     * 2e + 1 of one key, is one word of the transposed K as well. The rest of the cache stays on the device.
      */
     static void appendRows(KernelContext ctx, FloatArray newKf, FloatArray newVf, IntArray newKh, IntArray newVh, IntArray p,
                            FloatArray kf, FloatArray vf, IntArray kh, IntArray vh) {
         int i = ctx.globalIdx;
-        int mbits = p.get(MBITS), hkv = p.get(HKV), b = p.get(BLOCK), row = p.get(ROW), d = p.get(DIM);
+        int mbits = p.get(MBITS), hkv = p.get(HKV), b = p.get(BLOCK), row = p.get(ROW), d = p.get(DIM), kPage = p.get(KPAGE);
         int first = p.get(STAGE_FIRST), n = p.get(STAGE_TOKENS);
         int units = mbits == 0 ? row : row / 2;
         if (i < n * hkv * units) {
@@ -68,22 +69,23 @@ final class Kernels {
                 vf.set(at + e, newVf.get(i));
             } else {
                 vh.set(at / 2 + e, newVh.get(i));
+                kh.set(keyAt(t, h, 2 * e, b, d, row, kPage, mbits) / 2, newKh.get(i));
             }
         }
-        if (i < n * hkv * d) {
+        if (mbits == 0 && i < n * hkv * d) {
             int r = i / d, e = i % d;
-            int t = first + r / hkv, h = r % hkv, s = t % b;
-            int at = (t / b) * p.get(KPAGE) + (h * d + e) * b + s;
-            if (mbits == 0) {
-                kf.set(at, newKf.get(r * row + e));
-            } else if (s % 2 == 0 || t == first) {
-                int even = t - s % 2;
-                int word = kh.get(at / 2);
-                int lo = even >= first ? half(newKh, ((even - first) * hkv + h) * row + e) : word & 0xffff;
-                int hi = even + 1 < first + n ? half(newKh, ((even + 1 - first) * hkv + h) * row + e) : word >>> 16;
-                kh.set(at / 2, (hi << 16) | lo);
-            }
+            int t = first + r / hkv, h = r % hkv;
+            kf.set(keyAt(t, h, e, b, d, row, kPage, mbits), newKf.get(r * row + e));
         }
+    }
+
+    /**
+     * Where dimension e of key {@code (t, h)} sits in the K buffer: a float index, or for 16-bit keys the half-word
+     * index (word {@code / 2}, half {@code e & 1}); see the class comment. The host's upload uses it too.
+     */
+    static int keyAt(int t, int h, int e, int b, int d, int row, int kPage, int mbits) {
+        if (mbits == 0) return (t / b) * kPage + (h * d + e) * b + t % b;
+        return 2 * ((t / b) * (kPage / 2) + (h * (row / 2) + e / 2) * b + t % b) + (e & 1);
     }
 
     /** The 16-bit value at half-word i of an array of 16-bit pairs (a cache or a staging array). */
@@ -168,7 +170,7 @@ final class Kernels {
                 t = (oracle ? c : sel.get(listAt + c)) * b + i % b;
                 visible = visible && t <= last;
             }
-            int kAt = (t / b) * kPage + h * d * b + t % b;
+            int kAt = keyAt(t, h, 0, b, d, row, kPage, mbits);
             vrow[lid] = (t / b) * pageStride + (h * b + t % b) * row;
             float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f;
             if (visible) {
@@ -181,9 +183,13 @@ final class Kernels {
                         k0 = kf.get(at); k1 = kf.get(at + b); k2 = kf.get(at + 2 * b); k3 = kf.get(at + 3 * b);
                         k4 = kf.get(at + 4 * b); k5 = kf.get(at + 5 * b); k6 = kf.get(at + 6 * b); k7 = kf.get(at + 7 * b);
                     } else {
-                        // All eight words first, straight-line, then the decodes (which branch).
-                        int w0 = half(kh, at), w1 = half(kh, at + b), w2 = half(kh, at + 2 * b), w3 = half(kh, at + 3 * b);
-                        int w4 = half(kh, at + 4 * b), w5 = half(kh, at + 5 * b), w6 = half(kh, at + 6 * b), w7 = half(kh, at + 7 * b);
+                        // Four words, eight dimensions of this key, then the decodes.
+                        int kw = kAt / 2 + (e / 2) * b;
+                        int u0 = kh.get(kw), u1 = kh.get(kw + b), u2 = kh.get(kw + 2 * b), u3 = kh.get(kw + 3 * b);
+                        // A signed shift and a mask: TornadoVM 5.2 emits >>> as OpenCL's >>, which is arithmetic on an int,
+                        // and the compiler drops the mask after a constant >>> as redundant.
+                        int w0 = u0 & 0xffff, w1 = (u0 >> 16) & 0xffff, w2 = u1 & 0xffff, w3 = (u1 >> 16) & 0xffff;
+                        int w4 = u2 & 0xffff, w5 = (u2 >> 16) & 0xffff, w6 = u3 & 0xffff, w7 = (u3 >> 16) & 0xffff;
                         k0 = decode(w0, pw[w0 >>> mbits], mbits); k1 = decode(w1, pw[w1 >>> mbits], mbits); k2 = decode(w2, pw[w2 >>> mbits], mbits); k3 = decode(w3, pw[w3 >>> mbits], mbits);
                         k4 = decode(w4, pw[w4 >>> mbits], mbits); k5 = decode(w5, pw[w5 >>> mbits], mbits); k6 = decode(w6, pw[w6 >>> mbits], mbits); k7 = decode(w7, pw[w7 >>> mbits], mbits);
                     }
@@ -198,7 +204,7 @@ final class Kernels {
                             + ((qs[q3 + 4] * k4 + qs[q3 + 5] * k5) + (qs[q3 + 6] * k6 + qs[q3 + 7] * k7));
                 }
                 for (; e < d; e++) {
-                    int w = mbits == 0 ? 0 : half(kh, kAt + e * b);
+                    int w = mbits == 0 ? 0 : half(kh, kAt + (e / 2) * 2 * b + (e & 1));
                     float k = mbits == 0 ? kf.get(kAt + e * b) : decode(w, pw[w >>> mbits], mbits);
                     d0 += qs[e] * k;
                     d1 += qs[DMAX + e] * k;

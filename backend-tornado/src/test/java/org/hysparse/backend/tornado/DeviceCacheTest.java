@@ -38,7 +38,8 @@ class DeviceCacheTest {
             // Room for bucket(71) = 128 tokens = 8 pages, then 2 rings of bucket(20) = 32 slots = 2 pages each;
             // V rows padded to D + 1.
             long pages = DeviceCache.bucket((128 + B - 1) / B) + 2 * (32 / B);
-            long expected = pages * (B * HKV * (D + 1) + HKV * D * B) * precision.bytes();
+            long kRow = precision == KvPrecision.FLOAT32 ? D : D + 1;
+            long expected = pages * (B * HKV * (D + 1) + HKV * kRow * B) * precision.bytes();
             assertEquals(expected, tornado.residentBytes(), "one device buffer (K and V) for the cache, its view and both rings, " + precision);
 
             // More rows than one staging run carries: three runs of the append graph before the next oracle.
