@@ -111,8 +111,8 @@ final class DeviceCache implements AutoCloseable {
         plan = Plans.open(device, scheduler, a, o, p);
         for (int t = 0; t < cache.length(); t++) {
             for (int h = 0; h < hkv; h++) {
-                copyKey(cache.keyPage(t), cache.offset(t, h), segment("k"), t, h);
-                copyRow(cache.valuePage(t), cache.offset(t, h), segment("v"), (long) (t / b) * page + (long) (h * b + t % b) * row);
+                upload(cache.keyPage(t), cache.offset(t, h), segment("k"), t, h, true);
+                upload(cache.valuePage(t), cache.offset(t, h), segment("v"), t, h, false);
             }
         }
         i("a.params").set(Kernels.STAGE_TOKENS, 0);
@@ -399,10 +399,10 @@ final class DeviceCache implements AutoCloseable {
         }
     }
 
-    /** Key {@code (t, h)}'s D elements into the transposed K layout ({@link Kernels#keyAt}). */
-    private void copyKey(KvPage src, int from, MemorySegment dst, int t, int h) {
+    /** Key or value {@code (t, h)}'s D elements into the device layout ({@link Kernels#keyAt}, {@link Kernels#valueAt}). */
+    private void upload(KvPage src, int from, MemorySegment dst, int t, int h, boolean key) {
         for (int e = 0; e < d; e++) {
-            long at = Kernels.keyAt(t, h, e, b, d, row, kPage, mbits);
+            long at = key ? Kernels.keyAt(t, h, e, b, d, row, kPage, mbits) : Kernels.valueAt(t, h, e, b, row, page, mbits);
             switch (src) {
                 case KvPage.F32 f -> dst.setAtIndex(ValueLayout.JAVA_FLOAT, at, f.data()[from + e]);
                 case KvPage.Half x -> dst.setAtIndex(ValueLayout.JAVA_SHORT, at, x.data()[from + e]);

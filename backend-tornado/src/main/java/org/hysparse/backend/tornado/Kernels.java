@@ -9,8 +9,10 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * The device kernels. Attention ({@link #attend}) runs one work-group of {@link #LOCAL} threads per (row, KV head,
  * up to {@link #HEADS} query heads of its group, split); the small kernels run one thread per output element or per
  * (KV head, query block). Sizes arrive in an {@link IntArray} of parameters so that one compiled kernel serves
- * every shape. The full cache is paged: a V row {@code (t, h)} starts at element {@code (t / B) * PAGE + (h * B + t % B) * ROW}
- * (ROW = D rounded up to even, so that a row of 16-bit values starts on a 32-bit word), and K is transposed
+ * every shape. The full cache is paged ({@link #valueAt}): a float32 V row {@code (t, h)} starts at element
+ * {@code (t / B) * PAGE + (h * B + t % B) * ROW} (ROW = D rounded up to even); 16-bit V rows are stored by slot pairs,
+ * the word {@code (t / B) * PAGE / 2 + (h * B / 2 + s / 2) * ROW + e} holding dimension e of slots s and s + 1 (s even),
+ * so that one 32-bit load brings a thread (one dimension) two keys of its chunk; and K is transposed
  * ({@link #keyAt}) so that the threads of a chunk, one key each, read neighbouring addresses: float32 element e of
  * key {@code (t, h)} at {@code (t / B) * KPAGE + (h * D + e) * B + t % B}; 16-bit keys by dimension pairs, the word
  * {@code (t / B) * KPAGE / 2 + (h * ROW / 2 + e / 2) * B + t % B} holding dimensions e and e + 1 of one key, so
@@ -51,32 +53,50 @@ final class Kernels {
 
     /**
      * Writes staged rows into the resident cache: {@code STAGE_TOKENS} tokens from {@code STAGE_FIRST}, laid out
-     * {@code [token][kvHead][ROW]} in the staging arrays (floats, or 16-bit pairs in words). V keeps that row
-     * layout; K is stored transposed (see the class comment): a 16-bit word of the staging row, dimensions 2e and
-     * 2e + 1 of one key, is one word of the transposed K as well. The rest of the cache stays on the device.
+     * {@code [token][kvHead][ROW]} in the staging arrays (floats, or 16-bit pairs in words). float32 V keeps that
+     * row layout; K is stored transposed and 16-bit V by slot pairs (see the class comment). A 16-bit word of the
+     * staging row, dimensions 2e and 2e + 1 of one key, is one word of the transposed K. A 16-bit V word holds two
+     * slots: the thread of the even slot (or of the run's first token) writes it, keeping the half of a token
+     * outside this run. The rest of the cache stays on the device.
      */
     static void appendRows(KernelContext ctx, FloatArray newKf, FloatArray newVf, IntArray newKh, IntArray newVh, IntArray p,
                            FloatArray kf, FloatArray vf, IntArray kh, IntArray vh) {
         int i = ctx.globalIdx;
-        int mbits = p.get(MBITS), hkv = p.get(HKV), b = p.get(BLOCK), row = p.get(ROW), d = p.get(DIM), kPage = p.get(KPAGE);
+        int mbits = p.get(MBITS), hkv = p.get(HKV), b = p.get(BLOCK), row = p.get(ROW), d = p.get(DIM);
+        int kPage = p.get(KPAGE), page = p.get(PAGE);
         int first = p.get(STAGE_FIRST), n = p.get(STAGE_TOKENS);
-        int units = mbits == 0 ? row : row / 2;
-        if (i < n * hkv * units) {
-            int r = i / units, e = i % units;
-            int t = first + r / hkv, h = r % hkv;
-            int at = (t / b) * p.get(PAGE) + (h * b + t % b) * row;
-            if (mbits == 0) {
-                vf.set(at + e, newVf.get(i));
-            } else {
-                vh.set(at / 2 + e, newVh.get(i));
-                kh.set(keyAt(t, h, 2 * e, b, d, row, kPage, mbits) / 2, newKh.get(i));
-            }
-        }
         if (mbits == 0 && i < n * hkv * d) {
             int r = i / d, e = i % d;
             int t = first + r / hkv, h = r % hkv;
+            vf.set(valueAt(t, h, e, b, row, page, mbits), newVf.get(r * row + e));
             kf.set(keyAt(t, h, e, b, d, row, kPage, mbits), newKf.get(r * row + e));
         }
+        if (mbits != 0 && i < n * hkv * (row / 2)) {
+            int r = i / (row / 2), e = i % (row / 2);
+            kh.set(keyAt(first + r / hkv, r % hkv, 2 * e, b, d, row, kPage, mbits) / 2, newKh.get(i));
+        }
+        if (mbits != 0 && i < n * hkv * d) {
+            int r = i / d, e = i % d;
+            int t = first + r / hkv, h = r % hkv, s = t % b;
+            if (s % 2 == 0 || t == first) {
+                int even = t - s % 2;
+                int at = valueAt(even, h, e, b, row, page, mbits) / 2;
+                int word = vh.get(at);
+                int lo = even >= first ? half(newVh, ((even - first) * hkv + h) * row + e) : word & 0xffff;
+                // A signed shift and a mask: TornadoVM 5.2 emits >>> as OpenCL's >>, arithmetic on an int.
+                int hi = even + 1 < first + n ? half(newVh, ((even + 1 - first) * hkv + h) * row + e) : (word >> 16) & 0xffff;
+                vh.set(at, (hi << 16) | lo);
+            }
+        }
+    }
+
+    /**
+     * Where dimension e of value {@code (t, h)} sits in the V buffer: a float index, or for 16-bit values the
+     * half-word index (word {@code / 2}, half = slot parity); see the class comment. The host's upload uses it too.
+     */
+    static int valueAt(int t, int h, int e, int b, int row, int page, int mbits) {
+        if (mbits == 0) return (t / b) * page + (h * b + t % b) * row + e;
+        return 2 * ((t / b) * (page / 2) + (h * (b / 2) + (t % b) / 2) * row + e) + t % 2;
     }
 
     /**
@@ -171,7 +191,8 @@ final class Kernels {
                 visible = visible && t <= last;
             }
             int kAt = keyAt(t, h, 0, b, d, row, kPage, mbits);
-            vrow[lid] = (t / b) * pageStride + (h * b + t % b) * row;
+            // Dimension 0 of this key's value; dimensions step by 1 (float32) or by 2 halves (16-bit slot pairs).
+            vrow[lid] = valueAt(t, h, 0, b, row, pageStride, mbits);
             float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f;
             if (visible) {
                 // Eight loads in flight before their first use: one at a time, each chunk waited out D memory latencies.
@@ -187,7 +208,7 @@ final class Kernels {
                         int kw = kAt / 2 + (e / 2) * b;
                         int u0 = kh.get(kw), u1 = kh.get(kw + b), u2 = kh.get(kw + 2 * b), u3 = kh.get(kw + 3 * b);
                         // A signed shift and a mask: TornadoVM 5.2 emits >>> as OpenCL's >>, which is arithmetic on an int,
-                        // and the compiler drops the mask after a constant >>> as redundant.
+                        // and the compiler drops a mask after a constant >>> as redundant.
                         int w0 = u0 & 0xffff, w1 = (u0 >> 16) & 0xffff, w2 = u1 & 0xffff, w3 = (u1 >> 16) & 0xffff;
                         int w4 = u2 & 0xffff, w5 = (u2 >> 16) & 0xffff, w6 = u3 & 0xffff, w7 = (u3 >> 16) & 0xffff;
                         k0 = decode(w0, pw[w0 >>> mbits], mbits); k1 = decode(w1, pw[w1 >>> mbits], mbits); k2 = decode(w2, pw[w2 >>> mbits], mbits); k3 = decode(w3, pw[w3 >>> mbits], mbits);
@@ -250,19 +271,31 @@ final class Kernels {
                 ctx.localBarrier();
             }
             int n = TornadoMath.min(LOCAL, keys - i0);
+            // Keys 2j and 2j + 1 of a chunk share a 16-bit V word, except in a window that starts at an odd position
+            // or wraps at an odd capacity. Integer arithmetic, not a boolean expression: TornadoVM 5.2 compiled
+            // !window || (...) here into a flag that read wrongly.
+            int unpaired = window ? (from | ring) & 1 : 0;
             for (int dim = lid; dim < d; dim += LOCAL) {
                 float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
                 int tt = 0;
                 for (; tt + 8 <= n; tt += 8) {
-                    int r0 = vrow[tt] + dim, r1 = vrow[tt + 1] + dim, r2 = vrow[tt + 2] + dim, r3 = vrow[tt + 3] + dim;
-                    int r4 = vrow[tt + 4] + dim, r5 = vrow[tt + 5] + dim, r6 = vrow[tt + 6] + dim, r7 = vrow[tt + 7] + dim;
                     float v0, v1, v2, v3, v4, v5, v6, v7;
                     if (mbits == 0) {
-                        v0 = vf.get(r0); v1 = vf.get(r1); v2 = vf.get(r2); v3 = vf.get(r3);
-                        v4 = vf.get(r4); v5 = vf.get(r5); v6 = vf.get(r6); v7 = vf.get(r7);
+                        v0 = vf.get(vrow[tt] + dim); v1 = vf.get(vrow[tt + 1] + dim); v2 = vf.get(vrow[tt + 2] + dim); v3 = vf.get(vrow[tt + 3] + dim);
+                        v4 = vf.get(vrow[tt + 4] + dim); v5 = vf.get(vrow[tt + 5] + dim); v6 = vf.get(vrow[tt + 6] + dim); v7 = vf.get(vrow[tt + 7] + dim);
                     } else {
-                        int w0 = half(vh, r0), w1 = half(vh, r1), w2 = half(vh, r2), w3 = half(vh, r3);
-                        int w4 = half(vh, r4), w5 = half(vh, r5), w6 = half(vh, r6), w7 = half(vh, r7);
+                        int w0, w1, w2, w3, w4, w5, w6, w7;
+                        if (unpaired == 0) {
+                            int u0 = vh.get(vrow[tt] / 2 + dim), u1 = vh.get(vrow[tt + 2] / 2 + dim);
+                            int u2 = vh.get(vrow[tt + 4] / 2 + dim), u3 = vh.get(vrow[tt + 6] / 2 + dim);
+                            w0 = u0 & 0xffff; w1 = (u0 >> 16) & 0xffff; w2 = u1 & 0xffff; w3 = (u1 >> 16) & 0xffff;
+                            w4 = u2 & 0xffff; w5 = (u2 >> 16) & 0xffff; w6 = u3 & 0xffff; w7 = (u3 >> 16) & 0xffff;
+                        } else {
+                            w0 = half(vh, vrow[tt] + 2 * dim); w1 = half(vh, vrow[tt + 1] + 2 * dim);
+                            w2 = half(vh, vrow[tt + 2] + 2 * dim); w3 = half(vh, vrow[tt + 3] + 2 * dim);
+                            w4 = half(vh, vrow[tt + 4] + 2 * dim); w5 = half(vh, vrow[tt + 5] + 2 * dim);
+                            w6 = half(vh, vrow[tt + 6] + 2 * dim); w7 = half(vh, vrow[tt + 7] + 2 * dim);
+                        }
                         v0 = decode(w0, pw[w0 >>> mbits], mbits); v1 = decode(w1, pw[w1 >>> mbits], mbits); v2 = decode(w2, pw[w2 >>> mbits], mbits); v3 = decode(w3, pw[w3 >>> mbits], mbits);
                         v4 = decode(w4, pw[w4 >>> mbits], mbits); v5 = decode(w5, pw[w5 >>> mbits], mbits); v6 = decode(w6, pw[w6 >>> mbits], mbits); v7 = decode(w7, pw[w7 >>> mbits], mbits);
                     }
@@ -277,7 +310,7 @@ final class Kernels {
                             + ((pr[p3 + 4] * v4 + pr[p3 + 5] * v5) + (pr[p3 + 6] * v6 + pr[p3 + 7] * v7));
                 }
                 for (; tt < n; tt++) {
-                    int w = mbits == 0 ? 0 : half(vh, vrow[tt] + dim);
+                    int w = mbits == 0 ? 0 : half(vh, vrow[tt] + 2 * dim);
                     float v = mbits == 0 ? vf.get(vrow[tt] + dim) : decode(w, pw[w >>> mbits], mbits);
                     a0 += pr[tt] * v;
                     a1 += pr[LOCAL + tt] * v;

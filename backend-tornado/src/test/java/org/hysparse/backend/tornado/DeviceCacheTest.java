@@ -13,9 +13,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * What the kit cannot see from outside: the oracle and two sparse layers reading a cache through its view use
  * one device buffer of exactly the cache's precision, which also holds both layers' window rings, and rows
- * appended between calls (more than one staging run's worth, starting at an odd slot so that 16-bit K pairs
- * are split between runs, and wrapping both rings; odd D, so 16-bit V rows are padded to whole words) reach
- * the device. Six query heads per KV head: more than one
+ * appended between calls (more than one staging run's worth, starting at an odd slot so that 16-bit V slot
+ * pairs are split between runs, and wrapping both rings, one of odd capacity so that its slot pairs straddle the
+ * wrap; odd D, so 16-bit rows are padded to whole words) reach the device, and windows starting at odd and even
+ * positions are read. Six query heads per KV head: more than one
  * attention work-group's worth ({@link Kernels#HEADS}), the second group partly filled.
  */
 class DeviceCacheTest {
@@ -31,11 +32,11 @@ class DeviceCacheTest {
              var reference = new ReferenceBackend();
              var cache = new KvCache(HKV, D, B, precision);
              var swa = new SwaCache(HKV, D, 8, precision);
-             var swa2 = new SwaCache(HKV, D, 20, precision)) {
+             var swa2 = new SwaCache(HKV, D, 21, precision)) {
             append(cache, swa, swa2, 71, rnd);
-            check(tornado, reference, cache, swa, 4, 2, rnd);
+            check(tornado, reference, cache, swa, 8, 2, rnd);
             check(tornado, reference, cache, swa2, 12, 2, rnd);
-            // Room for bucket(71) = 128 tokens = 8 pages, then 2 rings of bucket(20) = 32 slots = 2 pages each;
+            // Room for bucket(71) = 128 tokens = 8 pages, then 2 rings of bucket(21) = 32 slots = 2 pages each;
             // V rows padded to D + 1.
             long pages = DeviceCache.bucket((128 + B - 1) / B) + 2 * (32 / B);
             long kRow = precision == KvPrecision.FLOAT32 ? D : D + 1;
@@ -44,13 +45,13 @@ class DeviceCacheTest {
 
             // More rows than one staging run carries: three runs of the append graph before the next oracle.
             append(cache, swa, swa2, DeviceCache.STAGE * 2 + 3, rnd);
-            check(tornado, reference, cache, swa, 4, 2, rnd);
+            check(tornado, reference, cache, swa, 8, 2, rnd);
             check(tornado, reference, cache, swa2, 12, 2, rnd);
             assertEquals(expected, tornado.residentBytes(), "the same device buffer, appended to in place (106 tokens fit the 128 reserved)");
 
             // A decode step: one token each, so each ring keeps most of what it held; a ring sharing space with the other would show.
             append(cache, swa, swa2, 1, rnd);
-            check(tornado, reference, cache, swa, 4, 2, rnd);
+            check(tornado, reference, cache, swa, 8, 2, rnd);
             check(tornado, reference, cache, swa2, 12, 2, rnd);
         }
     }
