@@ -183,7 +183,6 @@ final class DeviceCache implements AutoCloseable {
         IntArray params = shapeParams(vec), sel = new IntArray(lists * nbCap + lists);
         params.set(Kernels.MODE, 1);
         params.set(Kernels.GATES_AT, 1 + vec * d);
-        params.set(Kernels.MERGE_PARTS, 1);
         params.set(Kernels.COUNT_AT, lists * nbCap);
         FloatArray partial = new FloatArray(partials(vec));
         arrays.putAll(Map.of("p.q", q, "p.consts", consts, "p.out", out, "p.params", params, "p.sel", sel));
@@ -316,9 +315,7 @@ final class DeviceCache implements AutoCloseable {
         int splits = splits(groups(q), (long) nb * b, 4);
         params.set(Kernels.SPLITS, splits);
         grids.get("o.oracle").setGlobalWork((long) groups(q) * splits * Kernels.LOCAL, 1, 1);
-        int parts = Math.max(1, Math.min(Math.min(16, (nb + Kernels.LOCAL - 1) / Kernels.LOCAL), 512 / vectors));
-        params.set(Kernels.MERGE_PARTS, parts);
-        grids.get("o.merge").setGlobalWork((long) vectors * parts * Kernels.LOCAL, 1, 1);
+        grids.get("o.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         grids.get("o.scores").setGlobalWork(roundUp((long) hkv * nqb * nb), 1, 1);
         lastOracle = plan.withGraph(1).execute();
         Plans.copyOut(f("o.out"), 0, output.out(), vectors * d);

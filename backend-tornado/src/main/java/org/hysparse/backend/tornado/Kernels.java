@@ -37,7 +37,7 @@ final class Kernels {
     static final int HQ = 0, HKV = 1, DIM = 2, BLOCK = 3, QBLOCK = 4, TOKENS = 5, NB_STRIDE = 6, FIRST_QB = 7,
             NQB = 8, WINDOW = 9, RING = 10, CHUNK_STRIDE = 11, SINK = 12, LOCAL_BLOCKS = 13, BUDGET = 14, SEL_STRIDE = 15,
             STAGE_FIRST = 16, STAGE_TOKENS = 17, SPLITS = 18, MBITS = 19, ROW = 20, PAGE = 21, KPAGE = 22, MODE = 23, RING_BASE = 24,
-            STARTS = 25, SCORES_AT = 26, COUNT_AT = 27, GATES_AT = 28, MERGE_PARTS = 29, PARAMS = 30;
+            STARTS = 25, SCORES_AT = 26, COUNT_AT = 27, GATES_AT = 28, PARAMS = 29;
     /** Query heads one attention work-group serves (GQA: they share every K/V load), and the largest head dim. */
     static final int HEADS = 4, DMAX = 256;
     /**
@@ -459,16 +459,13 @@ final class Kernels {
      * final log-sum-exp. Sparse: writes gateSel * (the selected splits, combined) + gateSwa * (the window partial,
      * split {@code SPLITS}), the gates (sel, swa) of vector x at {@code q[GATES_AT + 2x]}. Thread s < SPLITS (at most {@link #LOCAL}) reads split s's max and sum, so M and L are
      * two trees and each dimension's thread then sums its split accumulators with weights from local memory (one
-     * thread walking every split three times left this kernel at ~60 us at T = 128k). The oracle's block masses
-     * are shared among {@code MERGE_PARTS} work-groups per vector (each recomputes M and L, part 0 writes the
-     * output): a decode step has a few dozen vectors but thousands of blocks.
+     * thread walking every split three times left this kernel at ~60 us at T = 128k).
      */
     static void mergeSplits(KernelContext ctx, FloatArray partial, FloatArray stats, IntArray p, FloatArray q, FloatArray out,
                             FloatArray masses) {
         float[] wm = ctx.allocateFloatLocalArray(LOCAL);
         float[] wl = ctx.allocateFloatLocalArray(LOCAL);
-        int parts = p.get(MERGE_PARTS);
-        int x = ctx.groupIdx / parts, part = ctx.groupIdx % parts;
+        int x = ctx.groupIdx;
         int lid = ctx.localIdx;
         boolean oracle = p.get(MODE) == 0;
         int splits = p.get(SPLITS), d = p.get(DIM);
@@ -496,18 +493,18 @@ final class Kernels {
         wm[lid] = weight;
         ctx.localBarrier();
         float acc0 = 0f, acc1 = 0f;
-        for (int sp = 0; sp < splits && part == 0; sp++) {
+        for (int sp = 0; sp < splits; sp++) {
             int at = (first + sp) * (d + 2) + 2 + lid;
             if (lid < d) acc0 += partial.get(at) * wm[sp];
             if (lid + LOCAL < d) acc1 += partial.get(at + LOCAL) * wm[sp];
         }
         if (oracle) {
-            if (part == 0) store(out, x, d, lid, acc0, acc1, l > 0f ? 1f / l : 0f, false);
+            store(out, x, d, lid, acc0, acc1, l > 0f ? 1f / l : 0f, false);
             int b = p.get(BLOCK), last = p.get(PARAMS + x / p.get(HQ));
             int cpb = (b + LOCAL - 1) / LOCAL;
             int stride = p.get(CHUNK_STRIDE), nbStride = p.get(NB_STRIDE);
             int nb = (p.get(TOKENS) + b - 1) / b;
-            for (int j = part * LOCAL + lid; j < nb; j += parts * LOCAL) {
+            for (int j = lid; j < nb; j += LOCAL) {
                 float mass = 0f;
                 for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
                     float sum = stats.get((x * stride + j * cpb + c) * 2 + 1);
