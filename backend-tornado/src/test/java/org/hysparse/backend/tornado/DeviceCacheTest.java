@@ -25,10 +25,8 @@ class DeviceCacheTest {
     @ParameterizedTest
     @EnumSource(KvPrecision.class)
     void oracleAndSparseShareOneDeviceBufferAndSeeAppends(KvPrecision precision) {
-        TornadoProvider provider = new TornadoProvider();
-        Assumptions.assumeTrue(provider.availability().available(), "tornado unavailable: " + provider.availability().reason());
         Random rnd = new Random(42 + precision.ordinal());
-        try (var tornado = (TornadoBackend) provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", "")));
+        try (var tornado = tornado();
              var reference = new ReferenceBackend();
              var cache = new KvCache(HKV, D, B, precision);
              var swa = new SwaCache(HKV, D, 8, precision);
@@ -63,10 +61,8 @@ class DeviceCacheTest {
     @ParameterizedTest
     @EnumSource(KvPrecision.class)
     void longContextSplitsMergeLikeTheReference(KvPrecision precision) {
-        TornadoProvider provider = new TornadoProvider();
-        Assumptions.assumeTrue(provider.availability().available(), "tornado unavailable: " + provider.availability().reason());
         Random rnd = new Random(11 + precision.ordinal());
-        try (var tornado = provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", "")));
+        try (var tornado = tornado();
              var reference = new ReferenceBackend();
              var cache = new KvCache(HKV, D, B, precision);
              var swa = new SwaCache(HKV, D, 8, precision)) {
@@ -80,10 +76,8 @@ class DeviceCacheTest {
     /** The window ring shares the cache's device buffer, so a window cache of another precision is refused, output untouched. */
     @org.junit.jupiter.api.Test
     void windowOfAnotherPrecisionIsRefusedByName() {
-        TornadoProvider provider = new TornadoProvider();
-        Assumptions.assumeTrue(provider.availability().available(), "tornado unavailable: " + provider.availability().reason());
         Random rnd = new Random(7);
-        try (var tornado = provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", "")));
+        try (var tornado = tornado();
              var cache = new KvCache(HKV, D, B, KvPrecision.FLOAT16);
              var swa = new SwaCache(HKV, D, 8, KvPrecision.FLOAT32)) {
             float[] k = gaussian(40 * HKV * D, rnd), v = gaussian(40 * HKV * D, rnd);
@@ -103,6 +97,13 @@ class DeviceCacheTest {
             assertTrue(e.getMessage().startsWith("swa: expected the shared cache's precision fp16") && e.getMessage().endsWith("got fp32"), e.getMessage());
             for (float x : out) assertEquals(3f, x, "caller's output untouched");
         }
+    }
+
+    /** The backend under test on the chosen device, or the test skipped with TornadoVM's reason. */
+    private static TornadoBackend tornado() {
+        TornadoProvider provider = new TornadoProvider();
+        Assumptions.assumeTrue(provider.availability().available(), "tornado unavailable: " + provider.availability().reason());
+        return (TornadoBackend) provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", "")));
     }
 
     private static void append(KvCache cache, SwaCache swa, SwaCache swa2, int tokens, Random rnd) {
