@@ -103,7 +103,7 @@ final class DeviceCache implements AutoCloseable {
         TaskGraph o = oracleGraph();
         TaskGraph p = sparseGraph();
         GridScheduler scheduler = new GridScheduler();
-        for (String t : new String[] {"a.append", "o.oracle", "o.merge", "o.scores", "p.sparse", "p.merge"}) {
+        for (String t : new String[] {"a.append", "o.oracle", "o.merge", "p.sparse", "p.merge"}) {
             WorkerGrid1D w = Plans.grid();
             scheduler.addWorkerGrid(t, w);
             grids.put(t, w);
@@ -171,7 +171,6 @@ final class DeviceCache implements AutoCloseable {
                 .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), params, consts,
                         new IntArray(1), partial, stats)
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, q, out, masses)
-                .task("scores", Kernels::blockScores, new KernelContext(), masses, params, out)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out)
                 .transferToHost(DataTransferMode.UNDER_DEMAND, masses);
     }
@@ -315,8 +314,10 @@ final class DeviceCache implements AutoCloseable {
         int splits = splits(groups(q), (long) nb * b, 4);
         params.set(Kernels.SPLITS, splits);
         grids.get("o.oracle").setGlobalWork((long) groups(q) * splits * Kernels.LOCAL, 1, 1);
-        grids.get("o.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
-        grids.get("o.scores").setGlobalWork(roundUp((long) hkv * nqb * nb), 1, 1);
+        params.set(Kernels.VECTORS, vectors);
+        // One work-group per query vector's merge, then one per LOCAL blocks of each (KV head, query block)'s scores.
+        long scoreGroups = (long) hkv * nqb * ((nb + Kernels.LOCAL - 1) / Kernels.LOCAL);
+        grids.get("o.merge").setGlobalWork((vectors + scoreGroups) * Kernels.LOCAL, 1, 1);
         lastOracle = plan.withGraph(1).execute();
         Plans.copyOut(f("o.out"), 0, output.out(), vectors * d);
         Plans.copyOut(f("o.out"), params.get(Kernels.SCORES_AT), output.scores().data(), hkv * nqb * nb);
@@ -363,6 +364,7 @@ final class DeviceCache implements AutoCloseable {
         int splits = splits(groups(q), (long) most * b, 1);
         params.set(Kernels.SPLITS, splits);
         grids.get("p.sparse").setGlobalWork((long) groups(q) * (splits + 1) * Kernels.LOCAL, 1, 1);
+        params.set(Kernels.VECTORS, vectors);
         grids.get("p.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
         plan.withGraph(2).execute();
         Plans.copyOut(f("p.out"), 0, out, vectors * d);

@@ -37,7 +37,7 @@ final class Kernels {
     static final int HQ = 0, HKV = 1, DIM = 2, BLOCK = 3, QBLOCK = 4, TOKENS = 5, NB_STRIDE = 6, FIRST_QB = 7,
             NQB = 8, WINDOW = 9, RING = 10, CHUNK_STRIDE = 11, SINK = 12, LOCAL_BLOCKS = 13, BUDGET = 14, SEL_STRIDE = 15,
             STAGE_FIRST = 16, STAGE_TOKENS = 17, SPLITS = 18, MBITS = 19, ROW = 20, PAGE = 21, KPAGE = 22, MODE = 23, RING_BASE = 24,
-            STARTS = 25, SCORES_AT = 26, COUNT_AT = 27, GATES_AT = 28, PARAMS = 29;
+            STARTS = 25, SCORES_AT = 26, COUNT_AT = 27, GATES_AT = 28, VECTORS = 29, PARAMS = 30;
     /** Query heads one attention work-group serves (GQA: they share every K/V load), and the largest head dim. */
     static final int HEADS = 4, DMAX = 256;
     /**
@@ -351,26 +351,6 @@ final class Kernels {
     }
 
     /**
-     * S[h][qb][j]: the largest mass any row of query block qb and any head of KV head h's group puts on block j,
-     * written after the outputs ({@code SCORES_AT}) so that one transfer brings both back. Query block qb's rows
-     * are {@code p[STARTS + qb] .. p[STARTS + qb + 1] - 1}.
-     */
-    static void blockScores(KernelContext ctx, FloatArray masses, IntArray p, FloatArray out) {
-        int id = ctx.globalIdx;
-        int hq = p.get(HQ), hkv = p.get(HKV), nqb = p.get(NQB), nbStride = p.get(NB_STRIDE), starts = p.get(STARTS);
-        int nb = (p.get(TOKENS) + p.get(BLOCK) - 1) / p.get(BLOCK);
-        if (id < hkv * nqb * nb) {
-            int j = id % nb, qb = (id / nb) % nqb, h = id / nb / nqb;
-            int group = hq / hkv;
-            float best = 0f;
-            for (int i = p.get(starts + qb); i < p.get(starts + qb + 1); i++) {
-                for (int gg = 0; gg < group; gg++) best = TornadoMath.max(best, masses.get((i * hq + h * group + gg) * nbStride + j));
-            }
-            out.set(p.get(SCORES_AT) + id, best);
-        }
-    }
-
-    /**
      * SPEC 2's ranking for one (KV head, query block) per work-group: forced blocks first, then up to the budget
      * the best unflagged block by (S descending, index ascending), in order of choice. The host applies a mass
      * target to this order (in doubles, as the reference does) and sorts the result. Thread lid owns the blocks
@@ -454,12 +434,18 @@ final class Kernels {
     }
 
     /**
-     * Combines the splits of query vector x: global max M, sum L = sum l_s e^(m_s - M) and accumulator likewise.
-     * Oracle ({@code MODE} 0): writes the output and the mass of every block from the chunk statistics under the
-     * final log-sum-exp. Sparse: writes gateSel * (the selected splits, combined) + gateSwa * (the window partial,
-     * split {@code SPLITS}), the gates (sel, swa) of vector x at {@code q[GATES_AT + 2x]}. Thread s < SPLITS (at most {@link #LOCAL}) reads split s's max and sum, so M and L are
-     * two trees and each dimension's thread then sums its split accumulators with weights from local memory (one
-     * thread walking every split three times left this kernel at ~60 us at T = 128k).
+     * Combines split partial states: for query vector x, global max M, sum L = sum l_s e^(m_s - M) and accumulator
+     * likewise. Work-group x < {@code VECTORS} merges vector x: the oracle ({@code MODE} 0) writes its output; sparse
+     * writes gateSel * (the selected splits, combined) + gateSwa * (the window partial, split {@code SPLITS}), the
+     * gates (sel, swa) of vector x at {@code q[GATES_AT + 2x]}. The oracle's further work-groups each score
+     * {@link #LOCAL} blocks j of one (KV head h, query block qb): S[h][qb][j], written after the outputs
+     * ({@code SCORES_AT}), is the largest mass any row of qb and any head of h's group puts on block j, each
+     * vector's mass per block following from the chunk statistics under its M and L (and kept in {@code masses} for
+     * SPEC 5). One kernel for both, so that a decode step pays one launch less (TornadoVM 5.2 waits for each
+     * kernel before launching the next); the blocks' masses spread over many work-groups (one thread walking its
+     * vector's blocks after the merge left this kernel at ~45 us at T = 128k). Thread s < SPLITS (at most
+     * {@link #LOCAL}) reads split s's max and sum, so M and L are two trees; query block qb's rows are
+     * {@code p[STARTS + qb] .. p[STARTS + qb + 1] - 1}.
      */
     static void mergeSplits(KernelContext ctx, FloatArray partial, FloatArray stats, IntArray p, FloatArray q, FloatArray out,
                             FloatArray masses) {
@@ -468,58 +454,82 @@ final class Kernels {
         int x = ctx.groupIdx;
         int lid = ctx.localIdx;
         boolean oracle = p.get(MODE) == 0;
-        int splits = p.get(SPLITS), d = p.get(DIM);
-        int first = x * (oracle ? splits : splits + 1);
-        float ms = Float.NEGATIVE_INFINITY, ls = 0f;
-        if (lid < splits) {
-            ms = partial.get((first + lid) * (d + 2));
-            ls = partial.get((first + lid) * (d + 2) + 1);
+        int splits = p.get(SPLITS), d = p.get(DIM), hq = p.get(HQ), vectors = p.get(VECTORS);
+        int per = oracle ? splits : splits + 1;
+        int b = p.get(BLOCK), nb = (p.get(TOKENS) + b - 1) / b, tiles = (nb + LOCAL - 1) / LOCAL;
+        boolean merging = x < vectors;
+        // The vectors this work-group combines: rows r0 .. r1 - 1, heads g0 .. g1 - 1 of each.
+        int r0 = x / hq, r1 = r0 + 1, g0 = x % hq, g1 = g0 + 1;
+        int h = 0, qb = 0, j = lid;
+        if (!merging) {
+            int id = x - vectors, nqb = p.get(NQB), group = hq / p.get(HKV);
+            j = (id % tiles) * LOCAL + lid;
+            qb = (id / tiles) % nqb;
+            h = id / tiles / nqb;
+            r0 = p.get(p.get(STARTS) + qb);
+            r1 = p.get(p.get(STARTS) + qb + 1);
+            g0 = h * group;
+            g1 = g0 + group;
         }
-        wm[lid] = ms;
-        ctx.localBarrier();
-        for (int w = LOCAL / 2; w > 0; w >>= 1) {
-            if (lid < w) wm[lid] = TornadoMath.max(wm[lid], wm[lid + w]);
-            ctx.localBarrier();
-        }
-        float m = wm[0];
-        float weight = ms == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(ms - m);
-        wl[lid] = ls * weight;
-        ctx.localBarrier();
-        for (int w = LOCAL / 2; w > 0; w >>= 1) {
-            if (lid < w) wl[lid] += wl[lid + w];
-            ctx.localBarrier();
-        }
-        float l = wl[0];
-        wm[lid] = weight;
-        ctx.localBarrier();
-        float acc0 = 0f, acc1 = 0f;
-        for (int sp = 0; sp < splits; sp++) {
-            int at = (first + sp) * (d + 2) + 2 + lid;
-            if (lid < d) acc0 += partial.get(at) * wm[sp];
-            if (lid + LOCAL < d) acc1 += partial.get(at + LOCAL) * wm[sp];
-        }
-        if (oracle) {
-            store(out, x, d, lid, acc0, acc1, l > 0f ? 1f / l : 0f, false);
-            int b = p.get(BLOCK), last = p.get(PARAMS + x / p.get(HQ));
-            int cpb = (b + LOCAL - 1) / LOCAL;
-            int stride = p.get(CHUNK_STRIDE), nbStride = p.get(NB_STRIDE);
-            int nb = (p.get(TOKENS) + b - 1) / b;
-            for (int j = lid; j < nb; j += LOCAL) {
-                float mass = 0f;
-                for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
-                    float sum = stats.get((x * stride + j * cpb + c) * 2 + 1);
-                    if (sum > 0f) mass += sum * TornadoMath.exp(stats.get((x * stride + j * cpb + c) * 2) - m) / l;
+        int cpb = (b + LOCAL - 1) / LOCAL, stride = p.get(CHUNK_STRIDE), nbStride = p.get(NB_STRIDE);
+        float best = 0f;
+        for (int r = r0; r < r1; r++) {
+            int last = p.get(PARAMS + r);
+            for (int g = g0; g < g1; g++) {
+                int v = r * hq + g, first = v * per;
+                float ms = Float.NEGATIVE_INFINITY, ls = 0f;
+                if (lid < splits) {
+                    ms = partial.get((first + lid) * (d + 2));
+                    ls = partial.get((first + lid) * (d + 2) + 1);
                 }
-                masses.set(x * nbStride + j, mass);
+                wm[lid] = ms;
+                ctx.localBarrier();
+                for (int w = LOCAL / 2; w > 0; w >>= 1) {
+                    if (lid < w) wm[lid] = TornadoMath.max(wm[lid], wm[lid + w]);
+                    ctx.localBarrier();
+                }
+                float m = wm[0];
+                float weight = ms == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(ms - m);
+                wl[lid] = ls * weight;
+                ctx.localBarrier();
+                for (int w = LOCAL / 2; w > 0; w >>= 1) {
+                    if (lid < w) wl[lid] += wl[lid + w];
+                    ctx.localBarrier();
+                }
+                float l = wl[0];
+                ctx.localBarrier();
+                wm[lid] = weight;
+                ctx.localBarrier();
+                if (merging) {
+                    float acc0 = 0f, acc1 = 0f;
+                    for (int sp = 0; sp < splits; sp++) {
+                        int at = (first + sp) * (d + 2) + 2 + lid;
+                        if (lid < d) acc0 += partial.get(at) * wm[sp];
+                        if (lid + LOCAL < d) acc1 += partial.get(at + LOCAL) * wm[sp];
+                    }
+                    if (oracle) {
+                        store(out, v, d, lid, acc0, acc1, l > 0f ? 1f / l : 0f, false);
+                    } else {
+                        store(out, v, d, lid, acc0, acc1, l > 0f ? q.get(p.get(GATES_AT) + v * 2) / l : 0f, false);
+                        int w = (first + splits) * (d + 2);
+                        float lw = partial.get(w + 1);
+                        float w0 = lid < d ? partial.get(w + 2 + lid) : 0f;
+                        float w1 = lid + LOCAL < d ? partial.get(w + 2 + lid + LOCAL) : 0f;
+                        store(out, v, d, lid, w0, w1, lw > 0f ? q.get(p.get(GATES_AT) + v * 2 + 1) / lw : 0f, true);
+                    }
+                } else if (j < nb) {
+                    float mass = 0f;
+                    for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
+                        float sum = stats.get((v * stride + j * cpb + c) * 2 + 1);
+                        if (sum > 0f) mass += sum * TornadoMath.exp(stats.get((v * stride + j * cpb + c) * 2) - m) / l;
+                    }
+                    masses.set(v * nbStride + j, mass);
+                    best = TornadoMath.max(best, mass);
+                }
+                ctx.localBarrier();
             }
-        } else {
-            store(out, x, d, lid, acc0, acc1, l > 0f ? q.get(p.get(GATES_AT) + x * 2) / l : 0f, false);
-            int w = (first + splits) * (d + 2);
-            float lw = partial.get(w + 1);
-            float w0 = lid < d ? partial.get(w + 2 + lid) : 0f;
-            float w1 = lid + LOCAL < d ? partial.get(w + 2 + lid + LOCAL) : 0f;
-            store(out, x, d, lid, w0, w1, lw > 0f ? q.get(p.get(GATES_AT) + x * 2 + 1) / lw : 0f, true);
         }
+        if (!merging && j < nb) out.set(p.get(SCORES_AT) + (h * p.get(NQB) + qb) * nb + j, best);
     }
 
     /** Writes {@code f * acc} for dimensions lid and lid + LOCAL, adding to what is there when asked. */
