@@ -501,12 +501,18 @@ final class Kernels {
                 wm[lid] = weight;
                 ctx.localBarrier();
                 if (merging) {
+                    // Loads at clamped addresses, not under a condition: the compiler then keeps several in flight
+                    // (a guarded load per split waited out one L2 latency after another).
+                    int at = first * (d + 2) + 2, lo = TornadoMath.min(lid, d - 1), hi = TornadoMath.min(lid + LOCAL, d - 1);
                     float acc0 = 0f, acc1 = 0f;
-                    for (int sp = 0; sp < splits; sp++) {
-                        int at = (first + sp) * (d + 2) + 2 + lid;
-                        if (lid < d) acc0 += partial.get(at) * wm[sp];
-                        if (lid + LOCAL < d) acc1 += partial.get(at + LOCAL) * wm[sp];
+                    int sp = 0;
+                    for (; sp + 4 <= splits; sp += 4) {
+                        float p0 = partial.get(at + sp * (d + 2) + lo), p1 = partial.get(at + (sp + 1) * (d + 2) + lo);
+                        float p2 = partial.get(at + (sp + 2) * (d + 2) + lo), p3 = partial.get(at + (sp + 3) * (d + 2) + lo);
+                        acc0 += (p0 * wm[sp] + p1 * wm[sp + 1]) + (p2 * wm[sp + 2] + p3 * wm[sp + 3]);
                     }
+                    for (; sp < splits; sp++) acc0 += partial.get(at + sp * (d + 2) + lo) * wm[sp];
+                    for (int s2 = 0; d > LOCAL && s2 < splits; s2++) acc1 += partial.get(at + s2 * (d + 2) + hi) * wm[s2];
                     if (oracle) {
                         store(out, v, d, lid, acc0, acc1, l > 0f ? 1f / l : 0f, false);
                     } else {
@@ -520,8 +526,8 @@ final class Kernels {
                 } else if (j < nb) {
                     float mass = 0f;
                     for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
-                        float sum = stats.get((v * stride + j * cpb + c) * 2 + 1);
-                        if (sum > 0f) mass += sum * TornadoMath.exp(stats.get((v * stride + j * cpb + c) * 2) - m) / l;
+                        float sum = stats.get((v * stride + j * cpb + c) * 2 + 1), ref = stats.get((v * stride + j * cpb + c) * 2);
+                        if (sum > 0f) mass += sum * TornadoMath.exp(ref - m) / l;
                     }
                     masses.set(v * nbStride + j, mass);
                     best = TornadoMath.max(best, mass);

@@ -32,8 +32,8 @@ class DeviceCacheTest {
              var swa = new SwaCache(HKV, D, 8, precision);
              var swa2 = new SwaCache(HKV, D, 21, precision)) {
             append(cache, swa, swa2, 71, rnd);
-            check(tornado, reference, cache, swa, 8, 2, rnd);
-            check(tornado, reference, cache, swa2, 12, 2, rnd);
+            check(tornado, reference, cache, swa, HQ, 8, 2, rnd);
+            check(tornado, reference, cache, swa2, HQ, 12, 2, rnd);
             // Room for bucket(71) = 128 tokens = 8 pages, then 2 rings of bucket(21) = 32 slots = 2 pages each;
             // V rows padded to D + 1.
             long pages = DeviceCache.bucket((128 + B - 1) / B) + 2 * (32 / B);
@@ -43,14 +43,14 @@ class DeviceCacheTest {
 
             // More rows than one staging run carries: three runs of the append graph before the next oracle.
             append(cache, swa, swa2, DeviceCache.STAGE * 2 + 3, rnd);
-            check(tornado, reference, cache, swa, 8, 2, rnd);
-            check(tornado, reference, cache, swa2, 12, 2, rnd);
+            check(tornado, reference, cache, swa, HQ, 8, 2, rnd);
+            check(tornado, reference, cache, swa2, HQ, 12, 2, rnd);
             assertEquals(expected, tornado.residentBytes(), "the same device buffer, appended to in place (106 tokens fit the 128 reserved)");
 
             // A decode step: one token each, so each ring keeps most of what it held; a ring sharing space with the other would show.
             append(cache, swa, swa2, 1, rnd);
-            check(tornado, reference, cache, swa, 8, 2, rnd);
-            check(tornado, reference, cache, swa2, 12, 2, rnd);
+            check(tornado, reference, cache, swa, HQ, 8, 2, rnd);
+            check(tornado, reference, cache, swa2, HQ, 12, 2, rnd);
         }
     }
 
@@ -69,7 +69,27 @@ class DeviceCacheTest {
             float[] k = gaussian(5000 * HKV * D, rnd), v = gaussian(5000 * HKV * D, rnd);
             cache.append(k, v, 5000);
             swa.append(k, v, 5000);
-            check(tornado, reference, cache, swa, 4, 80, rnd);
+            check(tornado, reference, cache, swa, HQ, 4, 80, rnd);
+        }
+    }
+
+    /**
+     * Heads wider than one thread per dimension ({@link Kernels#LOCAL}): each attention thread also owns dimension
+     * lid + LOCAL, and the merge sums that dimension's split accumulators too. A long context, so both are split.
+     */
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void headsWiderThanAWorkGroupMergeLikeTheReference(KvPrecision precision) {
+        int d = Kernels.LOCAL + 9, hkv = 1, hq = 3;
+        Random rnd = new Random(23 + precision.ordinal());
+        try (var tornado = tornado();
+             var reference = new ReferenceBackend();
+             var cache = new KvCache(hkv, d, B, precision);
+             var swa = new SwaCache(hkv, d, 8, precision)) {
+            float[] k = gaussian(3000 * hkv * d, rnd), v = gaussian(3000 * hkv * d, rnd);
+            cache.append(k, v, 3000);
+            swa.append(k, v, 3000);
+            check(tornado, reference, cache, swa, hq, 5, 40, rnd);
         }
     }
 
@@ -115,8 +135,10 @@ class DeviceCacheTest {
     }
 
     /** Decode row at the end of the cache: oracle, TopK topK, sparse through the view; both against the reference. */
-    private static void check(AttentionBackend tornado, AttentionBackend reference, KvCache cache, SwaCache swa, int window, int topK, Random rnd) {
-        Queries q = Queries.last(gaussian(HQ * D, rnd), 1, HQ, D, cache.length());
+    private static void check(AttentionBackend tornado, AttentionBackend reference, KvCache cache, SwaCache swa, int hq, int window, int topK,
+                              Random rnd) {
+        int d = cache.headDim();
+        Queries q = Queries.last(gaussian(hq * d, rnd), 1, hq, d, cache.length());
         OracleRequest or = OracleRequest.of(q, cache, BlockGeometry.of(B));
         OracleOutput got = OracleOutput.allocate(or), want = OracleOutput.allocate(or);
         tornado.oracle(or, got);
@@ -124,10 +146,10 @@ class DeviceCacheTest {
         close("oracle out", want.out(), got.out());
         close("oracle S", want.scores().data(), got.scores().data());
         BlockSelection sel = reference.select(new SelectionRequest(want.scores(), SelectionPolicy.TopK.of(topK)));
-        float[] gates = new float[HQ];
+        float[] gates = new float[hq];
         java.util.Arrays.fill(gates, 0.5f);
         SparseRequest sr = SparseRequest.of(q, cache.view(), sel, swa, window, gates, gates);
-        float[] outGot = new float[HQ * D], outWant = new float[HQ * D];
+        float[] outGot = new float[hq * d], outWant = new float[hq * d];
         tornado.sparse(sr, outGot);
         reference.sparse(sr, outWant);
         close("sparse out", outWant, outGot);
