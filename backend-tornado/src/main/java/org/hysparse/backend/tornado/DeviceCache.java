@@ -33,6 +33,12 @@ final class DeviceCache implements AutoCloseable {
     static final int STAGE = 16;
     /** Most splits of one work-group's blocks (split-K decode), and most split work-groups in all. */
     static final int MAX_SPLITS = 128, SPLIT_GROUPS = 1024;
+    /**
+     * Ring slots a plan starts with once a window cache reads through it: a new plan costs a TornadoVM compile
+     * (about a second on the H100), and a full layer is read by several sparse layers (HySparse: about nine), so
+     * growing 1, 2, 4, 8, 16 cost four compiles in the first pass; a ring is a few pages.
+     */
+    static final int MIN_RINGS = 16;
 
     /** What a plan has room for: tokens of the cache, query vectors, query blocks, slots per window ring, rings. */
     record Caps(int tokens, int vectors, int queryBlocks, int ring, int rings) {
@@ -42,16 +48,24 @@ final class DeviceCache implements AutoCloseable {
         }
 
         Caps grow(Caps need) {
-            return new Caps(Math.max(tokens, bucket(need.tokens)), Math.max(vectors, bucket(need.vectors)),
+            return new Caps(Math.max(tokens, roomFor(need.tokens)), Math.max(vectors, bucket(need.vectors)),
                     Math.max(queryBlocks, bucket(need.queryBlocks)), Math.max(ring, bucket(need.ring)), Math.max(rings, ringSlots(need.rings)));
         }
 
         static Caps of(Caps need) {
-            return new Caps(bucket(need.tokens), bucket(need.vectors), bucket(need.queryBlocks), bucket(need.ring), ringSlots(need.rings));
+            return new Caps(roomFor(need.tokens), bucket(need.vectors), bucket(need.queryBlocks), bucket(need.ring), ringSlots(need.rings));
+        }
+
+        /**
+         * Tokens with a quarter to spare before the power of two: a prefill ending at (or just under) a power of
+         * two would otherwise get a new plan, and a compile, at its first decode step.
+         */
+        private static int roomFor(int tokens) {
+            return bucket(tokens + tokens / 4);
         }
 
         private static int ringSlots(int rings) {
-            return rings == 0 ? 0 : bucket(rings);
+            return rings == 0 ? 0 : Math.max(MIN_RINGS, bucket(rings));
         }
     }
 

@@ -34,9 +34,9 @@ class DeviceCacheTest {
             append(cache, swa, swa2, 71, rnd);
             check(tornado, reference, cache, swa, HQ, 8, 2, rnd);
             check(tornado, reference, cache, swa2, HQ, 12, 2, rnd);
-            // Room for bucket(71) = 128 tokens = 8 pages, then 2 rings of bucket(21) = 32 slots = 2 pages each;
-            // V rows padded to D + 1.
-            long pages = DeviceCache.bucket((128 + B - 1) / B) + 2 * (32 / B);
+            // Room for bucket(71 + 71 / 4) = 128 tokens = 8 pages, then ring slots for MIN_RINGS rings (2 in use) of
+            // bucket(21) = 32 tokens = 2 pages each; V rows padded to D + 1.
+            long pages = DeviceCache.bucket((128 + B - 1) / B) + DeviceCache.MIN_RINGS * (32 / B);
             long kRow = precision == KvPrecision.FLOAT32 ? D : D + 1;
             long expected = pages * (B * HKV * (D + 1) + HKV * kRow * B) * precision.bytes();
             assertEquals(expected, tornado.residentBytes(), "one device buffer (K and V) for the cache, its view and both rings, " + precision);
