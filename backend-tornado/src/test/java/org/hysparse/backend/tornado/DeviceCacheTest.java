@@ -61,16 +61,7 @@ class DeviceCacheTest {
     @ParameterizedTest
     @EnumSource(KvPrecision.class)
     void longContextSplitsMergeLikeTheReference(KvPrecision precision) {
-        Random rnd = new Random(11 + precision.ordinal());
-        try (var tornado = tornado();
-             var reference = new ReferenceBackend();
-             var cache = new KvCache(HKV, D, B, precision);
-             var swa = new SwaCache(HKV, D, 8, precision)) {
-            float[] k = gaussian(5000 * HKV * D, rnd), v = gaussian(5000 * HKV * D, rnd);
-            cache.append(k, v, 5000);
-            swa.append(k, v, 5000);
-            check(tornado, reference, cache, swa, HQ, 4, 80, rnd);
-        }
+        decodeAfter(precision, HKV, D, HQ, 5000, 4, 80, 11);
     }
 
     /**
@@ -80,16 +71,20 @@ class DeviceCacheTest {
     @ParameterizedTest
     @EnumSource(KvPrecision.class)
     void headsWiderThanAWorkGroupMergeLikeTheReference(KvPrecision precision) {
-        int d = Kernels.LOCAL + 9, hkv = 1, hq = 3;
-        Random rnd = new Random(23 + precision.ordinal());
+        decodeAfter(precision, 1, Kernels.LOCAL + 9, 3, 3000, 5, 40, 23);
+    }
+
+    /** A cache of {@code tokens} random rows and its window cache (8 slots), then one decode step through {@link #check}. */
+    private static void decodeAfter(KvPrecision precision, int hkv, int d, int hq, int tokens, int window, int topK, long seed) {
+        Random rnd = new Random(seed + precision.ordinal());
         try (var tornado = tornado();
              var reference = new ReferenceBackend();
              var cache = new KvCache(hkv, d, B, precision);
              var swa = new SwaCache(hkv, d, 8, precision)) {
-            float[] k = gaussian(3000 * hkv * d, rnd), v = gaussian(3000 * hkv * d, rnd);
-            cache.append(k, v, 3000);
-            swa.append(k, v, 3000);
-            check(tornado, reference, cache, swa, hq, 5, 40, rnd);
+            float[] k = gaussian(tokens * hkv * d, rnd), v = gaussian(tokens * hkv * d, rnd);
+            cache.append(k, v, tokens);
+            swa.append(k, v, tokens);
+            check(tornado, reference, cache, swa, hq, window, topK, rnd);
         }
     }
 
