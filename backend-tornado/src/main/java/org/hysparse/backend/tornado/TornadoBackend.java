@@ -22,7 +22,13 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  */
 final class TornadoBackend implements AttentionBackend {
     private final Devices.Found device;
-    private final Map<String, Plan> plans = new HashMap<>();
+    /**
+     * Selection plans, the last one covering the largest scores, list count and budget seen, so that a smaller
+     * call reuses it (each new plan is a TornadoVM compile, about a second on the H100: a decode step after a
+     * two-query-block prefill tail paid one). Replaced plans stay open until {@link #close}: closing one while
+     * other plans run made the kit's concurrent-calls rule fail once on PoCL.
+     */
+    private final java.util.List<Plan> selections = new java.util.ArrayList<>();
     /** The device copy of each cache (by identity); entries of collected caches go, see {@link #deviceCache}. */
     private final Map<KvCache, DeviceCache> resident = new java.util.WeakHashMap<>();
     /** Every device cache with its cache, so that those of collected caches release their device memory. */
@@ -36,11 +42,22 @@ final class TornadoBackend implements AttentionBackend {
 
     @Override public Set<KvPrecision> precisions() { return EnumSet.allOf(KvPrecision.class); }
 
-    /** Device buffers of the selection call, with the plan that reads them. */
+    /** Device buffers of the selection call, with the plan that reads them: room for sCap scores, listCap lists of selCap blocks. */
     private static final class Plan implements AutoCloseable {
         final Map<String, Object> arrays = new HashMap<>();
+        final int sCap, listCap, selCap;
         WorkerGrid1D grid;
         TornadoExecutionPlan plan;
+
+        Plan(int sCap, int listCap, int selCap) {
+            this.sCap = sCap;
+            this.listCap = listCap;
+            this.selCap = selCap;
+        }
+
+        boolean covers(int s, int lists, int sel) {
+            return sCap >= s && listCap >= lists && selCap >= sel;
+        }
 
         FloatArray f(String n) { return (FloatArray) arrays.get(n); }
         IntArray i(String n) { return (IntArray) arrays.get(n); }
@@ -82,10 +99,16 @@ final class TornadoBackend implements AttentionBackend {
             case SelectionPolicy.TopK t -> t.k();
             case SelectionPolicy.MassTarget m -> m.kMax();
         };
-        int selCap = DeviceCache.bucket(Math.min(budget, nb));
-        int sCap = DeviceCache.bucket((long) hkv * nqb * nb), listCap = DeviceCache.bucket((long) hkv * nqb);
-        String key = "select/" + sCap + "/" + listCap + "/" + selCap;
-        Plan p = plans.computeIfAbsent(key, k -> selectPlan(sCap, listCap, selCap));
+        int selNeed = DeviceCache.bucket(Math.min(budget, nb));
+        int sNeed = DeviceCache.bucket((long) hkv * nqb * nb), listNeed = DeviceCache.bucket((long) hkv * nqb);
+        Plan last = selections.isEmpty() ? null : selections.getLast();
+        if (last == null || !last.covers(sNeed, listNeed, selNeed)) {
+            last = last == null ? selectPlan(sNeed, listNeed, selNeed)
+                    : selectPlan(Math.max(sNeed, last.sCap), Math.max(listNeed, last.listCap), Math.max(selNeed, last.selCap));
+            selections.add(last);
+        }
+        Plan p = last;
+        int selCap = p.selCap, listCap = p.listCap;
         Plans.copyIn(s.data(), p.f("s"));
         IntArray params = p.i("params");
         params.set(Kernels.HKV, hkv);
@@ -141,7 +164,7 @@ final class TornadoBackend implements AttentionBackend {
     }
 
     private Plan selectPlan(int sCap, int listCap, int selCap) {
-        Plan p = new Plan();
+        Plan p = new Plan(sCap, listCap, selCap);
         FloatArray s = new FloatArray(sCap);
         // Query blocks' visible counts ride in the parameters, list lengths after the lists: one transfer each way fewer.
         IntArray params = new IntArray(Kernels.PARAMS + listCap), sel = new IntArray(listCap * selCap + listCap), flags = new IntArray(sCap);
@@ -208,8 +231,8 @@ final class TornadoBackend implements AttentionBackend {
 
     @Override
     public synchronized void close() {
-        plans.values().forEach(Plan::close);
-        plans.clear();
+        selections.forEach(Plan::close);
+        selections.clear();
         owners.forEach(e -> e.getValue().close());
         owners.clear();
         resident.clear();
