@@ -516,10 +516,10 @@ final class Kernels {
                     }
                     for (; sp < splits; sp++) acc0 += partial.get(at + sp * (d + 2) + lo) * wm[sp];
                     for (int s2 = 0; d > LOCAL && s2 < splits; s2++) acc1 += partial.get(at + s2 * (d + 2) + hi) * wm[s2];
-                    if (oracle) {
-                        store(out, v, d, lid, acc0, acc1, l > 0f ? 1f / l : 0f, false);
-                    } else {
-                        store(out, v, d, lid, acc0, acc1, l > 0f ? q.get(p.get(GATES_AT) + v * 2) / l : 0f, false);
+                    // The oracle's output is the combined splits; sparse weighs them by gateSel and adds the window's.
+                    float gate = oracle ? 1f : q.get(p.get(GATES_AT) + v * 2);
+                    store(out, v, d, lid, acc0, acc1, l > 0f ? gate / l : 0f, false);
+                    if (!oracle) {
                         int w = (first + splits) * (d + 2);
                         float lw = partial.get(w + 1);
                         float w0 = lid < d ? partial.get(w + 2 + lid) : 0f;

@@ -101,13 +101,12 @@ final class TornadoBackend implements AttentionBackend {
         };
         int selNeed = DeviceCache.bucket(Math.min(budget, nb));
         int sNeed = DeviceCache.bucket((long) hkv * nqb * nb), listNeed = DeviceCache.bucket((long) hkv * nqb);
-        Plan last = selections.isEmpty() ? null : selections.getLast();
-        if (last == null || !last.covers(sNeed, listNeed, selNeed)) {
-            last = last == null ? selectPlan(sNeed, listNeed, selNeed)
-                    : selectPlan(Math.max(sNeed, last.sCap), Math.max(listNeed, last.listCap), Math.max(selNeed, last.selCap));
-            selections.add(last);
+        Plan p = selections.isEmpty() ? null : selections.getLast();
+        if (p == null || !p.covers(sNeed, listNeed, selNeed)) {
+            p = p == null ? selectPlan(sNeed, listNeed, selNeed)
+                    : selectPlan(Math.max(sNeed, p.sCap), Math.max(listNeed, p.listCap), Math.max(selNeed, p.selCap));
+            selections.add(p);
         }
-        Plan p = last;
         int selCap = p.selCap, listCap = p.listCap;
         Plans.copyIn(s.data(), p.f("s"));
         IntArray params = p.i("params");
