@@ -224,9 +224,14 @@ final class DeviceCache implements AutoCloseable {
         return q.rows() * hkv * ((group + Kernels.HEADS - 1) / Kernels.HEADS);
     }
 
-    /** Splits per work-group: enough work-groups to fill a large GPU in decode, at least {@code units} chunks each. */
-    private static int splits(int groups, long keys, int units) {
-        long chunks = (keys + (long) units * Kernels.LOCAL - 1) / ((long) units * Kernels.LOCAL);
+    /**
+     * Splits per work-group: enough work-groups to fill a large GPU in decode, one chunk or more each. A work-group
+     * takes its chunks one after another, each a chain of memory round trips (about 20 us on the H100), so short
+     * contexts want one chunk a split: at 8192 tokens, four chunks a split (128 work-groups) took the oracle's
+     * attention 94 us, one (512 work-groups) 39 us.
+     */
+    private static int splits(int groups, long keys) {
+        long chunks = (keys + Kernels.LOCAL - 1) / Kernels.LOCAL;
         return (int) Math.max(1, Math.min(Math.min(MAX_SPLITS, chunks), SPLIT_GROUPS / groups));
     }
 
@@ -324,8 +329,8 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.FIRST_QB, output.scores().queryBlocks().first());
         int[] rowStart = output.scores().queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
         for (int k = 0; k < rowStart.length; k++) params.set(params.get(Kernels.STARTS) + k, rowStart[k]);
-        // At least 4 chunks a split; prefill's many rows stay unsplit.
-        int splits = splits(groups(q), (long) nb * b, 4);
+        // Prefill's many rows stay unsplit (splits never take the work-groups past SPLIT_GROUPS).
+        int splits = splits(groups(q), (long) nb * b);
         params.set(Kernels.SPLITS, splits);
         grids.get("o.oracle").setGlobalWork((long) groups(q) * splits * Kernels.LOCAL, 1, 1);
         params.set(Kernels.VECTORS, vectors);
@@ -375,7 +380,7 @@ final class DeviceCache implements AutoCloseable {
             f("p.q").set(gatesAt + 2 * x, r.gateSel()[x]);
             f("p.q").set(gatesAt + 2 * x + 1, r.gateSwa()[x]);
         }
-        int splits = splits(groups(q), (long) most * b, 1);
+        int splits = splits(groups(q), (long) most * b);
         params.set(Kernels.SPLITS, splits);
         grids.get("p.sparse").setGlobalWork((long) groups(q) * (splits + 1) * Kernels.LOCAL, 1, 1);
         params.set(Kernels.VECTORS, vectors);
