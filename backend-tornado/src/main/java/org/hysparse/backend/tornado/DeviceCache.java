@@ -39,6 +39,13 @@ final class DeviceCache implements AutoCloseable {
      * growing 1, 2, 4, 8, 16 cost four compiles in the first pass; a ring is a few pages.
      */
     static final int MIN_RINGS = 16;
+    /**
+     * Query vectors of the decode-sized twins {@code o1} and {@code p1} of graphs {@code o} and {@code p}, which a
+     * plan has when its capacity is larger: TornadoVM moves a graph's arrays whole, so after a 128-row prefill
+     * every decode call through {@code o} or {@code p} moved 2 MB of queries in and 2 MB of outputs back, and
+     * the demo's decode step took twice as long as one after a one-row prefill.
+     */
+    static final int DECODE_VECTORS = 64;
 
     /** What a plan has room for: tokens of the cache, query vectors, query blocks, slots per window ring, rings. */
     record Caps(int tokens, int vectors, int queryBlocks, int ring, int rings) {
@@ -85,12 +92,15 @@ final class DeviceCache implements AutoCloseable {
     private final Map<String, Object> arrays = new HashMap<>();
     private final Map<String, WorkerGrid1D> grids = new HashMap<>();
     private final TornadoExecutionPlan plan;
+    /** The plan's graphs in order ({@code a}, {@code o}, {@code p}, then {@code o1}, {@code p1} if it has twins). */
+    private final java.util.List<String> graphs;
     /** The ring of each window cache read through this plan; weak, so a dropped window cache frees its slot. */
     private final Map<SwaCache, Ring> rings = new WeakHashMap<>();
     /** Tokens of the cache on the device. */
     private int uploaded;
-    /** The last oracle run, from which the block masses can still be fetched. */
+    /** The last oracle run and its graph, from which the block masses can still be fetched. */
     private TornadoExecutionResult lastOracle;
+    private String lastOracleGraph;
 
     DeviceCache(KvCache cache, Caps caps, TornadoDevice device) {
         this.caps = caps;
@@ -113,16 +123,22 @@ final class DeviceCache implements AutoCloseable {
         pages = nbCap + caps.rings * ringPages;
         long elements = (long) pages * Math.max(page, kPage);
         if (elements > Integer.MAX_VALUE) throw new IllegalArgumentException("kv: expected at most 2^31 cache elements on the device but got " + elements);
-        TaskGraph a = appendGraph(pages * kPage, pages * page);
-        TaskGraph o = oracleGraph();
-        TaskGraph p = sparseGraph();
-        GridScheduler scheduler = new GridScheduler();
-        for (String t : new String[] {"a.append", "o.oracle", "o.merge", "p.sparse", "p.merge"}) {
-            WorkerGrid1D w = Plans.grid();
-            scheduler.addWorkerGrid(t, w);
-            grids.put(t, w);
+        java.util.List<TaskGraph> all = new java.util.ArrayList<>(java.util.List.of(appendGraph(pages * kPage, pages * page),
+                oracleGraph("o", caps.vectors), sparseGraph("p", caps.vectors)));
+        if (caps.vectors > DECODE_VECTORS) {
+            all.add(oracleGraph("o1", DECODE_VECTORS));
+            all.add(sparseGraph("p1", DECODE_VECTORS));
         }
-        plan = Plans.open(device, scheduler, a, o, p);
+        graphs = all.stream().map(TaskGraph::getTaskGraphName).toList();
+        GridScheduler scheduler = new GridScheduler();
+        for (String g : graphs) {
+            for (String t : g.startsWith("a") ? new String[] {"append"} : new String[] {g.startsWith("o") ? "oracle" : "sparse", "merge"}) {
+                WorkerGrid1D w = Plans.grid();
+                scheduler.addWorkerGrid(g + "." + t, w);
+                grids.put(g + "." + t, w);
+            }
+        }
+        plan = Plans.open(device, scheduler, all.toArray(TaskGraph[]::new));
         for (int t = 0; t < cache.length(); t++) {
             for (int h = 0; h < hkv; h++) {
                 upload(cache.keyPage(t), cache.offset(t, h), segment("k"), t, h, true);
@@ -164,11 +180,12 @@ final class DeviceCache implements AutoCloseable {
     }
 
     /**
-     * The oracle's graph: queries and parameters in (the row positions and the query blocks' first rows ride in
-     * the parameters), one array out (the outputs, then S). Each transfer is a driver call per layer and step.
+     * An oracle graph ({@code name}) for up to {@code vec} query vectors: queries and parameters in (the row
+     * positions and the query blocks' first rows ride in the parameters), one array out (the outputs, then S).
+     * Each transfer is a driver call per layer and step.
      */
-    private TaskGraph oracleGraph() {
-        int vec = caps.vectors, nqb = caps.queryBlocks;
+    private TaskGraph oracleGraph(String name, int vec) {
+        int nqb = caps.queryBlocks;
         FloatArray q = new FloatArray(1 + vec * d), consts = consts(), out = new FloatArray(vec * d + hkv * nqb * nbCap);
         FloatArray stats = new FloatArray(vec * nbCap * cpb * 2), masses = new FloatArray(vec * nbCap), partial = new FloatArray(partials(vec));
         IntArray params = shapeParams(vec + nqb + 1);
@@ -176,9 +193,9 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
         params.set(Kernels.STARTS, Kernels.PARAMS + vec);
         params.set(Kernels.SCORES_AT, vec * d);
-        arrays.putAll(Map.of("o.q", q, "o.consts", consts, "o.out", out, "o.masses", masses, "o.params", params));
+        arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".masses", masses, name + ".params", params));
         Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
-        return new TaskGraph("o")
+        return new TaskGraph(name)
                 .consumeFromDevice("a", kf, vf, kh, vh)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params)
@@ -189,18 +206,21 @@ final class DeviceCache implements AutoCloseable {
                 .transferToHost(DataTransferMode.UNDER_DEMAND, masses);
     }
 
-    /** The sparse graph: queries with the gates after them, parameters, and the selection with its list lengths after it. */
-    private TaskGraph sparseGraph() {
-        int vec = caps.vectors, lists = hkv * caps.queryBlocks;
+    /**
+     * A sparse graph ({@code name}) for up to {@code vec} query vectors: queries with the gates after them,
+     * parameters, and the selection with its list lengths after it.
+     */
+    private TaskGraph sparseGraph(String name, int vec) {
+        int lists = hkv * caps.queryBlocks;
         FloatArray q = new FloatArray(1 + vec * d + 2 * vec), consts = consts(), out = new FloatArray(vec * d);
         IntArray params = shapeParams(vec), sel = new IntArray(lists * nbCap + lists);
         params.set(Kernels.MODE, 1);
         params.set(Kernels.GATES_AT, 1 + vec * d);
         params.set(Kernels.COUNT_AT, lists * nbCap);
         FloatArray partial = new FloatArray(partials(vec));
-        arrays.putAll(Map.of("p.q", q, "p.consts", consts, "p.out", out, "p.params", params, "p.sel", sel));
+        arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".params", params, name + ".sel", sel));
         Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
-        return new TaskGraph("p")
+        return new TaskGraph(name)
                 .consumeFromDevice("a", kf, vf, kh, vh)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel)
@@ -319,12 +339,18 @@ final class DeviceCache implements AutoCloseable {
         }
     }
 
+    /** Graph {@code kind} ("o" or "p"), or its decode-sized twin when the plan has one and the call fits it. */
+    private String graphFor(String kind, int vectors) {
+        return vectors <= DECODE_VECTORS && graphs.contains(kind + "1") ? kind + "1" : kind;
+    }
+
     /** SPEC 1 on the device; afterwards {@link #masses()} holds each query vector's mass per block. */
     void oracle(OracleRequest r, OracleOutput output) {
         Queries q = r.queries();
         int vectors = q.rows() * q.heads(), nb = output.scores().kvBlocks(), nqb = output.scores().queryBlocks().count();
-        IntArray params = i("o.params");
-        setQueries(params, f("o.q"), q, r.scale(), r.kv().length(), r.geometry().queryBlockSize());
+        String g = graphFor("o", vectors);
+        IntArray params = i(g + ".params");
+        setQueries(params, f(g + ".q"), q, r.scale(), r.kv().length(), r.geometry().queryBlockSize());
         params.set(Kernels.NQB, nqb);
         params.set(Kernels.FIRST_QB, output.scores().queryBlocks().first());
         int[] rowStart = output.scores().queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
@@ -332,14 +358,15 @@ final class DeviceCache implements AutoCloseable {
         // Prefill's many rows stay unsplit (splits never take the work-groups past SPLIT_GROUPS).
         int splits = splits(groups(q), (long) nb * b);
         params.set(Kernels.SPLITS, splits);
-        grids.get("o.oracle").setGlobalWork((long) groups(q) * splits * Kernels.LOCAL, 1, 1);
+        grids.get(g + ".oracle").setGlobalWork((long) groups(q) * splits * Kernels.LOCAL, 1, 1);
         params.set(Kernels.VECTORS, vectors);
         // One work-group per query vector's merge, then one per LOCAL blocks of each (KV head, query block)'s scores.
         long scoreGroups = (long) hkv * nqb * ((nb + Kernels.LOCAL - 1) / Kernels.LOCAL);
-        grids.get("o.merge").setGlobalWork((vectors + scoreGroups) * Kernels.LOCAL, 1, 1);
-        lastOracle = plan.withGraph(1).execute();
-        Plans.copyOut(f("o.out"), 0, output.out(), vectors * d);
-        Plans.copyOut(f("o.out"), params.get(Kernels.SCORES_AT), output.scores().data(), hkv * nqb * nb);
+        grids.get(g + ".merge").setGlobalWork((vectors + scoreGroups) * Kernels.LOCAL, 1, 1);
+        lastOracle = plan.withGraph(graphs.indexOf(g)).execute();
+        lastOracleGraph = g;
+        Plans.copyOut(f(g + ".out"), 0, output.out(), vectors * d);
+        Plans.copyOut(f(g + ".out"), params.get(Kernels.SCORES_AT), output.scores().data(), hkv * nqb * nb);
     }
 
     /**
@@ -347,8 +374,12 @@ final class DeviceCache implements AutoCloseable {
      * needs them, so they stay on the device until asked for.
      */
     FloatArray masses() {
-        lastOracle.transferToHost(f("o.masses"));
-        return f("o.masses");
+        lastOracle.transferToHost(f(lastOracleGraph + ".masses"));
+        return f(lastOracleGraph + ".masses");
+    }
+
+    String lastOracleGraph() {
+        return lastOracleGraph;
     }
 
     int blockStride() {
@@ -360,8 +391,9 @@ final class DeviceCache implements AutoCloseable {
         Queries q = r.queries();
         BlockSelection sel = r.selection();
         int vectors = q.rows() * q.heads();
-        IntArray params = i("p.params");
-        setQueries(params, f("p.q"), q, r.scale(), r.shared().length(), sel.geometry().queryBlockSize());
+        String g = graphFor("p", vectors);
+        IntArray params = i(g + ".params");
+        setQueries(params, f(g + ".q"), q, r.scale(), r.shared().length(), sel.geometry().queryBlockSize());
         Ring ring = r.window() > 0 ? ring(r.swa()) : null;
         params.set(Kernels.NQB, sel.queryBlocks().count());
         params.set(Kernels.FIRST_QB, sel.queryBlocks().first());
@@ -372,21 +404,21 @@ final class DeviceCache implements AutoCloseable {
         for (int list = 0; list < sel.blocks().length; list++) {
             int[] blocks = sel.blocks()[list];
             most = Math.max(most, blocks.length);
-            i("p.sel").set(params.get(Kernels.COUNT_AT) + list, blocks.length);
-            for (int c = 0; c < blocks.length; c++) i("p.sel").set(list * nbCap + c, blocks[c]);
+            i(g + ".sel").set(params.get(Kernels.COUNT_AT) + list, blocks.length);
+            for (int c = 0; c < blocks.length; c++) i(g + ".sel").set(list * nbCap + c, blocks[c]);
         }
         int gatesAt = params.get(Kernels.GATES_AT);
         for (int x = 0; x < vectors; x++) {
-            f("p.q").set(gatesAt + 2 * x, r.gateSel()[x]);
-            f("p.q").set(gatesAt + 2 * x + 1, r.gateSwa()[x]);
+            f(g + ".q").set(gatesAt + 2 * x, r.gateSel()[x]);
+            f(g + ".q").set(gatesAt + 2 * x + 1, r.gateSwa()[x]);
         }
         int splits = splits(groups(q), (long) most * b);
         params.set(Kernels.SPLITS, splits);
-        grids.get("p.sparse").setGlobalWork((long) groups(q) * (splits + 1) * Kernels.LOCAL, 1, 1);
+        grids.get(g + ".sparse").setGlobalWork((long) groups(q) * (splits + 1) * Kernels.LOCAL, 1, 1);
         params.set(Kernels.VECTORS, vectors);
-        grids.get("p.merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
-        plan.withGraph(2).execute();
-        Plans.copyOut(f("p.out"), 0, out, vectors * d);
+        grids.get(g + ".merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
+        plan.withGraph(graphs.indexOf(g)).execute();
+        Plans.copyOut(f(g + ".out"), 0, out, vectors * d);
     }
 
     @Override

@@ -223,6 +223,11 @@ final class TornadoBackend implements AttentionBackend {
         return new DroppedMass(max, sum / ((double) q.rows() * q.heads()));
     }
 
+    /** The graph the last oracle call on {@code cache} ran through ("o", or its decode-sized twin "o1"); for tests. */
+    synchronized String lastOracleGraph(KvCache cache) {
+        return resident.get(cache).lastOracleGraph();
+    }
+
     /** Device bytes of K and V held for all resident caches (their capacity, in each cache's precision). */
     synchronized long residentBytes() {
         return owners.stream().mapToLong(e -> e.getValue().deviceBytes()).sum();

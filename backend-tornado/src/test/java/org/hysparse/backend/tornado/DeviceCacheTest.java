@@ -32,8 +32,8 @@ class DeviceCacheTest {
              var swa = new SwaCache(HKV, D, 8, precision);
              var swa2 = new SwaCache(HKV, D, 21, precision)) {
             append(cache, swa, swa2, 71, rnd);
-            check(tornado, reference, cache, swa, HQ, 8, 2, rnd);
-            check(tornado, reference, cache, swa2, HQ, 12, 2, rnd);
+            check(tornado, reference, cache, swa, 1, HQ, 8, 2, rnd);
+            check(tornado, reference, cache, swa2, 1, HQ, 12, 2, rnd);
             // Room for bucket(71 + 71 / 4) = 128 tokens = 8 pages, then ring slots for MIN_RINGS rings (2 in use) of
             // bucket(21) = 32 tokens = 2 pages each; V rows padded to D + 1.
             long pages = DeviceCache.bucket((128 + B - 1) / B) + DeviceCache.MIN_RINGS * (32 / B);
@@ -43,14 +43,14 @@ class DeviceCacheTest {
 
             // More rows than one staging run carries: three runs of the append graph before the next oracle.
             append(cache, swa, swa2, DeviceCache.STAGE * 2 + 3, rnd);
-            check(tornado, reference, cache, swa, HQ, 8, 2, rnd);
-            check(tornado, reference, cache, swa2, HQ, 12, 2, rnd);
+            check(tornado, reference, cache, swa, 1, HQ, 8, 2, rnd);
+            check(tornado, reference, cache, swa2, 1, HQ, 12, 2, rnd);
             assertEquals(expected, tornado.residentBytes(), "the same device buffer, appended to in place (106 tokens fit the 128 reserved)");
 
             // A decode step: one token each, so each ring keeps most of what it held; a ring sharing space with the other would show.
             append(cache, swa, swa2, 1, rnd);
-            check(tornado, reference, cache, swa, HQ, 8, 2, rnd);
-            check(tornado, reference, cache, swa2, HQ, 12, 2, rnd);
+            check(tornado, reference, cache, swa, 1, HQ, 8, 2, rnd);
+            check(tornado, reference, cache, swa2, 1, HQ, 12, 2, rnd);
         }
     }
 
@@ -84,7 +84,43 @@ class DeviceCacheTest {
             float[] k = gaussian(tokens * hkv * d, rnd), v = gaussian(tokens * hkv * d, rnd);
             cache.append(k, v, tokens);
             swa.append(k, v, tokens);
-            check(tornado, reference, cache, swa, hq, window, topK, rnd);
+            check(tornado, reference, cache, swa, 1, hq, window, topK, rnd);
+        }
+    }
+
+    /**
+     * A prefill of more query vectors than {@link DeviceCache#DECODE_VECTORS} gives the plan room for them; the
+     * decode steps after it run through the plan's decode-sized graphs (which move a decode row's queries and
+     * outputs, not the prefill's) on the same device buffers, and match the reference, SPEC 5's masses included.
+     */
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void decodeAfterAPrefillRunsOnTheDecodeSizedGraphs(KvPrecision precision) {
+        Random rnd = new Random(5 + precision.ordinal());
+        int rows = DeviceCache.DECODE_VECTORS / HQ + 3;
+        try (var tornado = tornado();
+             var reference = new ReferenceBackend();
+             var cache = new KvCache(HKV, D, B, precision);
+             var swa = new SwaCache(HKV, D, 32, precision)) {
+            float[] k = gaussian(300 * HKV * D, rnd), v = gaussian(300 * HKV * D, rnd);
+            cache.append(k, v, 300);
+            swa.append(k, v, 300);
+            check(tornado, reference, cache, swa, rows, HQ, 8, 3, rnd);
+            Queries prefill = Queries.last(gaussian(rows * HQ * D, rnd), rows, HQ, D, cache.length());
+            tornado.oracle(OracleRequest.of(prefill, cache, BlockGeometry.of(B)));
+            assertEquals("o", tornado.lastOracleGraph(cache), "the prefill's " + rows * HQ + " vectors through the full-size oracle graph");
+            for (int step = 0; step < 2; step++) {
+                float[] k1 = gaussian(HKV * D, rnd), v1 = gaussian(HKV * D, rnd);
+                cache.append(k1, v1, 1);
+                swa.append(k1, v1, 1);
+                BlockSelection sel = check(tornado, reference, cache, swa, 1, HQ, 8, 3, rnd);
+                assertEquals("o1", tornado.lastOracleGraph(cache), "a decode row through the decode-sized oracle graph");
+                Queries q = Queries.last(gaussian(HQ * D, rnd), 1, HQ, D, cache.length());
+                DroppedMass got = tornado.droppedMass(DroppedMassRequest.of(q, cache, sel));
+                DroppedMass want = reference.droppedMass(DroppedMassRequest.of(q, cache, sel));
+                assertEquals(want.max(), got.max(), 1e-4, "SPEC 5 max from the decode-sized graph's masses");
+                assertEquals(want.mean(), got.mean(), 1e-4, "SPEC 5 mean from the decode-sized graph's masses");
+            }
         }
     }
 
@@ -129,11 +165,14 @@ class DeviceCacheTest {
         swa2.append(gaussian(tokens * HKV * D, rnd), gaussian(tokens * HKV * D, rnd), tokens);
     }
 
-    /** Decode row at the end of the cache: oracle, TopK topK, sparse through the view; both against the reference. */
-    private static void check(AttentionBackend tornado, AttentionBackend reference, KvCache cache, SwaCache swa, int hq, int window, int topK,
-                              Random rnd) {
+    /**
+     * The last {@code rows} rows of the cache: oracle, TopK topK, sparse through the view; both against the
+     * reference. Returns the selection.
+     */
+    private static BlockSelection check(TornadoBackend tornado, AttentionBackend reference, KvCache cache, SwaCache swa, int rows, int hq,
+                                        int window, int topK, Random rnd) {
         int d = cache.headDim();
-        Queries q = Queries.last(gaussian(hq * d, rnd), 1, hq, d, cache.length());
+        Queries q = Queries.last(gaussian(rows * hq * d, rnd), rows, hq, d, cache.length());
         OracleRequest or = OracleRequest.of(q, cache, BlockGeometry.of(B));
         OracleOutput got = OracleOutput.allocate(or), want = OracleOutput.allocate(or);
         tornado.oracle(or, got);
@@ -141,13 +180,14 @@ class DeviceCacheTest {
         close("oracle out", want.out(), got.out());
         close("oracle S", want.scores().data(), got.scores().data());
         BlockSelection sel = reference.select(new SelectionRequest(want.scores(), SelectionPolicy.TopK.of(topK)));
-        float[] gates = new float[hq];
+        float[] gates = new float[rows * hq];
         java.util.Arrays.fill(gates, 0.5f);
         SparseRequest sr = SparseRequest.of(q, cache.view(), sel, swa, window, gates, gates);
-        float[] outGot = new float[hq * d], outWant = new float[hq * d];
+        float[] outGot = new float[rows * hq * d], outWant = new float[rows * hq * d];
         tornado.sparse(sr, outGot);
         reference.sparse(sr, outWant);
         close("sparse out", outWant, outGot);
+        return sel;
     }
 
     private static void close(String what, float[] want, float[] got) {
