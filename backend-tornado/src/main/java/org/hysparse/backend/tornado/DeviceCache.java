@@ -24,7 +24,9 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * {@code p} (sparse, SPEC 3) consume those same buffers (TornadoVM's persistOnDevice / consumeFromDevice),
  * so the cache and all its views occupy one device buffer and no layer moves KV between host and device.
  * The window rings of the sparse layers reading this cache are resident too, in further pages of the same
- * buffers (one ring slot per {@link SwaCache}, kept up to date the same way). KV keeps its precision on the
+ * buffers (one ring slot per {@link SwaCache}, kept up to date the same way); a plan sized for a prefill also has
+ * decode-sized twins {@code o1} and {@code p1} of {@code o} and {@code p} on the same buffers (see
+ * {@link #DECODE_VECTORS}). KV keeps its precision on the
  * device (see {@link Kernels}). Capacities only grow: a call that needs more tokens, query vectors, query
  * blocks, window slots or rings than the plan has gets a new plan.
  */
