@@ -92,7 +92,9 @@ final class DeviceCache implements AutoCloseable {
     private final int b, hkv, d, row, page, kPage, mbits, nbCap, cpb, ringPages, pages;
     private final KvPrecision precision;
     private final Map<String, Object> arrays = new HashMap<>();
+    /** Each task's grid by "graph.task", registered by the graph that runs it. */
     private final Map<String, WorkerGrid1D> grids = new HashMap<>();
+    private final GridScheduler scheduler = new GridScheduler();
     private final TornadoExecutionPlan plan;
     /** The plan's graphs in order ({@code a}, {@code o}, {@code p}, then {@code o1}, {@code p1} if it has twins). */
     private final java.util.List<String> graphs;
@@ -132,14 +134,6 @@ final class DeviceCache implements AutoCloseable {
             all.add(sparseGraph("p1", DECODE_VECTORS));
         }
         graphs = all.stream().map(TaskGraph::getTaskGraphName).toList();
-        GridScheduler scheduler = new GridScheduler();
-        for (String g : graphs) {
-            for (String t : g.startsWith("a") ? new String[] {"append"} : new String[] {g.startsWith("o") ? "oracle" : "sparse", "merge"}) {
-                WorkerGrid1D w = Plans.grid();
-                scheduler.addWorkerGrid(g + "." + t, w);
-                grids.put(g + "." + t, w);
-            }
-        }
         plan = Plans.open(device, scheduler, all.toArray(TaskGraph[]::new));
         for (int t = 0; t < cache.length(); t++) {
             for (int h = 0; h < hkv; h++) {
@@ -165,6 +159,13 @@ final class DeviceCache implements AutoCloseable {
 
     // ---- graphs ----
 
+    /** A grid for task {@code name} ("graph.task"), sized per call. */
+    private void grid(String name) {
+        WorkerGrid1D w = Plans.grid();
+        scheduler.addWorkerGrid(name, w);
+        grids.put(name, w);
+    }
+
     private TaskGraph appendGraph(int kElements, int vElements) {
         boolean half = mbits != 0;
         int stageElems = STAGE * hkv * row;
@@ -174,6 +175,7 @@ final class DeviceCache implements AutoCloseable {
         IntArray newKh = new IntArray(half ? stageElems / 2 : 1), newVh = new IntArray(half ? stageElems / 2 : 1);
         IntArray params = shapeParams(0);
         arrays.putAll(Map.of("kf", kf, "vf", vf, "kh", kh, "vh", vh, "newKf", newKf, "newVf", newVf, "newKh", newKh, "newVh", newVh, "a.params", params));
+        grid("a.append");
         return new TaskGraph("a")
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, kf, vf, kh, vh)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, newKf, newVf, newKh, newVh, params)
@@ -196,6 +198,8 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.STARTS, Kernels.PARAMS + vec);
         params.set(Kernels.SCORES_AT, vec * d);
         arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".masses", masses, name + ".params", params));
+        grid(name + ".oracle");
+        grid(name + ".merge");
         Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
         return new TaskGraph(name)
                 .consumeFromDevice("a", kf, vf, kh, vh)
@@ -221,6 +225,8 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.COUNT_AT, lists * nbCap);
         FloatArray partial = new FloatArray(partials(vec));
         arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".params", params, name + ".sel", sel));
+        grid(name + ".sparse");
+        grid(name + ".merge");
         Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
         return new TaskGraph(name)
                 .consumeFromDevice("a", kf, vf, kh, vh)
@@ -367,8 +373,9 @@ final class DeviceCache implements AutoCloseable {
         grids.get(g + ".merge").setGlobalWork((vectors + scoreGroups) * Kernels.LOCAL, 1, 1);
         lastOracle = plan.withGraph(graphs.indexOf(g)).execute();
         lastOracleGraph = g;
-        Plans.copyOut(f(g + ".out"), 0, output.out(), vectors * d);
-        Plans.copyOut(f(g + ".out"), params.get(Kernels.SCORES_AT), output.scores().data(), hkv * nqb * nb);
+        FloatArray outDev = f(g + ".out");
+        Plans.copyOut(outDev, 0, output.out(), vectors * d);
+        Plans.copyOut(outDev, params.get(Kernels.SCORES_AT), output.scores().data(), hkv * nqb * nb);
     }
 
     /**
@@ -394,8 +401,9 @@ final class DeviceCache implements AutoCloseable {
         BlockSelection sel = r.selection();
         int vectors = q.rows() * q.heads();
         String g = graphFor("p", vectors);
-        IntArray params = i(g + ".params");
-        setQueries(params, f(g + ".q"), q, r.scale(), r.shared().length(), sel.geometry().queryBlockSize());
+        IntArray params = i(g + ".params"), selDev = i(g + ".sel");
+        FloatArray qDev = f(g + ".q");
+        setQueries(params, qDev, q, r.scale(), r.shared().length(), sel.geometry().queryBlockSize());
         Ring ring = r.window() > 0 ? ring(r.swa()) : null;
         params.set(Kernels.NQB, sel.queryBlocks().count());
         params.set(Kernels.FIRST_QB, sel.queryBlocks().first());
@@ -406,13 +414,13 @@ final class DeviceCache implements AutoCloseable {
         for (int list = 0; list < sel.blocks().length; list++) {
             int[] blocks = sel.blocks()[list];
             most = Math.max(most, blocks.length);
-            i(g + ".sel").set(params.get(Kernels.COUNT_AT) + list, blocks.length);
-            for (int c = 0; c < blocks.length; c++) i(g + ".sel").set(list * nbCap + c, blocks[c]);
+            selDev.set(params.get(Kernels.COUNT_AT) + list, blocks.length);
+            for (int c = 0; c < blocks.length; c++) selDev.set(list * nbCap + c, blocks[c]);
         }
         int gatesAt = params.get(Kernels.GATES_AT);
         for (int x = 0; x < vectors; x++) {
-            f(g + ".q").set(gatesAt + 2 * x, r.gateSel()[x]);
-            f(g + ".q").set(gatesAt + 2 * x + 1, r.gateSwa()[x]);
+            qDev.set(gatesAt + 2 * x, r.gateSel()[x]);
+            qDev.set(gatesAt + 2 * x + 1, r.gateSwa()[x]);
         }
         int splits = splits(groups(q), (long) most * b);
         params.set(Kernels.SPLITS, splits);
