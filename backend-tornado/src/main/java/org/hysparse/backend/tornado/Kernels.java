@@ -122,7 +122,10 @@ final class Kernels {
      * The implicit bit is min(exponent bits, 1 << MBITS), which is 0 exactly for subnormals: no compare and select.
      * Fewer instructions still (a table of (power, leading bit) pairs and one fused multiply-add, with the dot
      * products as plain chains of fused multiply-adds: 172 -> about 115 instructions per eight key dimensions)
-     * did not make the kernel faster on the H100 (373 vs 386 us at T = 128k), so it was not kept.
+     * did not make the kernel faster on the H100 (373 vs 386 us at T = 128k), so it was not kept. What bounds the
+     * 16-bit kernel is this decode and the latency around it, not DRAM (Nsight Compute through
+     * {@code benchmarks/gpu/ncu_attend.py}: 214M warp instructions against float32's 126M, issue slots 64% busy,
+     * DRAM 40%).
      */
     static float decode(int bits, float pow, int mbits) {
         int implicit = 1 << mbits;
