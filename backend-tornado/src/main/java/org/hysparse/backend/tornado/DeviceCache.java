@@ -2,7 +2,9 @@ package org.hysparse.backend.tornado;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
 import org.hysparse.api.*;
@@ -97,7 +99,7 @@ final class DeviceCache implements AutoCloseable {
     private final GridScheduler scheduler = new GridScheduler();
     private final TornadoExecutionPlan plan;
     /** The plan's graphs in order ({@code a}, {@code o}, {@code p}, then {@code o1}, {@code p1} if it has twins). */
-    private final java.util.List<String> graphs;
+    private final List<String> graphs;
     /** The ring of each window cache read through this plan; weak, so a dropped window cache frees its slot. */
     private final Map<SwaCache, Ring> rings = new WeakHashMap<>();
     /** Tokens of the cache on the device. */
@@ -127,7 +129,7 @@ final class DeviceCache implements AutoCloseable {
         pages = nbCap + caps.rings * ringPages;
         long elements = (long) pages * Math.max(page, kPage);
         if (elements > Integer.MAX_VALUE) throw new IllegalArgumentException("kv: expected at most 2^31 cache elements on the device but got " + elements);
-        java.util.List<TaskGraph> all = new java.util.ArrayList<>(java.util.List.of(appendGraph(pages * kPage, pages * page),
+        List<TaskGraph> all = new ArrayList<>(List.of(appendGraph(pages * kPage, pages * page),
                 oracleGraph("o", caps.vectors), sparseGraph("p", caps.vectors)));
         if (caps.vectors > DECODE_VECTORS) {
             all.add(oracleGraph("o1", DECODE_VECTORS));

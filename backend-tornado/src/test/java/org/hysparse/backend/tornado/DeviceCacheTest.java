@@ -106,6 +106,7 @@ class DeviceCacheTest {
             cache.append(k, v, 300);
             swa.append(k, v, 300);
             check(tornado, reference, cache, swa, rows, HQ, 8, 3, rnd);
+            // Again on the plan the sparse call left: its window ring needed room, so it got a new plan.
             Queries prefill = Queries.last(gaussian(rows * HQ * D, rnd), rows, HQ, D, cache.length());
             tornado.oracle(OracleRequest.of(prefill, cache, BlockGeometry.of(B)));
             assertEquals("o", tornado.lastOracleGraph(cache), "the prefill's " + rows * HQ + " vectors through the full-size oracle graph");
