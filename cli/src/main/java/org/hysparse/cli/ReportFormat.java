@@ -30,7 +30,8 @@ final class ReportFormat {
         sb.append(String.format(Locale.ROOT, "context %d + %d decode steps = %d tokens%n%n", c.context(), c.decode(), r.finalTokens()));
         sb.append(String.format(Locale.ROOT, "%-34s %14s %14s %14s%n", "time per layer and pass", "full layer", "sparse layer", "model tokens/s"));
         phase(sb, "prefill tail (" + r.prefill().tokens() + " tokens, 1 pass)", r.prefill());
-        phase(sb, "decode (1 token a pass, " + r.decode().tokens() + " passes)", r.decode());
+        phase(sb, "decode, first pass (1 token)", r.firstDecode());
+        phase(sb, r.firstDecode().tokens() > 0 ? "decode, next " + r.decode().tokens() + " passes (1 token)" : "decode (1 token, 1 pass)", r.decode());
         if (r.decode().sparseMsPerLayer() > 0) {
             sb.append(String.format(Locale.ROOT, "decode: a sparse layer takes %.1fx less time than a full (oracle) layer%n",
                     r.decode().fullMsPerLayer() / r.decode().sparseMsPerLayer()));
@@ -76,6 +77,7 @@ final class ReportFormat {
                 .append(", \"seed\": ").append(c.seed()).append("},\n");
         sb.append("  \"finalTokens\": ").append(r.finalTokens()).append(",\n");
         sb.append("  \"prefill\": ").append(phase(r.prefill())).append(",\n");
+        sb.append("  \"firstDecode\": ").append(phase(r.firstDecode())).append(",\n");
         sb.append("  \"decode\": ").append(phase(r.decode())).append(",\n");
         RunReport.Kv kv = r.kv();
         sb.append("  \"kvBytes\": {\"hySparse\": ").append(kv.hySparse()).append(", \"fullAttention\": ").append(kv.fullAttention())

@@ -4,12 +4,13 @@ import java.util.List;
 
 /** What {@code hysparse run} measured. */
 record RunReport(String backend, String device, RunConfig config, int finalTokens,
-                 Phase prefill, Phase decode, Kv kv, List<SparseLayer> sparseLayers, List<FullLayer> fullLayers,
+                 Phase prefill, Phase firstDecode, Phase decode, Kv kv, List<SparseLayer> sparseLayers, List<FullLayer> fullLayers,
                  double needleRecall, int needleTrials) {
 
     /**
      * Milliseconds per layer of each type for one pass (a pass is the prefill tail, or one decode step),
-     * total milliseconds over the phase, and tokens per second through the whole model.
+     * total milliseconds over the phase, and tokens per second through the whole model. {@code firstDecode} is the
+     * first decode pass alone (no tokens when there is only one), {@code decode} the passes after it.
      */
     record Phase(int tokens, double fullMsPerLayer, double sparseMsPerLayer, double modelMs, double tokensPerSecond) {
     }

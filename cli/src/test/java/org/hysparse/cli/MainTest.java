@@ -63,6 +63,8 @@ class MainTest {
         assertTrue(o.contains("hysparse run on backend 'cpu'"), o);
         assertTrue(o.contains("layout: 6 layers, 2 full (at 0, 3), 4 sparse"), o);
         assertTrue(o.contains("exactly the formula"), o);
+        // Three decode passes: the first (one-time costs) on its own row, the other two averaged.
+        assertTrue(o.contains("decode, first pass (1 token)") && o.contains("decode, next 2 passes (1 token)"), o);
         // KV: 2 full caches of 1027 tokens + 4 windows of 32, 2 heads x 32 dims x 4 bytes x (K, V).
         long expected = 2L * (2 * 1027 * 2 * 32 * 4) + 4L * (2 * 32 * 2 * 32 * 4);
         Result json = run(small("--json"));
@@ -70,6 +72,7 @@ class MainTest {
         assertEquals(expected, Long.parseLong(field(json.out(), "hySparse")));
         assertEquals(expected, Long.parseLong(field(json.out(), "measured")));
         assertEquals(6L * 2 * 1027 * 2 * 32 * 4, Long.parseLong(field(json.out(), "fullAttention")));
+        assertTrue(json.out().contains("\"firstDecode\": {\"tokens\": 1,") && json.out().contains("\"decode\": {\"tokens\": 2,"), json.out());
         double recall = Double.parseDouble(field(json.out(), "needleRecall"));
         assertTrue(recall > 0.5, "planted needles should mostly be found: " + recall);
         assertEquals(4, json.out().split("\"layer\": ").length - 1 - 2, "four sparse layers reported (plus two full)");
