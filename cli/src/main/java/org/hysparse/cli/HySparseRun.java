@@ -56,19 +56,20 @@ final class HySparseRun implements AutoCloseable {
         for (SwaCache w : windows) if (w != null) w.shrink(Math.max(1, c.window()));
         // The first decode pass is timed on its own: it carries one-time costs that later passes do not (a device
         // backend compiles its decode-sized kernels there), so the decode average covers the passes after it.
+        int firstPasses = c.decode() > 1 ? 1 : 0;
         double[] first = new double[2], decode = new double[2];
         int hits = 0, trials = 0;
         for (int s = 0; s < c.decode(); s++) {
             appendToken();
             double[] t = step(1, s, s == c.decode() - 1);
-            double[] into = s == 0 && c.decode() > 1 ? first : decode;
+            double[] into = s < firstPasses ? first : decode;
             into[0] += t[0];
             into[1] += t[1];
             hits += (int) t[2];
             trials += (int) t[3];
             progress.step("decode", s + 1, c.decode());
         }
-        return report(prefillTokens, prefill, first, decode, hits, trials);
+        return report(prefillTokens, prefill, firstPasses, first, decode, hits, trials);
     }
 
     private void fillContext(Progress progress) {
@@ -186,16 +187,16 @@ final class HySparseRun implements AutoCloseable {
         throw new IllegalStateException("no full layer " + f);
     }
 
-    private RunReport report(int prefillTokens, double[] prefill, double[] first, double[] decode, int hits, int trials) {
+    private RunReport report(int prefillTokens, double[] prefill, int firstPasses, double[] first, double[] decode, int hits, int trials) {
         int tokens = caches.get(0).length();
-        int full = c.fullLayers(), sparse = c.layers() - full, steady = c.decode() > 1 ? c.decode() - 1 : c.decode();
+        int full = c.fullLayers(), sparse = c.layers() - full, steady = c.decode() - firstPasses;
         KvBudget budget = new KvBudget(c.layers(), full, tokens, c.window(), c.hkv(), c.dim(), c.kv());
         long measuredBytes = 0;
         for (KvCache k : caches) measuredBytes += k.bytes();
         for (SwaCache w : windows) if (w != null) measuredBytes += w.bytes();
         return new RunReport(backend.name(), "", c, tokens,
                 phase(prefillTokens, prefillTokens > 0 ? 1 : 0, prefill, full, sparse),
-                phase(c.decode() > 1 ? 1 : 0, 1, first, full, sparse), phase(steady, steady, decode, full, sparse),
+                phase(firstPasses, firstPasses, first, full, sparse), phase(steady, steady, decode, full, sparse),
                 new RunReport.Kv(budget.hySparseBytes(), budget.fullAttentionBytes(), budget.hybridSwaBytes(), measuredBytes,
                         budget.reductionVsFullAttention()),
                 List.copyOf(measured), List.copyOf(fullMeasured), trials == 0 ? Double.NaN : (double) hits / trials, trials);
