@@ -50,6 +50,14 @@ final class DeviceCache implements AutoCloseable {
      * the demo's decode step took twice as long as one after a one-row prefill.
      */
     static final int DECODE_VECTORS = 64;
+    /**
+     * Query blocks the twins have room for. The oracle's outputs carry S for every (KV head, query block) slot
+     * and the sparse graph's selection a list per slot, each of the plan's block capacity, and TornadoVM moves
+     * them whole: after a call over 64 query blocks (a 4096-row prefill chunk) twins with that room took a float16
+     * decode step at T = 128k 1.3-1.7 ms per oracle and 1.1-1.2 ms per sparse call on the H100, against 0.65-0.71 and
+     * 0.29-0.33 ms with this. A call spanning more query blocks than this runs through the full-size graphs.
+     */
+    static final int DECODE_QUERY_BLOCKS = 2;
 
     /** What a plan has room for: tokens of the cache, query vectors, query blocks, slots per window ring, rings. */
     record Caps(int tokens, int vectors, int queryBlocks, int ring, int rings) {
@@ -130,10 +138,11 @@ final class DeviceCache implements AutoCloseable {
         long elements = (long) pages * Math.max(page, kPage);
         if (elements > Integer.MAX_VALUE) throw new IllegalArgumentException("kv: expected at most 2^31 cache elements on the device but got " + elements);
         List<TaskGraph> all = new ArrayList<>(List.of(appendGraph(pages * kPage, pages * page),
-                oracleGraph("o", caps.vectors), sparseGraph("p", caps.vectors)));
-        if (caps.vectors > DECODE_VECTORS) {
-            all.add(oracleGraph("o1", DECODE_VECTORS));
-            all.add(sparseGraph("p1", DECODE_VECTORS));
+                oracleGraph("o", caps.vectors, caps.queryBlocks), sparseGraph("p", caps.vectors, caps.queryBlocks)));
+        if (caps.vectors > DECODE_VECTORS || caps.queryBlocks > DECODE_QUERY_BLOCKS) {
+            int vec = Math.min(caps.vectors, DECODE_VECTORS), nqb = Math.min(caps.queryBlocks, DECODE_QUERY_BLOCKS);
+            all.add(oracleGraph("o1", vec, nqb));
+            all.add(sparseGraph("p1", vec, nqb));
         }
         graphs = all.stream().map(TaskGraph::getTaskGraphName).toList();
         plan = Plans.open(device, scheduler, all.toArray(TaskGraph[]::new));
@@ -186,12 +195,11 @@ final class DeviceCache implements AutoCloseable {
     }
 
     /**
-     * An oracle graph ({@code name}) for up to {@code vec} query vectors: queries and parameters in (the row
-     * positions and the query blocks' first rows ride in the parameters), one array out (the outputs, then S).
-     * Each transfer is a driver call per layer and step.
+     * An oracle graph ({@code name}) for up to {@code vec} query vectors in up to {@code nqb} query blocks:
+     * queries and parameters in (the row positions and the query blocks' first rows ride in the parameters), one
+     * array out (the outputs, then S). Each transfer is a driver call per layer and step.
      */
-    private TaskGraph oracleGraph(String name, int vec) {
-        int nqb = caps.queryBlocks;
+    private TaskGraph oracleGraph(String name, int vec, int nqb) {
         FloatArray q = new FloatArray(1 + vec * d), consts = consts(), out = new FloatArray(vec * d + hkv * nqb * nbCap);
         FloatArray stats = new FloatArray(vec * nbCap * cpb * 2), masses = new FloatArray(vec * nbCap), partial = new FloatArray(partials(vec));
         IntArray params = shapeParams(vec + nqb + 1);
@@ -215,11 +223,11 @@ final class DeviceCache implements AutoCloseable {
     }
 
     /**
-     * A sparse graph ({@code name}) for up to {@code vec} query vectors: queries with the gates after them,
-     * parameters, and the selection with its list lengths after it.
+     * A sparse graph ({@code name}) for up to {@code vec} query vectors in up to {@code nqb} query blocks:
+     * queries with the gates after them, parameters, and the selection with its list lengths after it.
      */
-    private TaskGraph sparseGraph(String name, int vec) {
-        int lists = hkv * caps.queryBlocks;
+    private TaskGraph sparseGraph(String name, int vec, int nqb) {
+        int lists = hkv * nqb;
         FloatArray q = new FloatArray(1 + vec * d + 2 * vec), consts = consts(), out = new FloatArray(vec * d);
         IntArray params = shapeParams(vec), sel = new IntArray(lists * nbCap + lists);
         params.set(Kernels.MODE, 1);
@@ -350,15 +358,15 @@ final class DeviceCache implements AutoCloseable {
     }
 
     /** Graph {@code kind} ("o" or "p"), or its decode-sized twin when the plan has one and the call fits it. */
-    private String graphFor(String kind, int vectors) {
-        return vectors <= DECODE_VECTORS && graphs.contains(kind + "1") ? kind + "1" : kind;
+    private String graphFor(String kind, int vectors, int queryBlocks) {
+        return vectors <= DECODE_VECTORS && queryBlocks <= DECODE_QUERY_BLOCKS && graphs.contains(kind + "1") ? kind + "1" : kind;
     }
 
     /** SPEC 1 on the device; afterwards {@link #masses()} holds each query vector's mass per block. */
     void oracle(OracleRequest r, OracleOutput output) {
         Queries q = r.queries();
         int vectors = q.rows() * q.heads(), nb = output.scores().kvBlocks(), nqb = output.scores().queryBlocks().count();
-        String g = graphFor("o", vectors);
+        String g = graphFor("o", vectors, nqb);
         IntArray params = i(g + ".params");
         setQueries(params, f(g + ".q"), q, r.scale(), r.kv().length(), r.geometry().queryBlockSize());
         params.set(Kernels.NQB, nqb);
@@ -402,7 +410,7 @@ final class DeviceCache implements AutoCloseable {
         Queries q = r.queries();
         BlockSelection sel = r.selection();
         int vectors = q.rows() * q.heads();
-        String g = graphFor("p", vectors);
+        String g = graphFor("p", vectors, sel.queryBlocks().count());
         IntArray params = i(g + ".params"), selDev = i(g + ".sel");
         FloatArray qDev = f(g + ".q");
         setQueries(params, qDev, q, r.scale(), r.shared().length(), sel.geometry().queryBlockSize());

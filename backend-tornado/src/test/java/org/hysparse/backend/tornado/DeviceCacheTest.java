@@ -125,6 +125,38 @@ class DeviceCacheTest {
         }
     }
 
+    /**
+     * The twins hold {@link DeviceCache#DECODE_QUERY_BLOCKS} query blocks, not the prefill's (S and the selection
+     * lists are moved whole, one slot per query block): after a prefill over many query blocks, a decode row runs
+     * through the twins, and a call of few vectors whose rows span more query blocks than the twins hold runs
+     * through the full-size graphs; all match the reference.
+     */
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void callsSpanningMoreQueryBlocksThanTheTwinsHoldRunOnTheFullSizeGraphs(KvPrecision precision) {
+        Random rnd = new Random(11 + precision.ordinal());
+        try (var tornado = tornado();
+             var reference = new ReferenceBackend();
+             var cache = new KvCache(HKV, D, B, precision);
+             var swa = new SwaCache(HKV, D, 128, precision)) {
+            float[] k = gaussian(300 * HKV * D, rnd), v = gaussian(300 * HKV * D, rnd);
+            cache.append(k, v, 300);
+            swa.append(k, v, 300);
+            int rows = 5 * B;
+            check(tornado, reference, cache, swa, rows, HQ, 8, 3, rnd);
+            // Again on the plan the sparse call left (its window ring needed room: a new plan).
+            tornado.oracle(OracleRequest.of(Queries.last(gaussian(rows * HQ * D, rnd), rows, HQ, D, cache.length()), cache, BlockGeometry.of(B)));
+            assertEquals("o", tornado.lastOracleGraph(cache), "the prefill's " + rows / B + " query blocks through the full-size oracle graph");
+            check(tornado, reference, cache, swa, 1, HQ, 8, 3, rnd);
+            assertEquals("o1", tornado.lastOracleGraph(cache), "a decode row through the decode-sized oracle graph");
+            int[] spread = {299 - 2 * B, 299 - B, 299};
+            int spans = DeviceCache.DECODE_QUERY_BLOCKS + 1;
+            assertTrue(spread.length * HQ <= DeviceCache.DECODE_VECTORS && spread.length == spans, "few vectors, one row per query block");
+            check(tornado, reference, cache, swa, new Queries(gaussian(spread.length * HQ * D, rnd), spread.length, HQ, D, spread), 8, 3);
+            assertEquals("o", tornado.lastOracleGraph(cache), spans + " query blocks through the full-size oracle graph");
+        }
+    }
+
     /** The window ring shares the cache's device buffer, so a window cache of another precision is refused, output untouched. */
     @org.junit.jupiter.api.Test
     void windowOfAnotherPrecisionIsRefusedByName() {
@@ -173,7 +205,13 @@ class DeviceCacheTest {
     private static BlockSelection check(TornadoBackend tornado, AttentionBackend reference, KvCache cache, SwaCache swa, int rows, int hq,
                                         int window, int topK, Random rnd) {
         int d = cache.headDim();
-        Queries q = Queries.last(gaussian(rows * hq * d, rnd), rows, hq, d, cache.length());
+        return check(tornado, reference, cache, swa, Queries.last(gaussian(rows * hq * d, rnd), rows, hq, d, cache.length()), window, topK);
+    }
+
+    /** {@link #check} for the rows of {@code q}. */
+    private static BlockSelection check(TornadoBackend tornado, AttentionBackend reference, KvCache cache, SwaCache swa, Queries q,
+                                        int window, int topK) {
+        int rows = q.rows(), hq = q.heads(), d = q.headDim();
         OracleRequest or = OracleRequest.of(q, cache, BlockGeometry.of(B));
         OracleOutput got = OracleOutput.allocate(or), want = OracleOutput.allocate(or);
         tornado.oracle(or, got);
