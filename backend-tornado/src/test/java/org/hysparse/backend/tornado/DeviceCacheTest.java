@@ -81,9 +81,7 @@ class DeviceCacheTest {
              var reference = new ReferenceBackend();
              var cache = new KvCache(hkv, d, B, precision);
              var swa = new SwaCache(hkv, d, 8, precision)) {
-            float[] k = gaussian(tokens * hkv * d, rnd), v = gaussian(tokens * hkv * d, rnd);
-            cache.append(k, v, tokens);
-            swa.append(k, v, tokens);
+            appendSame(cache, swa, tokens, rnd);
             check(tornado, reference, cache, swa, 1, hq, window, topK, rnd);
         }
     }
@@ -102,18 +100,11 @@ class DeviceCacheTest {
              var reference = new ReferenceBackend();
              var cache = new KvCache(HKV, D, B, precision);
              var swa = new SwaCache(HKV, D, 32, precision)) {
-            float[] k = gaussian(300 * HKV * D, rnd), v = gaussian(300 * HKV * D, rnd);
-            cache.append(k, v, 300);
-            swa.append(k, v, 300);
+            appendSame(cache, swa, 300, rnd);
             check(tornado, reference, cache, swa, rows, HQ, 8, 3, rnd);
-            // Again on the plan the sparse call left: its window ring needed room, so it got a new plan.
-            Queries prefill = Queries.last(gaussian(rows * HQ * D, rnd), rows, HQ, D, cache.length());
-            tornado.oracle(OracleRequest.of(prefill, cache, BlockGeometry.of(B)));
-            assertEquals("o", tornado.lastOracleGraph(cache), "the prefill's " + rows * HQ + " vectors through the full-size oracle graph");
+            assertEquals("o", oracleAgain(tornado, cache, rows, rnd), "the prefill's " + rows * HQ + " vectors through the full-size oracle graph");
             for (int step = 0; step < 2; step++) {
-                float[] k1 = gaussian(HKV * D, rnd), v1 = gaussian(HKV * D, rnd);
-                cache.append(k1, v1, 1);
-                swa.append(k1, v1, 1);
+                appendSame(cache, swa, 1, rnd);
                 BlockSelection sel = check(tornado, reference, cache, swa, 1, HQ, 8, 3, rnd);
                 assertEquals("o1", tornado.lastOracleGraph(cache), "a decode row through the decode-sized oracle graph");
                 Queries q = Queries.last(gaussian(HQ * D, rnd), 1, HQ, D, cache.length());
@@ -139,14 +130,10 @@ class DeviceCacheTest {
              var reference = new ReferenceBackend();
              var cache = new KvCache(HKV, D, B, precision);
              var swa = new SwaCache(HKV, D, 128, precision)) {
-            float[] k = gaussian(300 * HKV * D, rnd), v = gaussian(300 * HKV * D, rnd);
-            cache.append(k, v, 300);
-            swa.append(k, v, 300);
+            appendSame(cache, swa, 300, rnd);
             int rows = 5 * B;
             check(tornado, reference, cache, swa, rows, HQ, 8, 3, rnd);
-            // Again on the plan the sparse call left (its window ring needed room: a new plan).
-            tornado.oracle(OracleRequest.of(Queries.last(gaussian(rows * HQ * D, rnd), rows, HQ, D, cache.length()), cache, BlockGeometry.of(B)));
-            assertEquals("o", tornado.lastOracleGraph(cache), "the prefill's " + rows / B + " query blocks through the full-size oracle graph");
+            assertEquals("o", oracleAgain(tornado, cache, rows, rnd), "the prefill's " + rows / B + " query blocks through the full-size oracle graph");
             check(tornado, reference, cache, swa, 1, HQ, 8, 3, rnd);
             assertEquals("o1", tornado.lastOracleGraph(cache), "a decode row through the decode-sized oracle graph");
             int[] spread = {299 - 2 * B, 299 - B, 299};
@@ -164,9 +151,7 @@ class DeviceCacheTest {
         try (var tornado = tornado();
              var cache = new KvCache(HKV, D, B, KvPrecision.FLOAT16);
              var swa = new SwaCache(HKV, D, 8, KvPrecision.FLOAT32)) {
-            float[] k = gaussian(40 * HKV * D, rnd), v = gaussian(40 * HKV * D, rnd);
-            cache.append(k, v, 40);
-            swa.append(k, v, 40);
+            appendSame(cache, swa, 40, rnd);
             Queries q = Queries.last(gaussian(HQ * D, rnd), 1, HQ, D, cache.length());
             OracleRequest or = OracleRequest.of(q, cache, BlockGeometry.of(B));
             OracleOutput o = OracleOutput.allocate(or);
@@ -191,11 +176,27 @@ class DeviceCacheTest {
     }
 
     private static void append(KvCache cache, SwaCache swa, SwaCache swa2, int tokens, Random rnd) {
-        float[] k = gaussian(tokens * HKV * D, rnd), v = gaussian(tokens * HKV * D, rnd);
-        cache.append(k, v, tokens);
-        swa.append(k, v, tokens);
+        appendSame(cache, swa, tokens, rnd);
         // The second layer's window holds other values than the cache: reading the wrong ring would show.
         swa2.append(gaussian(tokens * HKV * D, rnd), gaussian(tokens * HKV * D, rnd), tokens);
+    }
+
+    /** The same {@code tokens} random rows into the cache and its window cache. */
+    private static void appendSame(KvCache cache, SwaCache swa, int tokens, Random rnd) {
+        int n = tokens * cache.kvHeads() * cache.headDim();
+        float[] k = gaussian(n, rnd), v = gaussian(n, rnd);
+        cache.append(k, v, tokens);
+        swa.append(k, v, tokens);
+    }
+
+    /**
+     * The oracle alone for the last {@code rows} rows, on the plan the cache has now (a sparse call whose window ring
+     * needed room got a new plan, on which no oracle ran yet); returns the graph it ran through.
+     */
+    private static String oracleAgain(TornadoBackend tornado, KvCache cache, int rows, Random rnd) {
+        Queries q = Queries.last(gaussian(rows * HQ * cache.headDim(), rnd), rows, HQ, cache.headDim(), cache.length());
+        tornado.oracle(OracleRequest.of(q, cache, BlockGeometry.of(B)));
+        return tornado.lastOracleGraph(cache);
     }
 
     /**
