@@ -10,7 +10,8 @@ tokens, Hq/Hkv = 32/8, D = 128, B = 64, random (seeded) keys, values and query, 
 usage: ncu_attend.py <attend.cl> [fp16|fp32] [reps] [ptxas flags...]
   <attend.cl>: the OpenCL program holding `attend`, from -Dtornado.printKernel=True -Dtornado.print.kernel.dir=F
   (one file of all programs: the script takes the last one that defines attend).
-  SPLITS=n in the environment overrides the split count (128, as DeviceCache chooses at this length).
+  SPLITS=n in the environment overrides the split count (128, as DeviceCache chooses at this length), OPENCL_FLAGS
+  the OpenCL build options (TornadoVM's defaults; e.g. add -cl-nv-maxrregcount=N).
 Prints the kernel's time (the mean of `reps` back-to-back launches, CUDA events) and the bytes it read per
 second. Under Nsight Compute: ncu --set full -k attend -c 1 python3 ncu_attend.py attend.cl fp16 1
 
@@ -28,6 +29,8 @@ import torch
 
 HQ, HKV, D, B, T = 32, 8, 128, 64, 131072
 SPLITS = int(os.environ.get("SPLITS", "128"))
+# The OpenCL build options: TornadoVM 5.2's defaults (tornado.opencl.compiler.flags) plus what the backend adds.
+OPENCL_FLAGS = os.environ.get("OPENCL_FLAGS", "-cl-mad-enable -cl-fast-relaxed-math -w")
 HEADER = 16
 # Kernels.java's parameter slots.
 SLOTS = dict(HQ=0, HKV=1, DIM=2, BLOCK=3, QBLOCK=4, TOKENS=5, NB_STRIDE=6, FIRST_QB=7, NQB=8, WINDOW=9, RING=10,
@@ -47,7 +50,7 @@ def opencl_ptx(source):
     ctx = cl.clCreateContext(None, 1, C.byref(device), None, None, C.byref(err))
     src, length = C.c_char_p(source.encode()), C.c_size_t(len(source))
     program = cl.clCreateProgramWithSource(C.c_void_p(ctx), 1, C.byref(src), C.byref(length), C.byref(err))
-    if cl.clBuildProgram(C.c_void_p(program), 1, C.byref(device), b"", None, None) != 0:
+    if cl.clBuildProgram(C.c_void_p(program), 1, C.byref(device), OPENCL_FLAGS.encode(), None, None) != 0:
         raise SystemExit("the OpenCL build failed")
     size = C.c_size_t()
     cl.clGetProgramInfo(C.c_void_p(program), 0x1165, C.sizeof(size), C.byref(size), None)  # CL_PROGRAM_BINARY_SIZES
