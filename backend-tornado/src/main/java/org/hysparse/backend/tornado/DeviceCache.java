@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
 import org.hysparse.api.*;
+import uk.ac.manchester.tornado.api.DataRange;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.TaskGraph;
@@ -58,22 +59,34 @@ final class DeviceCache implements AutoCloseable {
      * 0.29-0.33 ms with this. A call spanning more query blocks than this runs through the full-size graphs.
      */
     static final int DECODE_QUERY_BLOCKS = 2;
+    /**
+     * Blocks a selection list has room for at least. TornadoVM moves the selection array whole on every sparse
+     * call, and with room for every block of the plan that was 128 KB at T = 128k for lists of 32 blocks; a
+     * longer list grows the plan (a compile), so the first plan has room for the usual TopK sizes.
+     */
+    static final int MIN_SELECTED = 64;
 
-    /** What a plan has room for: tokens of the cache, query vectors, query blocks, slots per window ring, rings. */
-    record Caps(int tokens, int vectors, int queryBlocks, int ring, int rings) {
+    /**
+     * What a plan has room for: tokens of the cache, query vectors, query blocks, slots per window ring, rings,
+     * and blocks per selection list.
+     */
+    record Caps(int tokens, int vectors, int queryBlocks, int ring, int rings, int selected) {
         boolean covers(Caps need) {
             return tokens >= need.tokens && vectors >= need.vectors && queryBlocks >= need.queryBlocks && ring >= need.ring
-                    && rings >= need.rings;
+                    && rings >= need.rings && selected >= need.selected;
         }
 
         Caps grow(Caps need) {
             return new Caps(Math.max(tokens, roomFor(need.tokens)), Math.max(vectors, bucket(need.vectors)),
-                    Math.max(queryBlocks, bucket(need.queryBlocks)), Math.max(ring, bucket(need.ring)), Math.max(rings, ringSlots(need.rings)));
+                    Math.max(queryBlocks, bucket(need.queryBlocks)), Math.max(ring, bucket(need.ring)), Math.max(rings, ringSlots(need.rings)),
+                    Math.max(selected, bucket(need.selected)));
         }
 
         static Caps of(Caps need) {
-            return new Caps(roomFor(need.tokens), bucket(need.vectors), bucket(need.queryBlocks), bucket(need.ring), ringSlots(need.rings));
+            return new Caps(roomFor(need.tokens), bucket(need.vectors), bucket(need.queryBlocks), bucket(need.ring), ringSlots(need.rings),
+                    Math.max(MIN_SELECTED, bucket(need.selected)));
         }
+
 
         /**
          * Tokens with a quarter to spare before the power of two: a prefill ending at (or just under) a power of
@@ -99,7 +112,7 @@ final class DeviceCache implements AutoCloseable {
     }
 
     final Caps caps;
-    private final int b, hkv, d, row, page, kPage, mbits, nbCap, cpb, ringPages, pages;
+    private final int b, hkv, d, row, page, kPage, mbits, nbCap, selCap, cpb, ringPages, pages;
     private final KvPrecision precision;
     private final Map<String, Object> arrays = new HashMap<>();
     /** Each task's grid by "graph.task", registered by the graph that runs it. */
@@ -132,6 +145,7 @@ final class DeviceCache implements AutoCloseable {
         // 16-bit keys are stored by dimension pairs (see Kernels), so an odd D is padded like a V row.
         kPage = hkv * (mbits == 0 ? d : row) * b;
         nbCap = bucket((caps.tokens + b - 1) / b);
+        selCap = Math.min(nbCap, caps.selected);
         cpb = (b + Kernels.LOCAL - 1) / Kernels.LOCAL;
         ringPages = (caps.ring + b - 1) / b;
         pages = nbCap + caps.rings * ringPages;
@@ -197,7 +211,8 @@ final class DeviceCache implements AutoCloseable {
     /**
      * An oracle graph ({@code name}) for up to {@code vec} query vectors in up to {@code nqb} query blocks:
      * queries and parameters in (the row positions and the query blocks' first rows ride in the parameters), one
-     * array out (the outputs, then S). Each transfer is a driver call per layer and step.
+     * array out (the outputs, then S, fetched as far as a call wrote them). Each transfer is a driver call per layer
+     * and step.
      */
     private TaskGraph oracleGraph(String name, int vec, int nqb) {
         FloatArray q = new FloatArray(1 + vec * d), consts = consts(), out = new FloatArray(vec * d + hkv * nqb * nbCap);
@@ -206,7 +221,6 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.MODE, 0);
         params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
         params.set(Kernels.STARTS, Kernels.PARAMS + vec);
-        params.set(Kernels.SCORES_AT, vec * d);
         arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".masses", masses, name + ".params", params));
         grid(name + ".oracle");
         grid(name + ".merge");
@@ -218,8 +232,7 @@ final class DeviceCache implements AutoCloseable {
                 .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), params, consts,
                         new IntArray(1), partial, stats)
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, q, out, masses)
-                .transferToHost(DataTransferMode.EVERY_EXECUTION, out)
-                .transferToHost(DataTransferMode.UNDER_DEMAND, masses);
+                .transferToHost(DataTransferMode.UNDER_DEMAND, out, masses);
     }
 
     /**
@@ -229,10 +242,11 @@ final class DeviceCache implements AutoCloseable {
     private TaskGraph sparseGraph(String name, int vec, int nqb) {
         int lists = hkv * nqb;
         FloatArray q = new FloatArray(1 + vec * d + 2 * vec), consts = consts(), out = new FloatArray(vec * d);
-        IntArray params = shapeParams(vec), sel = new IntArray(lists * nbCap + lists);
+        IntArray params = shapeParams(vec), sel = new IntArray(lists * selCap + lists);
         params.set(Kernels.MODE, 1);
         params.set(Kernels.GATES_AT, 1 + vec * d);
-        params.set(Kernels.COUNT_AT, lists * nbCap);
+        params.set(Kernels.SEL_STRIDE, selCap);
+        params.set(Kernels.COUNT_AT, lists * selCap);
         FloatArray partial = new FloatArray(partials(vec));
         arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".params", params, name + ".sel", sel));
         grid(name + ".sparse");
@@ -378,14 +392,18 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.SPLITS, splits);
         grids.get(g + ".oracle").setGlobalWork((long) groups(q) * splits * Kernels.LOCAL, 1, 1);
         params.set(Kernels.VECTORS, vectors);
+        // S right after this call's outputs, so that one partial transfer brings both back.
+        params.set(Kernels.SCORES_AT, vectors * d);
         // One work-group per query vector's merge, then one per LOCAL blocks of each (KV head, query block)'s scores.
         long scoreGroups = (long) hkv * nqb * ((nb + Kernels.LOCAL - 1) / Kernels.LOCAL);
         grids.get(g + ".merge").setGlobalWork((vectors + scoreGroups) * Kernels.LOCAL, 1, 1);
         lastOracle = plan.withGraph(graphs.indexOf(g)).execute();
         lastOracleGraph = g;
         FloatArray outDev = f(g + ".out");
+        int scores = hkv * nqb * nb;
+        lastOracle.transferToHost(new DataRange(outDev).withSize((long) vectors * d + scores));
         Plans.copyOut(outDev, 0, output.out(), vectors * d);
-        Plans.copyOut(outDev, params.get(Kernels.SCORES_AT), output.scores().data(), hkv * nqb * nb);
+        Plans.copyOut(outDev, vectors * d, output.scores().data(), scores);
     }
 
     /**
@@ -425,7 +443,7 @@ final class DeviceCache implements AutoCloseable {
             int[] blocks = sel.blocks()[list];
             most = Math.max(most, blocks.length);
             selDev.set(params.get(Kernels.COUNT_AT) + list, blocks.length);
-            for (int c = 0; c < blocks.length; c++) selDev.set(list * nbCap + c, blocks[c]);
+            for (int c = 0; c < blocks.length; c++) selDev.set(list * selCap + c, blocks[c]);
         }
         int gatesAt = params.get(Kernels.GATES_AT);
         for (int x = 0; x < vectors; x++) {

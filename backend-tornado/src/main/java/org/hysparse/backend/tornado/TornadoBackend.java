@@ -81,7 +81,7 @@ final class TornadoBackend implements AttentionBackend {
         Queries q = r.queries();
         checkDim(q.headDim());
         KvCache cache = cacheOf(r.kv());
-        var need = new DeviceCache.Caps(cache.length(), q.rows() * q.heads(), output.scores().queryBlocks().count(), 1, 0);
+        var need = new DeviceCache.Caps(cache.length(), q.rows() * q.heads(), output.scores().queryBlocks().count(), 1, 0, 0);
         DeviceCache dc = deviceCache(cache, need);
         dc.oracle(r, output);
         return dc;
@@ -193,8 +193,9 @@ final class TornadoBackend implements AttentionBackend {
         }
         DeviceCache existing = resident.get(cache);
         int rings = !window ? 0 : existing == null ? 1 : existing.ringsWith(r.swa());
+        int longest = java.util.Arrays.stream(r.selection().blocks()).mapToInt(list -> list.length).max().orElse(0);
         var need = new DeviceCache.Caps(cache.length(), q.rows() * q.heads(), r.selection().queryBlocks().count(),
-                window ? r.swa().capacity() : 1, rings);
+                window ? r.swa().capacity() : 1, rings, longest);
         deviceCache(cache, need).sparse(r, out);
     }
 
@@ -226,6 +227,11 @@ final class TornadoBackend implements AttentionBackend {
     /** The graph the last oracle call on {@code cache} ran through ("o", or its decode-sized twin "o1"); for tests. */
     synchronized String lastOracleGraph(KvCache cache) {
         return resident.get(cache).lastOracleGraph();
+    }
+
+    /** What the plan of {@code cache}'s device copy has room for. */
+    synchronized DeviceCache.Caps caps(KvCache cache) {
+        return resident.get(cache).caps;
     }
 
     /** Device bytes of K and V held for all resident caches (their capacity, in each cache's precision). */

@@ -144,6 +144,29 @@ class DeviceCacheTest {
         }
     }
 
+    /**
+     * The selection lists travel whole on every sparse call, so a plan has room for {@link DeviceCache#MIN_SELECTED}
+     * blocks a list, not for every block: a longer selection grows the plan, a shorter one after it runs on the
+     * grown plan (lists shorter than their room), all matching the reference.
+     */
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void selectionsLongerThanThePlanHasRoomForGrowItsLists(KvPrecision precision) {
+        Random rnd = new Random(13 + precision.ordinal());
+        try (var tornado = tornado();
+             var reference = new ReferenceBackend();
+             var cache = new KvCache(HKV, D, B, precision);
+             var swa = new SwaCache(HKV, D, 8, precision)) {
+            appendSame(cache, swa, 2000, rnd);
+            check(tornado, reference, cache, swa, 1, HQ, 8, 10, rnd);
+            assertEquals(DeviceCache.MIN_SELECTED, tornado.caps(cache).selected(), "room for the usual TopK sizes, not all 125 blocks");
+            check(tornado, reference, cache, swa, 1, HQ, 8, DeviceCache.MIN_SELECTED + 9, rnd);
+            assertEquals(2 * DeviceCache.MIN_SELECTED, tornado.caps(cache).selected(), "grown to the next power of two");
+            check(tornado, reference, cache, swa, 1, HQ, 8, 3, rnd);
+            assertEquals(2 * DeviceCache.MIN_SELECTED, tornado.caps(cache).selected(), "capacities never shrink");
+        }
+    }
+
     /** The window ring shares the cache's device buffer, so a window cache of another precision is refused, output untouched. */
     @org.junit.jupiter.api.Test
     void windowOfAnotherPrecisionIsRefusedByName() {
