@@ -87,7 +87,6 @@ final class DeviceCache implements AutoCloseable {
                     Math.max(MIN_SELECTED, bucket(need.selected)));
         }
 
-
         /**
          * Tokens with a quarter to spare before the power of two: a prefill ending at (or just under) a power of
          * two would otherwise get a new plan, and a compile, at its first decode step.
