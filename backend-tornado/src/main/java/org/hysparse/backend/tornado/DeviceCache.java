@@ -370,6 +370,13 @@ final class DeviceCache implements AutoCloseable {
         }
     }
 
+    /** Blocks in the longest list of {@code sel}: what a plan's lists need room for, and what a sparse call splits. */
+    static int longestList(BlockSelection sel) {
+        int most = 0;
+        for (int[] list : sel.blocks()) most = Math.max(most, list.length);
+        return most;
+    }
+
     /** Graph {@code kind} ("o" or "p"), or its decode-sized twin when the plan has one and the call fits it. */
     private String graphFor(String kind, int vectors, int queryBlocks) {
         return vectors <= DECODE_VECTORS && queryBlocks <= DECODE_QUERY_BLOCKS && graphs.contains(kind + "1") ? kind + "1" : kind;
@@ -437,10 +444,8 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.WINDOW, r.window());
         params.set(Kernels.RING, ring != null ? ring.capacity : 1);
         params.set(Kernels.RING_BASE, ring != null ? ring.base : 0);
-        int most = 1;
         for (int list = 0; list < sel.blocks().length; list++) {
             int[] blocks = sel.blocks()[list];
-            most = Math.max(most, blocks.length);
             selDev.set(params.get(Kernels.COUNT_AT) + list, blocks.length);
             for (int c = 0; c < blocks.length; c++) selDev.set(list * selCap + c, blocks[c]);
         }
@@ -449,7 +454,7 @@ final class DeviceCache implements AutoCloseable {
             qDev.set(gatesAt + 2 * x, r.gateSel()[x]);
             qDev.set(gatesAt + 2 * x + 1, r.gateSwa()[x]);
         }
-        int splits = splits(groups(q), (long) most * b);
+        int splits = splits(groups(q), (long) Math.max(1, longestList(sel)) * b);
         params.set(Kernels.SPLITS, splits);
         grids.get(g + ".sparse").setGlobalWork((long) groups(q) * (splits + 1) * Kernels.LOCAL, 1, 1);
         params.set(Kernels.VECTORS, vectors);

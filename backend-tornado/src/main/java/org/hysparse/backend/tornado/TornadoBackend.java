@@ -193,9 +193,8 @@ final class TornadoBackend implements AttentionBackend {
         }
         DeviceCache existing = resident.get(cache);
         int rings = !window ? 0 : existing == null ? 1 : existing.ringsWith(r.swa());
-        int longest = java.util.Arrays.stream(r.selection().blocks()).mapToInt(list -> list.length).max().orElse(0);
         var need = new DeviceCache.Caps(cache.length(), q.rows() * q.heads(), r.selection().queryBlocks().count(),
-                window ? r.swa().capacity() : 1, rings, longest);
+                window ? r.swa().capacity() : 1, rings, DeviceCache.longestList(r.selection()));
         deviceCache(cache, need).sparse(r, out);
     }
 
