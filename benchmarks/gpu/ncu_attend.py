@@ -7,9 +7,13 @@ attributes of kernel parameters, and %envreg0, OpenCL's global offset in work-gr
 ptxas for this GPU and launches it with the CUDA driver API on one decode step of the dense oracle: T = 131072
 tokens, Hq/Hkv = 32/8, D = 128, B = 64, random (seeded) keys, values and query, split as the backend splits it.
 
-usage: ncu_attend.py <attend.cl> [fp16|fp32] [reps] [ptxas flags...]
+TornadoVM's CUDA driver (NVRTC) generates CUDA C for the same kernel: given that (a .cu file), the script builds
+it with nvcc instead, the same way apart from the flags, which that driver does not pass on to NVRTC.
+
+usage: ncu_attend.py <attend.cl|attend.cu> [fp16|fp32] [reps] [ptxas or nvcc flags...]
   <attend.cl>: the OpenCL program holding `attend`, from -Dtornado.printKernel=True -Dtornado.print.kernel.dir=F
-  (one file of all programs: the script takes the last one that defines attend).
+  (one file of all programs: the script takes the last one that defines attend); <attend.cu> the same from the
+  CUDA driver (the script takes the last definition of attend, up to the next kernel).
   SPLITS=n in the environment overrides the split count (128, as DeviceCache chooses at this length), OPENCL_FLAGS
   the OpenCL build options (TornadoVM's defaults; e.g. add -cl-nv-maxrregcount=N).
 Prints the kernel's time (the mean of `reps` back-to-back launches, CUDA events) and the bytes it read per
@@ -72,22 +76,35 @@ def tornado_array(t):
     return raw
 
 
-def main():
-    source = open(sys.argv[1]).read()
+def cubin(path, flags, work):
+    """Builds `attend` from TornadoVM's OpenCL (through NVIDIA's OpenCL, then ptxas) or CUDA C (nvcc) into a cubin."""
+    source = open(path).read()
+    if path.endswith(".cu"):
+        kernels = ['extern "C" __global__' + k for k in source.split('extern "C" __global__') if k.startswith(" void attend(")]
+        if not kernels:
+            raise SystemExit(f"{path}: expected CUDA C defining attend but found none")
+        open(f"{work}/attend.cu", "w").write(kernels[-1])
+        subprocess.run(["nvcc", "-arch=sm_90", "-cubin", "-Xptxas", "-v", "-diag-suppress", "550", f"{work}/attend.cu",
+                        "-o", f"{work}/attend.cubin"] + flags, check=True)
+        return f"{work}/attend.cubin"
     programs = [p for p in source.split("#pragma OPENCL EXTENSION cl_khr_fp64 : enable") if "__kernel void attend" in p]
     if not programs:
-        raise SystemExit(f"{sys.argv[1]}: expected an OpenCL program defining attend but found none")
+        raise SystemExit(f"{path}: expected an OpenCL program defining attend but found none")
+    ptx = as_cuda(opencl_ptx("#pragma OPENCL EXTENSION cl_khr_fp64 : enable" + programs[-1]))
+    open(f"{work}/attend.ptx", "w").write(ptx)
+    subprocess.run(["ptxas", "-arch=sm_90", "-v", f"{work}/attend.ptx", "-o", f"{work}/attend.cubin"] + flags, check=True)
+    return f"{work}/attend.cubin"
+
+
+def main():
     kv = sys.argv[2] if len(sys.argv) > 2 else "fp16"
     reps = int(sys.argv[3]) if len(sys.argv) > 3 else 20
-    ptx = as_cuda(opencl_ptx("#pragma OPENCL EXTENSION cl_khr_fp64 : enable" + programs[-1]))
-    work = tempfile.mkdtemp()
-    open(f"{work}/attend.ptx", "w").write(ptx)
-    subprocess.run(["ptxas", "-arch=sm_90", "-v", f"{work}/attend.ptx", "-o", f"{work}/attend.cubin"] + sys.argv[4:], check=True)
+    binary = cubin(sys.argv[1], sys.argv[4:], tempfile.mkdtemp())
 
     torch.zeros(1, device="cuda")  # the CUDA context the driver calls below run in
     cuda = C.CDLL("libcuda.so.1")
     module, function = C.c_void_p(), C.c_void_p()
-    for rc, what in ((cuda.cuModuleLoadData(C.byref(module), C.c_char_p(open(f"{work}/attend.cubin", "rb").read())), "load"),
+    for rc, what in ((cuda.cuModuleLoadData(C.byref(module), C.c_char_p(open(binary, "rb").read())), "load"),
                      (cuda.cuModuleGetFunction(C.byref(function), module, b"attend"), "function")):
         if rc != 0:
             raise SystemExit(f"cuModule {what}: CUDA error {rc}")

@@ -43,7 +43,7 @@ final class Devices {
             if (all.isEmpty()) return Availability.unavailable("TornadoVM found no device (is an OpenCL driver installed?)");
             return Availability.available("TornadoVM devices: " + all.stream().map(Found::label).toList());
         } catch (RuntimeException | LinkageError e) {
-            return Availability.unavailable("TornadoVM runtime failed to start: " + e);
+            return Availability.unavailable("TornadoVM runtime failed to start: " + causes(e));
         }
     }
 
@@ -52,8 +52,18 @@ final class Devices {
             List<Found> all = all();
             return all.isEmpty() ? "no TornadoVM device" : "TornadoVM " + pick(all, "").label();
         } catch (RuntimeException | LinkageError e) {
-            return "TornadoVM (failed: " + e.getMessage() + ")";
+            return "TornadoVM (failed: " + causes(e) + ")";
         }
+    }
+
+    /**
+     * The whole cause chain: TornadoVM's runtime fails in a static initializer, and the error a later call sees
+     * ("Could not initialize class ...") names none of the reason (a driver's native library that did not load).
+     */
+    static String causes(Throwable e) {
+        StringBuilder b = new StringBuilder(e.toString());
+        for (Throwable c = e.getCause(); c != null && c != e; e = c, c = c.getCause()) b.append(" <- ").append(c);
+        return b.toString();
     }
 
     /** By "B:D", by name substring, or the first GPU, else the first device. */

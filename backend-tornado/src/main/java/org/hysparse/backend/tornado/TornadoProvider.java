@@ -15,6 +15,7 @@ import org.hysparse.api.KvPrecision;
 public final class TornadoProvider implements AttentionBackendProvider {
     public static final String NAME = "tornado";
     static final String RUNTIME_MODULE = "tornado.runtime";
+    private static final System.Logger LOG = System.getLogger(TornadoProvider.class.getName());
 
     @Override public String name() { return NAME; }
 
@@ -46,7 +47,12 @@ public final class TornadoProvider implements AttentionBackendProvider {
     public AttentionBackend create(BackendOptions options) {
         Availability a = availability();
         if (!a.available()) throw new IllegalStateException("backend tornado unavailable: " + a.reason());
-        return new TornadoBackend(Devices.choose(options.get("device", "")));
+        String spec = options.get("device", "");
+        Devices.Found device = Devices.choose(spec);
+        // Which device a run (a conformance report, a benchmark) was on, and why that one.
+        LOG.log(System.Logger.Level.INFO, "tornado backend on TornadoVM device {0}: {1}", device.label(),
+                spec.isBlank() ? "the first GPU, else the first device (option device=B:D or NAME picks another)" : "named by option device=" + spec);
+        return new TornadoBackend(device);
     }
 
     private static boolean runtimePresent() {

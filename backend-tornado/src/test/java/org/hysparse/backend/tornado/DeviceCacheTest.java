@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Random;
 import org.hysparse.api.*;
 import org.hysparse.reference.ReferenceBackend;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -26,7 +25,7 @@ class DeviceCacheTest {
     @EnumSource(KvPrecision.class)
     void oracleAndSparseShareOneDeviceBufferAndSeeAppends(KvPrecision precision) {
         Random rnd = new Random(42 + precision.ordinal());
-        try (var tornado = tornado();
+        try (var tornado = OnDevice.tornado();
              var reference = new ReferenceBackend();
              var cache = new KvCache(HKV, D, B, precision);
              var swa = new SwaCache(HKV, D, 8, precision);
@@ -77,7 +76,7 @@ class DeviceCacheTest {
     /** A cache of {@code tokens} random rows and its window cache (8 slots), then one decode step through {@link #check}. */
     private static void decodeAfter(KvPrecision precision, int hkv, int d, int hq, int tokens, int window, int topK, long seed) {
         Random rnd = new Random(seed + precision.ordinal());
-        try (var tornado = tornado();
+        try (var tornado = OnDevice.tornado();
              var reference = new ReferenceBackend();
              var cache = new KvCache(hkv, d, B, precision);
              var swa = new SwaCache(hkv, d, 8, precision)) {
@@ -96,7 +95,7 @@ class DeviceCacheTest {
     void decodeAfterAPrefillRunsOnTheDecodeSizedGraphs(KvPrecision precision) {
         Random rnd = new Random(5 + precision.ordinal());
         int rows = DeviceCache.DECODE_VECTORS / HQ + 3;
-        try (var tornado = tornado();
+        try (var tornado = OnDevice.tornado();
              var reference = new ReferenceBackend();
              var cache = new KvCache(HKV, D, B, precision);
              var swa = new SwaCache(HKV, D, 32, precision)) {
@@ -126,7 +125,7 @@ class DeviceCacheTest {
     @EnumSource(KvPrecision.class)
     void callsSpanningMoreQueryBlocksThanTheTwinsHoldRunOnTheFullSizeGraphs(KvPrecision precision) {
         Random rnd = new Random(11 + precision.ordinal());
-        try (var tornado = tornado();
+        try (var tornado = OnDevice.tornado();
              var reference = new ReferenceBackend();
              var cache = new KvCache(HKV, D, B, precision);
              var swa = new SwaCache(HKV, D, 128, precision)) {
@@ -153,7 +152,7 @@ class DeviceCacheTest {
     @EnumSource(KvPrecision.class)
     void selectionsLongerThanThePlanHasRoomForGrowItsLists(KvPrecision precision) {
         Random rnd = new Random(13 + precision.ordinal());
-        try (var tornado = tornado();
+        try (var tornado = OnDevice.tornado();
              var reference = new ReferenceBackend();
              var cache = new KvCache(HKV, D, B, precision);
              var swa = new SwaCache(HKV, D, 8, precision)) {
@@ -171,7 +170,7 @@ class DeviceCacheTest {
     @org.junit.jupiter.api.Test
     void windowOfAnotherPrecisionIsRefusedByName() {
         Random rnd = new Random(7);
-        try (var tornado = tornado();
+        try (var tornado = OnDevice.tornado();
              var cache = new KvCache(HKV, D, B, KvPrecision.FLOAT16);
              var swa = new SwaCache(HKV, D, 8, KvPrecision.FLOAT32)) {
             appendSame(cache, swa, 40, rnd);
@@ -189,13 +188,6 @@ class DeviceCacheTest {
             assertTrue(e.getMessage().startsWith("swa: expected the shared cache's precision fp16") && e.getMessage().endsWith("got fp32"), e.getMessage());
             for (float x : out) assertEquals(3f, x, "caller's output untouched");
         }
-    }
-
-    /** The backend under test on the chosen device, or the test skipped with TornadoVM's reason. */
-    private static TornadoBackend tornado() {
-        TornadoProvider provider = new TornadoProvider();
-        Assumptions.assumeTrue(provider.availability().available(), "tornado unavailable: " + provider.availability().reason());
-        return (TornadoBackend) provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", "")));
     }
 
     private static void append(KvCache cache, SwaCache swa, SwaCache swa2, int tokens, Random rnd) {

@@ -1,0 +1,20 @@
+package org.hysparse.backend.tornado;
+
+import org.hysparse.api.Availability;
+import org.hysparse.api.BackendOptions;
+import org.junit.jupiter.api.Assumptions;
+
+/** The backend under test on the device -Dhysparse.tornado.device names (default: first GPU, else first device). */
+final class OnDevice {
+    private OnDevice() {
+    }
+
+    /** The backend, or the calling test skipped with TornadoVM's reason. */
+    static TornadoBackend tornado() {
+        TornadoProvider provider = new TornadoProvider();
+        // Asked once: TornadoVM's runtime fails in a static initializer, and only the first failure names the cause.
+        Availability a = provider.availability();
+        Assumptions.assumeTrue(a.available(), "tornado unavailable: " + a.reason());
+        return (TornadoBackend) provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", "")));
+    }
+}
