@@ -1,11 +1,13 @@
 package org.hysparse.backend.tornado;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import org.hysparse.api.Availability;
 import uk.ac.manchester.tornado.api.TornadoRuntime;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.TornadoDeviceType;
+import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
 
 /** The TornadoVM devices this JVM sees. Only reached once the runtime module is known to be present. */
@@ -66,9 +68,22 @@ final class Devices {
         return b.toString();
     }
 
-    /** By "B:D", by name substring, or the first GPU, else the first device. */
+    /** By "B:D", by name substring, or else the first of the devices {@link #rank} puts first. */
     static Found choose(String spec) {
         return pick(all(), spec);
+    }
+
+    /** Why a device was chosen when none was named. */
+    static final String DEFAULT_RULE = "the first GPU on TornadoVM's CUDA driver, else the first GPU, else the first device";
+
+    /**
+     * The default's preference: a GPU through TornadoVM's CUDA driver, then any GPU, then the rest, each in
+     * TornadoVM's order. Where both drivers reach one NVIDIA GPU, the CUDA driver's calls cost less (no blocking
+     * argument write per kernel): the demo's decode ran 1.6x faster on the H100 (issue 5).
+     */
+    static int rank(TornadoDeviceType type, TornadoVMBackendType driver) {
+        if (type != TornadoDeviceType.GPU) return 2;
+        return driver == TornadoVMBackendType.CUDA ? 0 : 1;
     }
 
     private static Found pick(List<Found> all, String spec) {
@@ -78,6 +93,7 @@ final class Devices {
             }
             throw new IllegalArgumentException("device: expected one of " + all.stream().map(Found::label).toList() + " but got '" + spec + "'");
         }
-        return all.stream().filter(f -> f.device().getDeviceType() == TornadoDeviceType.GPU).findFirst().orElse(all.get(0));
+        return all.stream().sorted(Comparator.comparingInt(f -> rank(f.device().getDeviceType(), f.device().getTornadoVMBackend())))
+                .findFirst().orElseThrow();
     }
 }

@@ -51,7 +51,7 @@ public final class TornadoProvider implements AttentionBackendProvider {
         Devices.Found device = Devices.choose(spec);
         // Which device a run (a conformance report, a benchmark) was on, and why that one.
         LOG.log(System.Logger.Level.INFO, "tornado backend on TornadoVM device {0}: {1}", device.label(),
-                spec.isBlank() ? "the first GPU, else the first device (option device=B:D or NAME picks another)" : "named by option device=" + spec);
+                spec.isBlank() ? Devices.DEFAULT_RULE + " (option device=B:D or NAME picks another)" : "named by option device=" + spec);
         return new TornadoBackend(device);
     }
 

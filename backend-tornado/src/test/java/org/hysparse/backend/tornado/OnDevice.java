@@ -4,7 +4,7 @@ import org.hysparse.api.Availability;
 import org.hysparse.api.BackendOptions;
 import org.junit.jupiter.api.Assumptions;
 
-/** The backend under test on the device -Dhysparse.tornado.device names (default: first GPU, else first device). */
+/** The backend under test on the device -Dhysparse.tornado.device names (default: see Devices.DEFAULT_RULE). */
 final class OnDevice {
     private OnDevice() {
     }
