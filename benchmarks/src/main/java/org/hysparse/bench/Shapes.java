@@ -58,7 +58,10 @@ final class Shapes {
         return 4.0 * D * HQ * keys;
     }
 
+    /** System property with the backends' options, e.g. {@code device=opencl} to time the tornado backend on that driver. */
+    static final String OPTIONS = "hysparse.bench.options";
+
     static AttentionBackend backend(String name) {
-        return Backends.fromClasspath().create(name, BackendOptions.none());
+        return Backends.fromClasspath().create(name, BackendOptions.parse(System.getProperty(OPTIONS, "")));
     }
 }
