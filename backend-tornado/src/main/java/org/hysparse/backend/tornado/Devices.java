@@ -74,16 +74,22 @@ final class Devices {
     }
 
     /** Why a device was chosen when none was named. */
-    static final String DEFAULT_RULE = "the first GPU on TornadoVM's CUDA driver, else the first GPU, else the first device";
+    static final String DEFAULT_RULE = "the first GPU on TornadoVM's CUDA driver, else on its OpenCL driver, else any GPU, else the first device";
 
     /**
-     * The default's preference: a GPU through TornadoVM's CUDA driver, then any GPU, then the rest, each in
-     * TornadoVM's order. Where both drivers reach one NVIDIA GPU, the CUDA driver's calls cost less (no blocking
-     * argument write per kernel): the demo decoded 1.35-1.6x more tokens a second on the H100 (issue 5).
+     * The default's preference, each rank in TornadoVM's order: a GPU through TornadoVM's CUDA driver, then
+     * through its OpenCL driver, then through another driver, then the rest. Where both reach one NVIDIA GPU, the
+     * CUDA driver's calls cost less (no blocking argument write per kernel): the demo decoded 1.35-1.6x more
+     * tokens a second on the H100 (issue 5). The PTX driver comes after OpenCL: the kit does not pass there
+     * (TornadoVM 5.2 pins each array's host memory and fails on arrays that share a page).
      */
     static int rank(TornadoDeviceType type, TornadoVMBackendType driver) {
-        if (type != TornadoDeviceType.GPU) return 2;
-        return driver == TornadoVMBackendType.CUDA ? 0 : 1;
+        if (type != TornadoDeviceType.GPU) return 3;
+        return switch (driver) {
+            case CUDA -> 0;
+            case OPENCL -> 1;
+            default -> 2;
+        };
     }
 
     private static Found pick(List<Found> all, String spec) {
