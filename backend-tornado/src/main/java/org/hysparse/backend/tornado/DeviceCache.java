@@ -18,7 +18,9 @@ import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.HalfFloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.TornadoNativeArray;
 
 /**
  * One full layer's cache resident on the device, with the one execution plan whose graphs read it.
@@ -113,6 +115,8 @@ final class DeviceCache implements AutoCloseable {
     final Caps caps;
     private final int b, hkv, d, row, page, kPage, mbits, nbCap, selCap, cpb, ringPages, pages;
     private final KvPrecision precision;
+    /** float16 kept in TornadoVM's half arrays and converted by the device (1), or raw bits in int words (0); see {@link Kernels#attend}. */
+    private final int nativeHalf;
     private final Map<String, Object> arrays = new HashMap<>();
     /** Each task's grid by "graph.task", registered by the graph that runs it. */
     private final Map<String, WorkerGrid1D> grids = new HashMap<>();
@@ -128,7 +132,7 @@ final class DeviceCache implements AutoCloseable {
     private TornadoExecutionResult lastOracle;
     private String lastOracleGraph;
 
-    DeviceCache(KvCache cache, Caps caps, TornadoDevice device) {
+    DeviceCache(KvCache cache, Caps caps, TornadoDevice device, boolean nativeHalf) {
         this.caps = caps;
         b = cache.blockSize();
         hkv = cache.kvHeads();
@@ -141,6 +145,7 @@ final class DeviceCache implements AutoCloseable {
             case FLOAT16 -> 10;
             case BFLOAT16 -> 7;
         };
+        this.nativeHalf = nativeHalf && precision == KvPrecision.FLOAT16 ? 1 : 0;
         // 16-bit keys are stored by dimension pairs (see Kernels), so an odd D is padded like a V row.
         kPage = hkv * (mbits == 0 ? d : row) * b;
         nbCap = bucket((caps.tokens + b - 1) / b);
@@ -191,20 +196,29 @@ final class DeviceCache implements AutoCloseable {
     }
 
     private TaskGraph appendGraph(int kElements, int vElements) {
-        boolean half = mbits != 0;
+        boolean words = mbits != 0 && nativeHalf == 0, halves = nativeHalf == 1;
         int stageElems = STAGE * hkv * row;
-        FloatArray kf = new FloatArray(half ? 1 : kElements), vf = new FloatArray(half ? 1 : vElements);
-        IntArray kh = new IntArray(half ? kElements / 2 : 1), vh = new IntArray(half ? vElements / 2 : 1);
-        FloatArray newKf = new FloatArray(half ? 1 : stageElems), newVf = new FloatArray(half ? 1 : stageElems);
-        IntArray newKh = new IntArray(half ? stageElems / 2 : 1), newVh = new IntArray(half ? stageElems / 2 : 1);
+        FloatArray kf = new FloatArray(mbits != 0 ? 1 : kElements), vf = new FloatArray(mbits != 0 ? 1 : vElements);
+        IntArray kh = new IntArray(words ? kElements / 2 : 1), vh = new IntArray(words ? vElements / 2 : 1);
+        HalfFloatArray kx = new HalfFloatArray(halves ? kElements : 2), vx = new HalfFloatArray(halves ? vElements : 2);
+        FloatArray newKf = new FloatArray(mbits != 0 ? 1 : stageElems), newVf = new FloatArray(mbits != 0 ? 1 : stageElems);
+        IntArray newKh = new IntArray(words ? stageElems / 2 : 1), newVh = new IntArray(words ? stageElems / 2 : 1);
+        HalfFloatArray newKx = new HalfFloatArray(halves ? stageElems : 2), newVx = new HalfFloatArray(halves ? stageElems : 2);
         IntArray params = shapeParams(0);
-        arrays.putAll(Map.of("kf", kf, "vf", vf, "kh", kh, "vh", vh, "newKf", newKf, "newVf", newVf, "newKh", newKh, "newVh", newVh, "a.params", params));
+        arrays.putAll(Map.of("kf", kf, "vf", vf, "kh", kh, "vh", vh, "kx", kx, "vx", vx, "a.params", params));
+        arrays.putAll(Map.of("newKf", newKf, "newVf", newVf, "newKh", newKh, "newVh", newVh, "newKx", newKx, "newVx", newVx));
         grid("a.append");
         return new TaskGraph("a")
-                .transferToDevice(DataTransferMode.FIRST_EXECUTION, kf, vf, kh, vh)
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, newKf, newVf, newKh, newVh, params)
-                .task("append", Kernels::appendRows, new KernelContext(), newKf, newVf, newKh, newVh, params, kf, vf, kh, vh)
-                .persistOnDevice(kf, vf, kh, vh);
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, kf, vf, kh, vh, kx, vx)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, newKf, newVf, newKh, newVh, newKx, newVx, params)
+                .task("append", Kernels::appendRows, new KernelContext(), newKf, newVf, newKh, newVh, newKx, newVx, nativeHalf, params,
+                        kf, vf, kh, vh, kx, vx)
+                .persistOnDevice(kf, vf, kh, vh, kx, vx);
+    }
+
+    /** The resident cache arrays every attention graph consumes: float32, 16-bit words, half arrays (all but one are stand-ins). */
+    private Object[] cacheArrays() {
+        return new Object[] {arrays.get("kf"), arrays.get("vf"), arrays.get("kh"), arrays.get("vh"), arrays.get("kx"), arrays.get("vx")};
     }
 
     /**
@@ -223,13 +237,12 @@ final class DeviceCache implements AutoCloseable {
         arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".masses", masses, name + ".params", params));
         grid(name + ".oracle");
         grid(name + ".merge");
-        Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
         return new TaskGraph(name)
-                .consumeFromDevice("a", kf, vf, kh, vh)
+                .consumeFromDevice("a", cacheArrays())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params)
-                .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), params, consts,
-                        new IntArray(1), partial, stats)
+                .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf,
+                        params, consts, new IntArray(1), partial, stats)
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, q, out, masses)
                 .transferToHost(DataTransferMode.UNDER_DEMAND, out, masses);
     }
@@ -250,13 +263,12 @@ final class DeviceCache implements AutoCloseable {
         arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".params", params, name + ".sel", sel));
         grid(name + ".sparse");
         grid(name + ".merge");
-        Object kf = arrays.get("kf"), vf = arrays.get("vf"), kh = arrays.get("kh"), vh = arrays.get("vh");
         return new TaskGraph(name)
-                .consumeFromDevice("a", kf, vf, kh, vh)
+                .consumeFromDevice("a", cacheArrays())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel)
-                .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), params, consts, sel,
-                        partial, new FloatArray(1))
+                .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf,
+                        params, consts, sel, partial, new FloatArray(1))
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, new FloatArray(1), params, q, out, new FloatArray(1))
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
     }
@@ -482,8 +494,7 @@ final class DeviceCache implements AutoCloseable {
 
     /** The segment of the K or V buffer (or staging buffer, for "newK"/"newV") in this cache's storage type. */
     private MemorySegment segment(String name) {
-        String typed = name + (mbits == 0 ? "f" : "h");
-        return mbits == 0 ? f(typed).getSegment() : i(typed).getSegment();
+        return ((TornadoNativeArray) arrays.get(name + (mbits == 0 ? "f" : nativeHalf == 1 ? "x" : "h"))).getSegment();
     }
 
     /** One row of D elements at element {@code at} of a device-layout buffer, raw: float32 or 16-bit bits. */
@@ -508,6 +519,8 @@ final class DeviceCache implements AutoCloseable {
     private FloatArray f(String n) { return (FloatArray) arrays.get(n); }
 
     private IntArray i(String n) { return (IntArray) arrays.get(n); }
+
+    private HalfFloatArray x(String n) { return (HalfFloatArray) arrays.get(n); }
 
     static int bucket(long n) {
         long b = 1;

@@ -92,6 +92,28 @@ final class Devices {
         };
     }
 
+    /**
+     * Whether float16 caches on this device are read as half pairs that the device converts itself (TornadoVM's
+     * {@code HalfFloatArray.getHalf2} and {@code Half2.lowFloat}/{@code highFloat}, which its CUDA driver emits as one
+     * 32-bit load and one conversion per number), rather than as 16-bit words decoded through a table. The CUDA
+     * driver only: its generated CUDA C always has {@code half}, while an OpenCL device needs {@code cl_khr_fp16},
+     * which neither PoCL nor NVIDIA's OpenCL driver offers. Option {@code float16}: {@code native} (refused
+     * elsewhere), {@code words}, or empty for the device's default.
+     */
+    static boolean nativeHalf(Found device, String option) {
+        boolean cuda = device.device().getTornadoVMBackend() == TornadoVMBackendType.CUDA;
+        return switch (option.trim()) {
+            case "" -> cuda;
+            case "words" -> false;
+            case "native" -> {
+                if (!cuda) throw new IllegalArgumentException("float16: expected 'words' or no value on " + device.label()
+                        + " (native half arrays need TornadoVM's CUDA driver) but got 'native'");
+                yield true;
+            }
+            default -> throw new IllegalArgumentException("float16: expected 'native' or 'words' but got '" + option + "'");
+        };
+    }
+
     private static Found pick(List<Found> all, String spec) {
         if (spec != null && !spec.isBlank()) {
             for (Found f : all) {

@@ -3,6 +3,7 @@ package org.hysparse.backend.tornado;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.HalfFloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
@@ -60,8 +61,9 @@ final class Kernels {
      * slots: the thread of the even slot (or of the run's first token) writes it, keeping the half of a token
      * outside this run. The rest of the cache stays on the device.
      */
-    static void appendRows(KernelContext ctx, FloatArray newKf, FloatArray newVf, IntArray newKh, IntArray newVh, IntArray p,
-                           FloatArray kf, FloatArray vf, IntArray kh, IntArray vh) {
+    static void appendRows(KernelContext ctx, FloatArray newKf, FloatArray newVf, IntArray newKh, IntArray newVh, HalfFloatArray newKx,
+                           HalfFloatArray newVx, int nativeHalf, IntArray p, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh,
+                           HalfFloatArray kx, HalfFloatArray vx) {
         int i = ctx.globalIdx;
         int mbits = p.get(MBITS), hkv = p.get(HKV), b = p.get(BLOCK), row = p.get(ROW), d = p.get(DIM);
         int kPage = p.get(KPAGE), page = p.get(PAGE);
@@ -72,11 +74,24 @@ final class Kernels {
             vf.set(valueAt(t, h, e, b, row, page, mbits), newVf.get(r * row + e));
             kf.set(keyAt(t, h, e, b, d, row, kPage, mbits), newKf.get(r * row + e));
         }
-        if (mbits != 0 && i < n * hkv * (row / 2)) {
+        if (nativeHalf == 1 && i < n * hkv * d) {
+            // One 16-bit number per thread: a half is addressable on its own, so no word is read back and merged.
+            int r = i / d, e = i % d;
+            int t = first + r / hkv, h = r % hkv;
+            kx.set(keyAt(t, h, e, b, d, row, kPage, mbits), newKx.get(r * row + e));
+            vx.set(valueAt(t, h, e, b, row, page, mbits), newVx.get(r * row + e));
+        }
+        if (nativeHalf == 1 && first < 0) {
+            // Never runs (runs start at a token); a read of both caches, so that TornadoVM treats them as read-write:
+            // it does not copy a write-only argument to the device, and the cache already there would be lost.
+            kx.set(0, kx.get(0));
+            vx.set(0, vx.get(0));
+        }
+        if (mbits != 0 && nativeHalf == 0 && i < n * hkv * (row / 2)) {
             int r = i / (row / 2), e = i % (row / 2);
             kh.set(keyAt(first + r / hkv, r % hkv, 2 * e, b, d, row, kPage, mbits) / 2, newKh.get(i));
         }
-        if (mbits != 0 && i < n * hkv * d) {
+        if (mbits != 0 && nativeHalf == 0 && i < n * hkv * d) {
             int r = i / d, e = i % d;
             int t = first + r / hkv, h = r % hkv, s = t % b;
             if (s % 2 == 0 || t == first) {
@@ -145,8 +160,8 @@ final class Kernels {
      * Local arrays are allocated and indexed here only (see the class comment); heads past the group's end compute
      * on zero queries and write nothing.
      */
-    static void attend(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, IntArray p, FloatArray consts,
-                       IntArray sel, FloatArray partial, FloatArray stats) {
+    static void attend(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, HalfFloatArray kx,
+                       HalfFloatArray vx, int nativeHalf, IntArray p, FloatArray consts, IntArray sel, FloatArray partial, FloatArray stats) {
         float[] qs = ctx.allocateFloatLocalArray(HEADS * DMAX);
         float[] acc = ctx.allocateFloatLocalArray(HEADS * DMAX);
         float[] pr = ctx.allocateFloatLocalArray(HEADS * LOCAL);
@@ -211,6 +226,10 @@ final class Kernels {
                     if (mbits == 0) {
                         k0 = kf.get(at); k1 = kf.get(at + b); k2 = kf.get(at + 2 * b); k3 = kf.get(at + 3 * b);
                         k4 = kf.get(at + 4 * b); k5 = kf.get(at + 5 * b); k6 = kf.get(at + 6 * b); k7 = kf.get(at + 7 * b);
+                    } else if (nativeHalf == 1) {
+                        // The same eight numbers as below, each converted by the device in one instruction.
+                        k0 = kx.get(at).getFloat32(); k1 = kx.get(at + 1).getFloat32(); k2 = kx.get(at + 2 * b).getFloat32(); k3 = kx.get(at + 2 * b + 1).getFloat32();
+                        k4 = kx.get(at + 4 * b).getFloat32(); k5 = kx.get(at + 4 * b + 1).getFloat32(); k6 = kx.get(at + 6 * b).getFloat32(); k7 = kx.get(at + 6 * b + 1).getFloat32();
                     } else {
                         // Four words, eight dimensions of this key, then the decodes.
                         int kw = kAt / 2 + (e / 2) * b;
@@ -233,8 +252,16 @@ final class Kernels {
                             + ((qs[q3 + 4] * k4 + qs[q3 + 5] * k5) + (qs[q3 + 6] * k6 + qs[q3 + 7] * k7));
                 }
                 for (; e < d; e++) {
-                    int w = mbits == 0 ? 0 : half(kh, kAt + (e / 2) * 2 * b + (e & 1));
-                    float k = mbits == 0 ? kf.get(kAt + e * b) : decode(w, pw[w >>> mbits], mbits);
+                    int at = kAt + (e / 2) * 2 * b + (e & 1);
+                    float k;
+                    if (mbits == 0) {
+                        k = kf.get(kAt + e * b);
+                    } else if (nativeHalf == 1) {
+                        k = kx.get(at).getFloat32();
+                    } else {
+                        int w = half(kh, at);
+                        k = decode(w, pw[w >>> mbits], mbits);
+                    }
                     d0 += qs[e] * k;
                     d1 += qs[DMAX + e] * k;
                     d2 += qs[2 * DMAX + e] * k;
@@ -291,6 +318,11 @@ final class Kernels {
                     if (mbits == 0) {
                         v0 = vf.get(vrow[tt] + dim); v1 = vf.get(vrow[tt + 1] + dim); v2 = vf.get(vrow[tt + 2] + dim); v3 = vf.get(vrow[tt + 3] + dim);
                         v4 = vf.get(vrow[tt + 4] + dim); v5 = vf.get(vrow[tt + 5] + dim); v6 = vf.get(vrow[tt + 6] + dim); v7 = vf.get(vrow[tt + 7] + dim);
+                    } else if (nativeHalf == 1) {
+                        v0 = vx.get(vrow[tt] + 2 * dim).getFloat32(); v1 = vx.get(vrow[tt + 1] + 2 * dim).getFloat32();
+                        v2 = vx.get(vrow[tt + 2] + 2 * dim).getFloat32(); v3 = vx.get(vrow[tt + 3] + 2 * dim).getFloat32();
+                        v4 = vx.get(vrow[tt + 4] + 2 * dim).getFloat32(); v5 = vx.get(vrow[tt + 5] + 2 * dim).getFloat32();
+                        v6 = vx.get(vrow[tt + 6] + 2 * dim).getFloat32(); v7 = vx.get(vrow[tt + 7] + 2 * dim).getFloat32();
                     } else {
                         int w0, w1, w2, w3, w4, w5, w6, w7;
                         if (unpaired == 0) {
@@ -318,8 +350,15 @@ final class Kernels {
                             + ((pr[p3 + 4] * v4 + pr[p3 + 5] * v5) + (pr[p3 + 6] * v6 + pr[p3 + 7] * v7));
                 }
                 for (; tt < n; tt++) {
-                    int w = mbits == 0 ? 0 : half(vh, vrow[tt] + 2 * dim);
-                    float v = mbits == 0 ? vf.get(vrow[tt] + dim) : decode(w, pw[w >>> mbits], mbits);
+                    float v;
+                    if (mbits == 0) {
+                        v = vf.get(vrow[tt] + dim);
+                    } else if (nativeHalf == 1) {
+                        v = vx.get(vrow[tt] + 2 * dim).getFloat32();
+                    } else {
+                        int w = half(vh, vrow[tt] + 2 * dim);
+                        v = decode(w, pw[w >>> mbits], mbits);
+                    }
                     a0 += pr[tt] * v;
                     a1 += pr[LOCAL + tt] * v;
                     a2 += pr[2 * LOCAL + tt] * v;

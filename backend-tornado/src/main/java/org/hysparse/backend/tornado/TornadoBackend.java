@@ -34,8 +34,12 @@ final class TornadoBackend implements AttentionBackend {
     /** Every device cache with its cache, so that those of collected caches release their device memory. */
     private final java.util.List<Map.Entry<java.lang.ref.WeakReference<KvCache>, DeviceCache>> owners = new java.util.ArrayList<>();
 
-    TornadoBackend(Devices.Found device) {
+    /** float16 caches in TornadoVM's half arrays, converted by the device's instructions ({@link Devices#nativeHalf}). */
+    private final boolean nativeHalf;
+
+    TornadoBackend(Devices.Found device, boolean nativeHalf) {
         this.device = device;
+        this.nativeHalf = nativeHalf;
     }
 
     @Override public String name() { return TornadoProvider.NAME; }
@@ -277,9 +281,9 @@ final class TornadoBackend implements AttentionBackend {
             DeviceCache old = dc;
             owners.removeIf(e -> e.getValue() == old);
             old.close();
-            dc = new DeviceCache(cache, old.caps.grow(need), device.device());
+            dc = new DeviceCache(cache, old.caps.grow(need), device.device(), nativeHalf);
         } else if (dc == null) {
-            dc = new DeviceCache(cache, DeviceCache.Caps.of(need), device.device());
+            dc = new DeviceCache(cache, DeviceCache.Caps.of(need), device.device(), nativeHalf);
         } else {
             dc.sync(cache);
             return dc;

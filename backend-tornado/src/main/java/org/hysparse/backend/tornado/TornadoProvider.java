@@ -42,17 +42,22 @@ public final class TornadoProvider implements AttentionBackendProvider {
     /** All three storage precisions, each kept in its own width on the device (16-bit values decoded in the kernels). */
     @Override public Set<KvPrecision> precisions() { return EnumSet.allOf(KvPrecision.class); }
 
-    /** Options: {@code device=B:D} (TornadoVM backend and device index) or {@code device=NAME} (substring). */
+    /**
+     * Options: {@code device=B:D} (TornadoVM backend and device index) or {@code device=NAME} (substring);
+     * {@code float16=native|words}, how float16 caches are read (see {@link Devices#nativeHalf}).
+     */
     @Override
     public AttentionBackend create(BackendOptions options) {
         Availability a = availability();
         if (!a.available()) throw new IllegalStateException("backend tornado unavailable: " + a.reason());
         String spec = options.get("device", "");
         Devices.Found device = Devices.choose(spec);
+        boolean nativeHalf = Devices.nativeHalf(device, options.get("float16", ""));
         // Which device a run (a conformance report, a benchmark) was on, and why that one.
-        LOG.log(System.Logger.Level.INFO, "tornado backend on TornadoVM device {0}: {1}", device.label(),
-                spec.isBlank() ? Devices.DEFAULT_RULE + " (option device=B:D or NAME picks another)" : "named by option device=" + spec);
-        return new TornadoBackend(device);
+        LOG.log(System.Logger.Level.INFO, "tornado backend on TornadoVM device {0}: {1}; float16 caches read as {2}", device.label(),
+                spec.isBlank() ? Devices.DEFAULT_RULE + " (option device=B:D or NAME picks another)" : "named by option device=" + spec,
+                nativeHalf ? "half pairs converted by the device" : "16-bit words decoded through a table");
+        return new TornadoBackend(device, nativeHalf);
     }
 
     private static boolean runtimePresent() {

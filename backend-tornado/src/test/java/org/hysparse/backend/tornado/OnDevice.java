@@ -4,7 +4,10 @@ import org.hysparse.api.Availability;
 import org.hysparse.api.BackendOptions;
 import org.junit.jupiter.api.Assumptions;
 
-/** The backend under test on the device -Dhysparse.tornado.device names (default: see Devices.DEFAULT_RULE). */
+/**
+ * The backend under test on the device -Dhysparse.tornado.device names (default: see Devices.DEFAULT_RULE), reading
+ * float16 caches as -Dhysparse.tornado.float16 says (native or words; default: the device's, see Devices.nativeHalf).
+ */
 final class OnDevice {
     private OnDevice() {
     }
@@ -15,6 +18,7 @@ final class OnDevice {
         // Asked once: TornadoVM's runtime fails in a static initializer, and only the first failure names the cause.
         Availability a = provider.availability();
         Assumptions.assumeTrue(a.available(), "tornado unavailable: " + a.reason());
-        return (TornadoBackend) provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", "")));
+        return (TornadoBackend) provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", ""))
+                .with("float16", System.getProperty("hysparse.tornado.float16", "")));
     }
 }
