@@ -101,12 +101,17 @@ final class Devices {
      * elsewhere), {@code words}, or empty for the device's default.
      */
     static boolean nativeHalf(Found device, String option) {
-        boolean cuda = device.device().getTornadoVMBackend() == TornadoVMBackendType.CUDA;
+        return nativeHalf(device.device().getTornadoVMBackend(), device.label(), option);
+    }
+
+    /** {@link #nativeHalf(Found, String)} for a device on {@code driver}, named {@code label} in errors. */
+    static boolean nativeHalf(TornadoVMBackendType driver, String label, String option) {
+        boolean cuda = driver == TornadoVMBackendType.CUDA;
         return switch (option.trim()) {
             case "" -> cuda;
             case "words" -> false;
             case "native" -> {
-                if (!cuda) throw new IllegalArgumentException("float16: expected 'words' or no value on " + device.label()
+                if (!cuda) throw new IllegalArgumentException("float16: expected 'words' or no value on " + label
                         + " (native half arrays need TornadoVM's CUDA driver) but got 'native'");
                 yield true;
             }

@@ -24,9 +24,13 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * <p>The full cache is stored in its own precision: float32 in a {@link FloatArray}, float16 and bfloat16 as
  * raw bits, two to an {@link IntArray} word, decoded exactly by {@link #decode}. TornadoVM 5.2's OpenCL code
  * generator cannot reinterpret bits ({@code Float.intBitsToFloat}), and its {@code HalfFloatArray} needs
- * {@code cl_khr_fp16}, which neither PoCL nor NVIDIA's OpenCL driver offers. Every kernel takes both arrays;
- * {@code MBITS} (mantissa bits: 0 for float32, 10 for float16, 7 for bfloat16) says which one holds the cache,
- * and the other is a 1-element stand-in.
+ * {@code cl_khr_fp16}, which neither PoCL nor NVIDIA's OpenCL driver offers. On TornadoVM's CUDA driver, whose
+ * generated CUDA C always has {@code half}, float16 is kept in {@link HalfFloatArray}s instead ({@code nativeHalf} 1,
+ * see {@link Devices#nativeHalf}), in the same half-word layout, and each number costs one load and one conversion
+ * instruction. Every kernel takes all three kinds of array; {@code MBITS} (mantissa bits: 0 for float32, 10 for
+ * float16, 7 for bfloat16) and {@code nativeHalf} say which one holds the cache, and the others are small stand-ins.
+ * {@code nativeHalf} is a scalar argument, which TornadoVM compiles in as a constant: an OpenCL program never
+ * contains the half-array code, which it could not build.
  * <p>Local-memory arrays are allocated and indexed in the kernel bodies only: TornadoVM 5.2 mis-indexes a local
  * array handed to another method, and a helper returns one value, so per-head state lives in local arrays
  * and the per-head lines are written out for the {@link #HEADS} heads. Helpers are small: TornadoVM refuses to
@@ -222,21 +226,33 @@ final class Kernels {
                 int e = 0;
                 // Half arrays: sixteen loads in flight, the same bytes as eight float32 loads; with eight, a 16-bit
                 // decode step moved half the bytes per round trip and ran at half float32's bandwidth.
-                for (; nativeHalf == 1 && e + 16 <= d; e += 16) {
+                for (; nativeHalf == 1 && e + 32 <= d; e += 32) {
                     int at = kAt + e * b;
                     float k0 = kx.get(at).getFloat32(), k1 = kx.get(at + 1).getFloat32(), k2 = kx.get(at + 2 * b).getFloat32(), k3 = kx.get(at + 2 * b + 1).getFloat32();
                     float k4 = kx.get(at + 4 * b).getFloat32(), k5 = kx.get(at + 4 * b + 1).getFloat32(), k6 = kx.get(at + 6 * b).getFloat32(), k7 = kx.get(at + 6 * b + 1).getFloat32();
                     float k8 = kx.get(at + 8 * b).getFloat32(), k9 = kx.get(at + 8 * b + 1).getFloat32(), k10 = kx.get(at + 10 * b).getFloat32(), k11 = kx.get(at + 10 * b + 1).getFloat32();
                     float k12 = kx.get(at + 12 * b).getFloat32(), k13 = kx.get(at + 12 * b + 1).getFloat32(), k14 = kx.get(at + 14 * b).getFloat32(), k15 = kx.get(at + 14 * b + 1).getFloat32();
+                    float k16 = kx.get(at + 16 * b).getFloat32(), k17 = kx.get(at + 16 * b + 1).getFloat32(), k18 = kx.get(at + 18 * b).getFloat32(), k19 = kx.get(at + 18 * b + 1).getFloat32();
+                    float k20 = kx.get(at + 20 * b).getFloat32(), k21 = kx.get(at + 20 * b + 1).getFloat32(), k22 = kx.get(at + 22 * b).getFloat32(), k23 = kx.get(at + 22 * b + 1).getFloat32();
+                    float k24 = kx.get(at + 24 * b).getFloat32(), k25 = kx.get(at + 24 * b + 1).getFloat32(), k26 = kx.get(at + 26 * b).getFloat32(), k27 = kx.get(at + 26 * b + 1).getFloat32();
+                    float k28 = kx.get(at + 28 * b).getFloat32(), k29 = kx.get(at + 28 * b + 1).getFloat32(), k30 = kx.get(at + 30 * b).getFloat32(), k31 = kx.get(at + 30 * b + 1).getFloat32();
                     int q1 = DMAX + e, q2 = 2 * DMAX + e, q3 = 3 * DMAX + e;
                     d0 += dot8(qs[e], qs[e + 1], qs[e + 2], qs[e + 3], qs[e + 4], qs[e + 5], qs[e + 6], qs[e + 7], k0, k1, k2, k3, k4, k5, k6, k7)
-                            + dot8(qs[e + 8], qs[e + 9], qs[e + 10], qs[e + 11], qs[e + 12], qs[e + 13], qs[e + 14], qs[e + 15], k8, k9, k10, k11, k12, k13, k14, k15);
+                            + dot8(qs[e + 8], qs[e + 9], qs[e + 10], qs[e + 11], qs[e + 12], qs[e + 13], qs[e + 14], qs[e + 15], k8, k9, k10, k11, k12, k13, k14, k15)
+                            + dot8(qs[e + 16], qs[e + 17], qs[e + 18], qs[e + 19], qs[e + 20], qs[e + 21], qs[e + 22], qs[e + 23], k16, k17, k18, k19, k20, k21, k22, k23)
+                            + dot8(qs[e + 24], qs[e + 25], qs[e + 26], qs[e + 27], qs[e + 28], qs[e + 29], qs[e + 30], qs[e + 31], k24, k25, k26, k27, k28, k29, k30, k31);
                     d1 += dot8(qs[q1], qs[q1 + 1], qs[q1 + 2], qs[q1 + 3], qs[q1 + 4], qs[q1 + 5], qs[q1 + 6], qs[q1 + 7], k0, k1, k2, k3, k4, k5, k6, k7)
-                            + dot8(qs[q1 + 8], qs[q1 + 9], qs[q1 + 10], qs[q1 + 11], qs[q1 + 12], qs[q1 + 13], qs[q1 + 14], qs[q1 + 15], k8, k9, k10, k11, k12, k13, k14, k15);
+                            + dot8(qs[q1 + 8], qs[q1 + 9], qs[q1 + 10], qs[q1 + 11], qs[q1 + 12], qs[q1 + 13], qs[q1 + 14], qs[q1 + 15], k8, k9, k10, k11, k12, k13, k14, k15)
+                            + dot8(qs[q1 + 16], qs[q1 + 17], qs[q1 + 18], qs[q1 + 19], qs[q1 + 20], qs[q1 + 21], qs[q1 + 22], qs[q1 + 23], k16, k17, k18, k19, k20, k21, k22, k23)
+                            + dot8(qs[q1 + 24], qs[q1 + 25], qs[q1 + 26], qs[q1 + 27], qs[q1 + 28], qs[q1 + 29], qs[q1 + 30], qs[q1 + 31], k24, k25, k26, k27, k28, k29, k30, k31);
                     d2 += dot8(qs[q2], qs[q2 + 1], qs[q2 + 2], qs[q2 + 3], qs[q2 + 4], qs[q2 + 5], qs[q2 + 6], qs[q2 + 7], k0, k1, k2, k3, k4, k5, k6, k7)
-                            + dot8(qs[q2 + 8], qs[q2 + 9], qs[q2 + 10], qs[q2 + 11], qs[q2 + 12], qs[q2 + 13], qs[q2 + 14], qs[q2 + 15], k8, k9, k10, k11, k12, k13, k14, k15);
+                            + dot8(qs[q2 + 8], qs[q2 + 9], qs[q2 + 10], qs[q2 + 11], qs[q2 + 12], qs[q2 + 13], qs[q2 + 14], qs[q2 + 15], k8, k9, k10, k11, k12, k13, k14, k15)
+                            + dot8(qs[q2 + 16], qs[q2 + 17], qs[q2 + 18], qs[q2 + 19], qs[q2 + 20], qs[q2 + 21], qs[q2 + 22], qs[q2 + 23], k16, k17, k18, k19, k20, k21, k22, k23)
+                            + dot8(qs[q2 + 24], qs[q2 + 25], qs[q2 + 26], qs[q2 + 27], qs[q2 + 28], qs[q2 + 29], qs[q2 + 30], qs[q2 + 31], k24, k25, k26, k27, k28, k29, k30, k31);
                     d3 += dot8(qs[q3], qs[q3 + 1], qs[q3 + 2], qs[q3 + 3], qs[q3 + 4], qs[q3 + 5], qs[q3 + 6], qs[q3 + 7], k0, k1, k2, k3, k4, k5, k6, k7)
-                            + dot8(qs[q3 + 8], qs[q3 + 9], qs[q3 + 10], qs[q3 + 11], qs[q3 + 12], qs[q3 + 13], qs[q3 + 14], qs[q3 + 15], k8, k9, k10, k11, k12, k13, k14, k15);
+                            + dot8(qs[q3 + 8], qs[q3 + 9], qs[q3 + 10], qs[q3 + 11], qs[q3 + 12], qs[q3 + 13], qs[q3 + 14], qs[q3 + 15], k8, k9, k10, k11, k12, k13, k14, k15)
+                            + dot8(qs[q3 + 16], qs[q3 + 17], qs[q3 + 18], qs[q3 + 19], qs[q3 + 20], qs[q3 + 21], qs[q3 + 22], qs[q3 + 23], k16, k17, k18, k19, k20, k21, k22, k23)
+                            + dot8(qs[q3 + 24], qs[q3 + 25], qs[q3 + 26], qs[q3 + 27], qs[q3 + 28], qs[q3 + 29], qs[q3 + 30], qs[q3 + 31], k24, k25, k26, k27, k28, k29, k30, k31);
                 }
                 for (; e + 8 <= d; e += 8) {
                     int at = kAt + e * b;
@@ -331,7 +347,7 @@ final class Kernels {
             for (int dim = lid; dim < d; dim += LOCAL) {
                 float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
                 int tt = 0;
-                for (; nativeHalf == 1 && unpaired == 0 && tt + 16 <= n; tt += 16) {
+                for (; nativeHalf == 1 && unpaired == 0 && tt + 32 <= n; tt += 32) {
                     float v0 = vx.get(vrow[tt] + 2 * dim).getFloat32(), v1 = vx.get(vrow[tt] + 2 * dim + 1).getFloat32();
                     float v2 = vx.get(vrow[tt + 2] + 2 * dim).getFloat32(), v3 = vx.get(vrow[tt + 2] + 2 * dim + 1).getFloat32();
                     float v4 = vx.get(vrow[tt + 4] + 2 * dim).getFloat32(), v5 = vx.get(vrow[tt + 4] + 2 * dim + 1).getFloat32();
@@ -340,15 +356,31 @@ final class Kernels {
                     float v10 = vx.get(vrow[tt + 10] + 2 * dim).getFloat32(), v11 = vx.get(vrow[tt + 10] + 2 * dim + 1).getFloat32();
                     float v12 = vx.get(vrow[tt + 12] + 2 * dim).getFloat32(), v13 = vx.get(vrow[tt + 12] + 2 * dim + 1).getFloat32();
                     float v14 = vx.get(vrow[tt + 14] + 2 * dim).getFloat32(), v15 = vx.get(vrow[tt + 14] + 2 * dim + 1).getFloat32();
+                    float v16 = vx.get(vrow[tt + 16] + 2 * dim).getFloat32(), v17 = vx.get(vrow[tt + 16] + 2 * dim + 1).getFloat32();
+                    float v18 = vx.get(vrow[tt + 18] + 2 * dim).getFloat32(), v19 = vx.get(vrow[tt + 18] + 2 * dim + 1).getFloat32();
+                    float v20 = vx.get(vrow[tt + 20] + 2 * dim).getFloat32(), v21 = vx.get(vrow[tt + 20] + 2 * dim + 1).getFloat32();
+                    float v22 = vx.get(vrow[tt + 22] + 2 * dim).getFloat32(), v23 = vx.get(vrow[tt + 22] + 2 * dim + 1).getFloat32();
+                    float v24 = vx.get(vrow[tt + 24] + 2 * dim).getFloat32(), v25 = vx.get(vrow[tt + 24] + 2 * dim + 1).getFloat32();
+                    float v26 = vx.get(vrow[tt + 26] + 2 * dim).getFloat32(), v27 = vx.get(vrow[tt + 26] + 2 * dim + 1).getFloat32();
+                    float v28 = vx.get(vrow[tt + 28] + 2 * dim).getFloat32(), v29 = vx.get(vrow[tt + 28] + 2 * dim + 1).getFloat32();
+                    float v30 = vx.get(vrow[tt + 30] + 2 * dim).getFloat32(), v31 = vx.get(vrow[tt + 30] + 2 * dim + 1).getFloat32();
                     int p1 = LOCAL + tt, p2 = 2 * LOCAL + tt, p3 = 3 * LOCAL + tt;
                     a0 += dot8(pr[tt], pr[tt + 1], pr[tt + 2], pr[tt + 3], pr[tt + 4], pr[tt + 5], pr[tt + 6], pr[tt + 7], v0, v1, v2, v3, v4, v5, v6, v7)
-                            + dot8(pr[tt + 8], pr[tt + 9], pr[tt + 10], pr[tt + 11], pr[tt + 12], pr[tt + 13], pr[tt + 14], pr[tt + 15], v8, v9, v10, v11, v12, v13, v14, v15);
+                            + dot8(pr[tt + 8], pr[tt + 9], pr[tt + 10], pr[tt + 11], pr[tt + 12], pr[tt + 13], pr[tt + 14], pr[tt + 15], v8, v9, v10, v11, v12, v13, v14, v15)
+                            + dot8(pr[tt + 16], pr[tt + 17], pr[tt + 18], pr[tt + 19], pr[tt + 20], pr[tt + 21], pr[tt + 22], pr[tt + 23], v16, v17, v18, v19, v20, v21, v22, v23)
+                            + dot8(pr[tt + 24], pr[tt + 25], pr[tt + 26], pr[tt + 27], pr[tt + 28], pr[tt + 29], pr[tt + 30], pr[tt + 31], v24, v25, v26, v27, v28, v29, v30, v31);
                     a1 += dot8(pr[p1], pr[p1 + 1], pr[p1 + 2], pr[p1 + 3], pr[p1 + 4], pr[p1 + 5], pr[p1 + 6], pr[p1 + 7], v0, v1, v2, v3, v4, v5, v6, v7)
-                            + dot8(pr[p1 + 8], pr[p1 + 9], pr[p1 + 10], pr[p1 + 11], pr[p1 + 12], pr[p1 + 13], pr[p1 + 14], pr[p1 + 15], v8, v9, v10, v11, v12, v13, v14, v15);
+                            + dot8(pr[p1 + 8], pr[p1 + 9], pr[p1 + 10], pr[p1 + 11], pr[p1 + 12], pr[p1 + 13], pr[p1 + 14], pr[p1 + 15], v8, v9, v10, v11, v12, v13, v14, v15)
+                            + dot8(pr[p1 + 16], pr[p1 + 17], pr[p1 + 18], pr[p1 + 19], pr[p1 + 20], pr[p1 + 21], pr[p1 + 22], pr[p1 + 23], v16, v17, v18, v19, v20, v21, v22, v23)
+                            + dot8(pr[p1 + 24], pr[p1 + 25], pr[p1 + 26], pr[p1 + 27], pr[p1 + 28], pr[p1 + 29], pr[p1 + 30], pr[p1 + 31], v24, v25, v26, v27, v28, v29, v30, v31);
                     a2 += dot8(pr[p2], pr[p2 + 1], pr[p2 + 2], pr[p2 + 3], pr[p2 + 4], pr[p2 + 5], pr[p2 + 6], pr[p2 + 7], v0, v1, v2, v3, v4, v5, v6, v7)
-                            + dot8(pr[p2 + 8], pr[p2 + 9], pr[p2 + 10], pr[p2 + 11], pr[p2 + 12], pr[p2 + 13], pr[p2 + 14], pr[p2 + 15], v8, v9, v10, v11, v12, v13, v14, v15);
+                            + dot8(pr[p2 + 8], pr[p2 + 9], pr[p2 + 10], pr[p2 + 11], pr[p2 + 12], pr[p2 + 13], pr[p2 + 14], pr[p2 + 15], v8, v9, v10, v11, v12, v13, v14, v15)
+                            + dot8(pr[p2 + 16], pr[p2 + 17], pr[p2 + 18], pr[p2 + 19], pr[p2 + 20], pr[p2 + 21], pr[p2 + 22], pr[p2 + 23], v16, v17, v18, v19, v20, v21, v22, v23)
+                            + dot8(pr[p2 + 24], pr[p2 + 25], pr[p2 + 26], pr[p2 + 27], pr[p2 + 28], pr[p2 + 29], pr[p2 + 30], pr[p2 + 31], v24, v25, v26, v27, v28, v29, v30, v31);
                     a3 += dot8(pr[p3], pr[p3 + 1], pr[p3 + 2], pr[p3 + 3], pr[p3 + 4], pr[p3 + 5], pr[p3 + 6], pr[p3 + 7], v0, v1, v2, v3, v4, v5, v6, v7)
-                            + dot8(pr[p3 + 8], pr[p3 + 9], pr[p3 + 10], pr[p3 + 11], pr[p3 + 12], pr[p3 + 13], pr[p3 + 14], pr[p3 + 15], v8, v9, v10, v11, v12, v13, v14, v15);
+                            + dot8(pr[p3 + 8], pr[p3 + 9], pr[p3 + 10], pr[p3 + 11], pr[p3 + 12], pr[p3 + 13], pr[p3 + 14], pr[p3 + 15], v8, v9, v10, v11, v12, v13, v14, v15)
+                            + dot8(pr[p3 + 16], pr[p3 + 17], pr[p3 + 18], pr[p3 + 19], pr[p3 + 20], pr[p3 + 21], pr[p3 + 22], pr[p3 + 23], v16, v17, v18, v19, v20, v21, v22, v23)
+                            + dot8(pr[p3 + 24], pr[p3 + 25], pr[p3 + 26], pr[p3 + 27], pr[p3 + 28], pr[p3 + 29], pr[p3 + 30], pr[p3 + 31], v24, v25, v26, v27, v28, v29, v30, v31);
                 }
                 for (; tt + 8 <= n; tt += 8) {
                     float v0, v1, v2, v3, v4, v5, v6, v7;

@@ -1,13 +1,18 @@
 package org.hysparse.backend.tornado;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 import uk.ac.manchester.tornado.api.enums.TornadoDeviceType;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 
-/** The default device's preference, checked without a device: CUDA driver's GPU, OpenCL's, other drivers', the rest. */
+/**
+ * Checked without a device: the default device's preference (CUDA driver's GPU, OpenCL's, other drivers', the rest), and
+ * how float16 caches are read on each driver.
+ */
 class DevicesTest {
     @Test
     void aGpuOnTheCudaDriverComesFirstThenOpenClThenOtherDriversThenTheRest() {
@@ -20,5 +25,22 @@ class DevicesTest {
         assertTrue(openclGpu < ptxGpu, "OpenCL driver's GPU before the PTX driver's (the kit fails on PTX)");
         assertTrue(ptxGpu < openclCpu, "any GPU before a CPU device");
         assertEquals(openclCpu, cudaCpu, "devices that are not GPUs keep TornadoVM's order among themselves");
+    }
+
+    @Test
+    void float16IsReadAsHalfArraysOnTheCudaDriverOnlyUnlessWordsAreAskedFor() {
+        assertTrue(Devices.nativeHalf(TornadoVMBackendType.CUDA, "cuda-0-0", ""), "CUDA driver: half arrays by default");
+        assertTrue(Devices.nativeHalf(TornadoVMBackendType.CUDA, "cuda-0-0", "native"));
+        assertFalse(Devices.nativeHalf(TornadoVMBackendType.CUDA, "cuda-0-0", "words"), "words on request");
+        assertFalse(Devices.nativeHalf(TornadoVMBackendType.OPENCL, "pocl", ""), "OpenCL: words (no cl_khr_fp16 needed)");
+        assertFalse(Devices.nativeHalf(TornadoVMBackendType.OPENCL, "pocl", "words"));
+        IllegalArgumentException notHere = assertThrows(IllegalArgumentException.class,
+                () -> Devices.nativeHalf(TornadoVMBackendType.OPENCL, "0:0 pocl", "native"));
+        assertTrue(notHere.getMessage().startsWith("float16:") && notHere.getMessage().contains("0:0 pocl")
+                && notHere.getMessage().contains("got 'native'"), notHere.getMessage());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> Devices.nativeHalf(TornadoVMBackendType.CUDA, "cuda-0-0", "fast"));
+        assertTrue(unknown.getMessage().startsWith("float16: expected 'native' or 'words'") && unknown.getMessage().contains("got 'fast'"),
+                unknown.getMessage());
     }
 }
