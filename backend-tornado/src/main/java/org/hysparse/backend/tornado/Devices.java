@@ -93,12 +93,14 @@ final class Devices {
     }
 
     /**
-     * Whether float16 caches on this device are read as half pairs that the device converts itself (TornadoVM's
-     * {@code HalfFloatArray.getHalf2} and {@code Half2.lowFloat}/{@code highFloat}, which its CUDA driver emits as one
-     * 32-bit load and one conversion per number), rather than as 16-bit words decoded through a table. The CUDA
-     * driver only: its generated CUDA C always has {@code half}, while an OpenCL device needs {@code cl_khr_fp16},
-     * which neither PoCL nor NVIDIA's OpenCL driver offers. Option {@code float16}: {@code native} (refused
-     * elsewhere), {@code words}, or empty for the device's default.
+     * Whether float16 caches on this device live in TornadoVM's {@code HalfFloatArray}s, each number read with one
+     * 16-bit load and converted by one instruction ({@code HalfFloat.getFloat32}, which TornadoVM's CUDA driver emits
+     * as {@code __half2float}), rather than as 16-bit words decoded through a table (about ten instructions). The
+     * CUDA driver only: its generated CUDA C always has {@code half}, while an OpenCL device needs
+     * {@code cl_khr_fp16}, which neither PoCL nor NVIDIA's OpenCL driver offers. ({@code HalfFloatArray.getHalf2},
+     * one 32-bit load for two numbers, is out of reach: the OpenCL driver parses its Java body, whose string
+     * concatenation it cannot compile.) Option {@code float16}: {@code native} (refused elsewhere), {@code words},
+     * or empty for the device's default.
      */
     static boolean nativeHalf(Found device, String option) {
         return nativeHalf(device.device().getTornadoVMBackend(), device.label(), option);

@@ -56,7 +56,7 @@ public final class TornadoProvider implements AttentionBackendProvider {
         // Which device a run (a conformance report, a benchmark) was on, and why that one.
         LOG.log(System.Logger.Level.INFO, "tornado backend on TornadoVM device {0}: {1}; float16 caches read as {2}", device.label(),
                 spec.isBlank() ? Devices.DEFAULT_RULE + " (option device=B:D or NAME picks another)" : "named by option device=" + spec,
-                nativeHalf ? "half pairs converted by the device" : "16-bit words decoded through a table");
+                nativeHalf ? "half arrays, each number converted by the device" : "16-bit words decoded through a table");
         return new TornadoBackend(device, nativeHalf);
     }
 
