@@ -209,14 +209,17 @@ final class DeviceCache implements AutoCloseable {
         arrays.putAll(Map.of("newKf", newKf, "newVf", newVf, "newKh", newKh, "newVh", newVh, "newKx", newKx, "newVx", newVx));
         grid("a.append");
         return new TaskGraph("a")
-                .transferToDevice(DataTransferMode.FIRST_EXECUTION, kf, vf, kh, vh, kx, vx)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, cacheArrays())
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, newKf, newVf, newKh, newVh, newKx, newVx, params)
                 .task("append", Kernels::appendRows, new KernelContext(), newKf, newVf, newKh, newVh, newKx, newVx, nativeHalf, params,
                         kf, vf, kh, vh, kx, vx)
-                .persistOnDevice(kf, vf, kh, vh, kx, vx);
+                .persistOnDevice(cacheArrays());
     }
 
-    /** The resident cache arrays every attention graph consumes: float32, 16-bit words, half arrays (all but one are stand-ins). */
+    /**
+     * The resident cache arrays (float32, 16-bit words, half arrays; all but one pair are stand-ins): what the append
+     * graph uploads once and keeps on the device, and what every attention graph consumes.
+     */
     private Object[] cacheArrays() {
         return new Object[] {arrays.get("kf"), arrays.get("vf"), arrays.get("kh"), arrays.get("vh"), arrays.get("kx"), arrays.get("vx")};
     }

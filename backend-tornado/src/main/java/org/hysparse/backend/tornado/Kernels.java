@@ -224,8 +224,9 @@ final class Kernels {
             if (visible) {
                 // Eight loads in flight before their first use: one at a time, each chunk waited out D memory latencies.
                 int e = 0;
-                // Half arrays: sixteen loads in flight, the same bytes as eight float32 loads; with eight, a 16-bit
-                // decode step moved half the bytes per round trip and ran at half float32's bandwidth.
+                // Half arrays: thirty-two loads in flight, twice the bytes of eight float32 loads. A step is one memory
+                // round trip: with eight 16-bit loads it moved half of float32's bytes, and at T = 128k eight, sixteen
+                // and thirty-two took the dense call 0.565, 0.445 and ~0.39 ms on the H100 (issue 5).
                 for (; nativeHalf == 1 && e + 32 <= d; e += 32) {
                     int at = kAt + e * b;
                     float k0 = kx.get(at).getFloat32(), k1 = kx.get(at + 1).getFloat32(), k2 = kx.get(at + 2 * b).getFloat32(), k3 = kx.get(at + 2 * b + 1).getFloat32();
@@ -275,15 +276,11 @@ final class Kernels {
                         k0 = decode(w0, pw[w0 >>> mbits], mbits); k1 = decode(w1, pw[w1 >>> mbits], mbits); k2 = decode(w2, pw[w2 >>> mbits], mbits); k3 = decode(w3, pw[w3 >>> mbits], mbits);
                         k4 = decode(w4, pw[w4 >>> mbits], mbits); k5 = decode(w5, pw[w5 >>> mbits], mbits); k6 = decode(w6, pw[w6 >>> mbits], mbits); k7 = decode(w7, pw[w7 >>> mbits], mbits);
                     }
-                    d0 += ((qs[e] * k0 + qs[e + 1] * k1) + (qs[e + 2] * k2 + qs[e + 3] * k3))
-                            + ((qs[e + 4] * k4 + qs[e + 5] * k5) + (qs[e + 6] * k6 + qs[e + 7] * k7));
+                    d0 += dot8(qs[e], qs[e + 1], qs[e + 2], qs[e + 3], qs[e + 4], qs[e + 5], qs[e + 6], qs[e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
                     int q1 = DMAX + e, q2 = 2 * DMAX + e, q3 = 3 * DMAX + e;
-                    d1 += ((qs[q1] * k0 + qs[q1 + 1] * k1) + (qs[q1 + 2] * k2 + qs[q1 + 3] * k3))
-                            + ((qs[q1 + 4] * k4 + qs[q1 + 5] * k5) + (qs[q1 + 6] * k6 + qs[q1 + 7] * k7));
-                    d2 += ((qs[q2] * k0 + qs[q2 + 1] * k1) + (qs[q2 + 2] * k2 + qs[q2 + 3] * k3))
-                            + ((qs[q2 + 4] * k4 + qs[q2 + 5] * k5) + (qs[q2 + 6] * k6 + qs[q2 + 7] * k7));
-                    d3 += ((qs[q3] * k0 + qs[q3 + 1] * k1) + (qs[q3 + 2] * k2 + qs[q3 + 3] * k3))
-                            + ((qs[q3 + 4] * k4 + qs[q3 + 5] * k5) + (qs[q3 + 6] * k6 + qs[q3 + 7] * k7));
+                    d1 += dot8(qs[q1], qs[q1 + 1], qs[q1 + 2], qs[q1 + 3], qs[q1 + 4], qs[q1 + 5], qs[q1 + 6], qs[q1 + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d2 += dot8(qs[q2], qs[q2 + 1], qs[q2 + 2], qs[q2 + 3], qs[q2 + 4], qs[q2 + 5], qs[q2 + 6], qs[q2 + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d3 += dot8(qs[q3], qs[q3 + 1], qs[q3 + 2], qs[q3 + 3], qs[q3 + 4], qs[q3 + 5], qs[q3 + 6], qs[q3 + 7], k0, k1, k2, k3, k4, k5, k6, k7);
                 }
                 for (; e < d; e++) {
                     int at = kAt + (e / 2) * 2 * b + (e & 1);
@@ -408,15 +405,11 @@ final class Kernels {
                         v0 = decode(w0, pw[w0 >>> mbits], mbits); v1 = decode(w1, pw[w1 >>> mbits], mbits); v2 = decode(w2, pw[w2 >>> mbits], mbits); v3 = decode(w3, pw[w3 >>> mbits], mbits);
                         v4 = decode(w4, pw[w4 >>> mbits], mbits); v5 = decode(w5, pw[w5 >>> mbits], mbits); v6 = decode(w6, pw[w6 >>> mbits], mbits); v7 = decode(w7, pw[w7 >>> mbits], mbits);
                     }
-                    a0 += ((pr[tt] * v0 + pr[tt + 1] * v1) + (pr[tt + 2] * v2 + pr[tt + 3] * v3))
-                            + ((pr[tt + 4] * v4 + pr[tt + 5] * v5) + (pr[tt + 6] * v6 + pr[tt + 7] * v7));
+                    a0 += dot8(pr[tt], pr[tt + 1], pr[tt + 2], pr[tt + 3], pr[tt + 4], pr[tt + 5], pr[tt + 6], pr[tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
                     int p1 = LOCAL + tt, p2 = 2 * LOCAL + tt, p3 = 3 * LOCAL + tt;
-                    a1 += ((pr[p1] * v0 + pr[p1 + 1] * v1) + (pr[p1 + 2] * v2 + pr[p1 + 3] * v3))
-                            + ((pr[p1 + 4] * v4 + pr[p1 + 5] * v5) + (pr[p1 + 6] * v6 + pr[p1 + 7] * v7));
-                    a2 += ((pr[p2] * v0 + pr[p2 + 1] * v1) + (pr[p2 + 2] * v2 + pr[p2 + 3] * v3))
-                            + ((pr[p2 + 4] * v4 + pr[p2 + 5] * v5) + (pr[p2 + 6] * v6 + pr[p2 + 7] * v7));
-                    a3 += ((pr[p3] * v0 + pr[p3 + 1] * v1) + (pr[p3 + 2] * v2 + pr[p3 + 3] * v3))
-                            + ((pr[p3 + 4] * v4 + pr[p3 + 5] * v5) + (pr[p3 + 6] * v6 + pr[p3 + 7] * v7));
+                    a1 += dot8(pr[p1], pr[p1 + 1], pr[p1 + 2], pr[p1 + 3], pr[p1 + 4], pr[p1 + 5], pr[p1 + 6], pr[p1 + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a2 += dot8(pr[p2], pr[p2 + 1], pr[p2 + 2], pr[p2 + 3], pr[p2 + 4], pr[p2 + 5], pr[p2 + 6], pr[p2 + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a3 += dot8(pr[p3], pr[p3 + 1], pr[p3 + 2], pr[p3 + 3], pr[p3 + 4], pr[p3 + 5], pr[p3 + 6], pr[p3 + 7], v0, v1, v2, v3, v4, v5, v6, v7);
                 }
                 for (; tt < n; tt++) {
                     float v;
@@ -455,7 +448,7 @@ final class Kernels {
         }
     }
 
-    /** Eight products summed in pairs, as the eight-wide steps write them out. */
+    /** Eight products summed in pairs: every eight-wide step of the attention and merge kernels. */
     private static float dot8(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7,
                               float y0, float y1, float y2, float y3, float y4, float y5, float y6, float y7) {
         return ((x0 * y0 + x1 * y1) + (x2 * y2 + x3 * y3)) + ((x4 * y4 + x5 * y5) + (x6 * y6 + x7 * y7));
@@ -633,8 +626,7 @@ final class Kernels {
                         int s0 = at + sp * (d + 2) + lo;
                         float p0 = partial.get(s0), p1 = partial.get(s0 + (d + 2)), p2 = partial.get(s0 + 2 * (d + 2)), p3 = partial.get(s0 + 3 * (d + 2));
                         float p4 = partial.get(s0 + 4 * (d + 2)), p5 = partial.get(s0 + 5 * (d + 2)), p6 = partial.get(s0 + 6 * (d + 2)), p7 = partial.get(s0 + 7 * (d + 2));
-                        acc0 += ((p0 * wm[sp] + p1 * wm[sp + 1]) + (p2 * wm[sp + 2] + p3 * wm[sp + 3]))
-                                + ((p4 * wm[sp + 4] + p5 * wm[sp + 5]) + (p6 * wm[sp + 6] + p7 * wm[sp + 7]));
+                        acc0 += dot8(p0, p1, p2, p3, p4, p5, p6, p7, wm[sp], wm[sp + 1], wm[sp + 2], wm[sp + 3], wm[sp + 4], wm[sp + 5], wm[sp + 6], wm[sp + 7]);
                     }
                     for (; sp < splits; sp++) acc0 += partial.get(at + sp * (d + 2) + lo) * wm[sp];
                     for (int s2 = 0; d > LOCAL && s2 < splits; s2++) acc1 += partial.get(at + s2 * (d + 2) + hi) * wm[s2];
