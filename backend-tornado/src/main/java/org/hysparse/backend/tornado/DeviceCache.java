@@ -118,8 +118,11 @@ final class DeviceCache implements AutoCloseable {
     /** float16 kept in TornadoVM's half arrays and converted by the device (1), or raw bits in int words (0); see {@link Kernels#attend}. */
     private final int nativeHalf;
     private final Map<String, Object> arrays = new HashMap<>();
-    /** Each task's grid by "graph.task", registered by the graph that runs it. */
+    /** Each task's grid by "graph.task", registered by the graph that runs it, and the most work-groups it may get. */
     private final Map<String, WorkerGrid1D> grids = new HashMap<>();
+    private final Map<String, Long> mostGroups = new HashMap<>();
+    /** Each call runs as one CUDA graph, its grids fixed at their most ({@link Devices#graphs}). */
+    private final boolean cudaGraphs;
     private final GridScheduler scheduler = new GridScheduler();
     private final TornadoExecutionPlan plan;
     /** The plan's graphs in order ({@code a}, {@code o}, {@code p}, then {@code o1}, {@code p1} if it has twins). */
@@ -128,12 +131,15 @@ final class DeviceCache implements AutoCloseable {
     private final Map<SwaCache, Ring> rings = new WeakHashMap<>();
     /** Tokens of the cache on the device. */
     private int uploaded;
+    /** Oracle graphs whose outputs come back within each run (see {@link #oracleGraph}). */
+    private final java.util.Set<String> outEveryRun = new java.util.HashSet<>();
     /** The last oracle run and its graph, from which the block masses can still be fetched. */
     private TornadoExecutionResult lastOracle;
     private String lastOracleGraph;
 
-    DeviceCache(KvCache cache, Caps caps, TornadoDevice device, boolean nativeHalf) {
+    DeviceCache(KvCache cache, Caps caps, TornadoDevice device, boolean nativeHalf, boolean cudaGraphs) {
         this.caps = caps;
+        this.cudaGraphs = cudaGraphs;
         b = cache.blockSize();
         hkv = cache.kvHeads();
         d = cache.headDim();
@@ -163,7 +169,7 @@ final class DeviceCache implements AutoCloseable {
             all.add(sparseGraph("p1", vec, nqb));
         }
         graphs = all.stream().map(TaskGraph::getTaskGraphName).toList();
-        plan = Plans.open(device, scheduler, all.toArray(TaskGraph[]::new));
+        plan = Plans.open(device, scheduler, cudaGraphs, all.toArray(TaskGraph[]::new));
         for (int t = 0; t < cache.length(); t++) {
             for (int h = 0; h < hkv; h++) {
                 upload(cache.keyPage(t), cache.offset(t, h), segment("k"), t, h, true);
@@ -171,7 +177,6 @@ final class DeviceCache implements AutoCloseable {
             }
         }
         i("a.params").set(Kernels.STAGE_TOKENS, 0);
-        grids.get("a.append").setGlobalWork(Kernels.LOCAL, 1, 1);
         plan.withGraph(0).execute();
         uploaded = cache.length();
     }
@@ -188,11 +193,23 @@ final class DeviceCache implements AutoCloseable {
 
     // ---- graphs ----
 
-    /** A grid for task {@code name} ("graph.task"), sized per call. */
-    private void grid(String name) {
-        WorkerGrid1D w = Plans.grid();
+    /**
+     * A grid for task {@code name} ("graph.task") of at most {@code most} work-groups: its size under a CUDA graph,
+     * where the kernels leave the work-groups past a call's work idle; run as calls, each call sets its own size.
+     */
+    private void grid(String name, long most) {
+        WorkerGrid1D w = Plans.grid(most);
         scheduler.addWorkerGrid(name, w);
         grids.put(name, w);
+        mostGroups.put(name, most);
+    }
+
+    /** Task {@code name}'s grid for this call: {@code groups} work-groups (under a CUDA graph it keeps its captured size). */
+    private void size(String name, long groups) {
+        if (groups > mostGroups.get(name)) {
+            throw new IllegalStateException(name + ": expected at most " + mostGroups.get(name) + " work-groups but a call needs " + groups);
+        }
+        if (!cudaGraphs) grids.get(name).setGlobalWork(groups * Kernels.LOCAL, 1, 1);
     }
 
     private TaskGraph appendGraph(int kElements, int vElements) {
@@ -207,7 +224,7 @@ final class DeviceCache implements AutoCloseable {
         IntArray params = shapeParams(0);
         arrays.putAll(Map.of("kf", kf, "vf", vf, "kh", kh, "vh", vh, "kx", kx, "vx", vx, "a.params", params));
         arrays.putAll(Map.of("newKf", newKf, "newVf", newVf, "newKh", newKh, "newVh", newVh, "newKx", newKx, "newVx", newVx));
-        grid("a.append");
+        grid("a.append", groupsFor((long) STAGE * hkv * row));
         return new TaskGraph("a")
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, cacheArrays())
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, newKf, newVf, newKh, newVh, newKx, newVx, params)
@@ -227,8 +244,7 @@ final class DeviceCache implements AutoCloseable {
     /**
      * An oracle graph ({@code name}) for up to {@code vec} query vectors in up to {@code nqb} query blocks:
      * queries and parameters in (the row positions and the query blocks' first rows ride in the parameters), one
-     * array out (the outputs, then S, fetched as far as a call wrote them). Each transfer is a driver call per layer
-     * and step.
+     * array out (the outputs, then S; see {@link #outBack}). Each transfer is a driver call per layer and step.
      */
     private TaskGraph oracleGraph(String name, int vec, int nqb) {
         FloatArray q = new FloatArray(1 + vec * d), consts = consts(), out = new FloatArray(vec * d + hkv * nqb * nbCap);
@@ -238,16 +254,29 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
         params.set(Kernels.STARTS, Kernels.PARAMS + vec);
         arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".masses", masses, name + ".params", params));
-        grid(name + ".oracle");
-        grid(name + ".merge");
+        // Work-groups: those of the splits (at most SPLIT_GROUPS, or one per vector unsplit; see splits), then the merge's
+        // one per vector and one per LOCAL blocks of each (KV head, query block).
+        grid(name + ".oracle", Math.max(vec, SPLIT_GROUPS));
+        grid(name + ".merge", vec + (long) hkv * nqb * groupsFor(nbCap));
         return new TaskGraph(name)
                 .consumeFromDevice("a", cacheArrays())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params)
-                .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf,
+                .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, cudaGraphs ? 1 : 0,
                         params, consts, new IntArray(1), partial, stats)
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, q, out, masses)
-                .transferToHost(DataTransferMode.UNDER_DEMAND, out, masses);
+                .transferToHost(outBack(name, vec, nqb), out)
+                .transferToHost(DataTransferMode.UNDER_DEMAND, masses);
+    }
+
+    /**
+     * How an oracle graph's outputs come back: a decode-sized graph's whole array within each run (a separate
+     * transfer is one more TornadoVM call, some 20 us of host time), a larger graph's on demand, as far as the call wrote.
+     */
+    private int outBack(String graph, int vec, int nqb) {
+        if (vec > DECODE_VECTORS || nqb > DECODE_QUERY_BLOCKS) return DataTransferMode.UNDER_DEMAND;
+        outEveryRun.add(graph);
+        return DataTransferMode.EVERY_EXECUTION;
     }
 
     /**
@@ -264,13 +293,14 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.COUNT_AT, lists * selCap);
         FloatArray partial = new FloatArray(partials(vec));
         arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".params", params, name + ".sel", sel));
-        grid(name + ".sparse");
-        grid(name + ".merge");
+        // As the oracle's, and one window work-group per split group.
+        grid(name + ".sparse", Math.max(vec, SPLIT_GROUPS) + vec);
+        grid(name + ".merge", vec);
         return new TaskGraph(name)
                 .consumeFromDevice("a", cacheArrays())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel)
-                .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf,
+                .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, cudaGraphs ? 1 : 0,
                         params, consts, sel, partial, new FloatArray(1))
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, new FloatArray(1), params, q, out, new FloatArray(1))
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
@@ -380,7 +410,7 @@ final class DeviceCache implements AutoCloseable {
             IntArray params = i("a.params");
             params.set(Kernels.STAGE_FIRST, at + done);
             params.set(Kernels.STAGE_TOKENS, run);
-            grids.get("a.append").setGlobalWork(roundUp((long) run * hkv * row), 1, 1);
+            size("a.append", groupsFor((long) run * hkv * row));
             plan.withGraph(0).execute();
         }
     }
@@ -411,18 +441,18 @@ final class DeviceCache implements AutoCloseable {
         // Prefill's many rows stay unsplit (splits never take the work-groups past SPLIT_GROUPS).
         int splits = splits(groups(q), (long) nb * b);
         params.set(Kernels.SPLITS, splits);
-        grids.get(g + ".oracle").setGlobalWork((long) groups(q) * splits * Kernels.LOCAL, 1, 1);
+        size(g + ".oracle", (long) groups(q) * splits);
         params.set(Kernels.VECTORS, vectors);
         // S right after this call's outputs, so that one partial transfer brings both back.
         params.set(Kernels.SCORES_AT, vectors * d);
         // One work-group per query vector's merge, then one per LOCAL blocks of each (KV head, query block)'s scores.
-        long scoreGroups = (long) hkv * nqb * ((nb + Kernels.LOCAL - 1) / Kernels.LOCAL);
-        grids.get(g + ".merge").setGlobalWork((vectors + scoreGroups) * Kernels.LOCAL, 1, 1);
+        long scoreGroups = (long) hkv * nqb * groupsFor(nb);
+        size(g + ".merge", vectors + scoreGroups);
         lastOracle = plan.withGraph(graphs.indexOf(g)).execute();
         lastOracleGraph = g;
         FloatArray outDev = f(g + ".out");
         int scores = hkv * nqb * nb;
-        lastOracle.transferToHost(new DataRange(outDev).withSize((long) vectors * d + scores));
+        if (!outEveryRun.contains(g)) lastOracle.transferToHost(new DataRange(outDev).withSize((long) vectors * d + scores));
         Plans.copyOut(outDev, 0, output.out(), vectors * d);
         Plans.copyOut(outDev, vectors * d, output.scores().data(), scores);
     }
@@ -471,9 +501,9 @@ final class DeviceCache implements AutoCloseable {
         }
         int splits = splits(groups(q), (long) Math.max(1, longestList(sel)) * b);
         params.set(Kernels.SPLITS, splits);
-        grids.get(g + ".sparse").setGlobalWork((long) groups(q) * (splits + 1) * Kernels.LOCAL, 1, 1);
+        size(g + ".sparse", (long) groups(q) * (splits + 1));
         params.set(Kernels.VECTORS, vectors);
-        grids.get(g + ".merge").setGlobalWork((long) vectors * Kernels.LOCAL, 1, 1);
+        size(g + ".merge", vectors);
         plan.withGraph(graphs.indexOf(g)).execute();
         Plans.copyOut(f(g + ".out"), 0, out, vectors * d);
     }
@@ -532,7 +562,8 @@ final class DeviceCache implements AutoCloseable {
         return (int) b;
     }
 
-    static long roundUp(long n) {
-        return Math.max(Kernels.LOCAL, (n + Kernels.LOCAL - 1) / Kernels.LOCAL * Kernels.LOCAL);
+    /** Work-groups of {@link Kernels#LOCAL} threads for n threads (at least one). */
+    static long groupsFor(long n) {
+        return Math.max(1, (n + Kernels.LOCAL - 1) / Kernels.LOCAL);
     }
 }

@@ -165,7 +165,7 @@ final class Kernels {
      * on zero queries and write nothing.
      */
     static void attend(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, HalfFloatArray kx,
-                       HalfFloatArray vx, int nativeHalf, IntArray p, FloatArray consts, IntArray sel, FloatArray partial, FloatArray stats) {
+                       HalfFloatArray vx, int nativeHalf, int fixedGrid, IntArray p, FloatArray consts, IntArray sel, FloatArray partial, FloatArray stats) {
         float[] qs = ctx.allocateFloatLocalArray(HEADS * DMAX);
         float[] acc = ctx.allocateFloatLocalArray(HEADS * DMAX);
         float[] pr = ctx.allocateFloatLocalArray(HEADS * LOCAL);
@@ -181,6 +181,12 @@ final class Kernels {
         int splits = p.get(SPLITS), per = oracle ? splits : splits + 1;
         int sp = ctx.groupIdx % per, unit = ctx.groupIdx / per;
         int hg = unit % groups, h = (unit / groups) % hkv, r = unit / groups / hkv;
+        // Under a CUDA graph ({@code fixedGrid} 1) the grid stays the size it was captured with, and a work-group past
+        // this call's rows has nothing to do. One return before any work, not guards on the loads below: the kernel is
+        // at 128 registers (4 work-groups an SM), and guarded loads took it to 138 (3 an SM, the dense call at T = 128k
+        // 0.39 -> 0.48 ms on the H100). A scalar argument, compiled in as a constant, so that an OpenCL program never
+        // has the return (with it, PoCL gave zero outputs and 31 of the kit's 57 cases failed); calls size the grid exactly.
+        if (fixedGrid == 1 && r >= p.get(VECTORS) / hq) return;
         int x0 = r * hq + h * group + hg * HEADS, heads = TornadoMath.min(HEADS, group - hg * HEADS);
         int last = p.get(PARAMS + r);
         float sc = q.get(0);
@@ -586,6 +592,10 @@ final class Kernels {
             g0 = h * group;
             g1 = g0 + group;
         }
+        // Work-groups past this call's vectors and score tiles (a CUDA graph keeps the grid its plan was captured with),
+        // and in a sparse call all past its vectors, do nothing.
+        boolean scoring = !merging && oracle && h < p.get(HKV);
+        if (!merging && !scoring) r1 = r0;
         int cpb = (b + LOCAL - 1) / LOCAL, stride = p.get(CHUNK_STRIDE), nbStride = p.get(NB_STRIDE);
         float best = 0f;
         for (int r = r0; r < r1; r++) {
@@ -621,12 +631,16 @@ final class Kernels {
                     int at = first * (d + 2) + 2, lo = TornadoMath.min(lid, d - 1), hi = TornadoMath.min(lid + LOCAL, d - 1);
                     float acc0 = 0f, acc1 = 0f;
                     int sp = 0;
-                    // Eight splits a round: a round costs about one L2 round trip, and a decode step at a long context has 128 splits.
-                    for (; sp + 8 <= splits; sp += 8) {
-                        int s0 = at + sp * (d + 2) + lo;
+                    // Sixteen splits a round: a round costs about one L2 round trip, and a decode step at a long context has 128
+                    // splits (eight a round: the merge took 18 us of a dense float16 call at T = 128k on the H100).
+                    for (; sp + 16 <= splits; sp += 16) {
+                        int s0 = at + sp * (d + 2) + lo, s8 = s0 + 8 * (d + 2);
                         float p0 = partial.get(s0), p1 = partial.get(s0 + (d + 2)), p2 = partial.get(s0 + 2 * (d + 2)), p3 = partial.get(s0 + 3 * (d + 2));
                         float p4 = partial.get(s0 + 4 * (d + 2)), p5 = partial.get(s0 + 5 * (d + 2)), p6 = partial.get(s0 + 6 * (d + 2)), p7 = partial.get(s0 + 7 * (d + 2));
-                        acc0 += dot8(p0, p1, p2, p3, p4, p5, p6, p7, wm[sp], wm[sp + 1], wm[sp + 2], wm[sp + 3], wm[sp + 4], wm[sp + 5], wm[sp + 6], wm[sp + 7]);
+                        float p8 = partial.get(s8), p9 = partial.get(s8 + (d + 2)), p10 = partial.get(s8 + 2 * (d + 2)), p11 = partial.get(s8 + 3 * (d + 2));
+                        float p12 = partial.get(s8 + 4 * (d + 2)), p13 = partial.get(s8 + 5 * (d + 2)), p14 = partial.get(s8 + 6 * (d + 2)), p15 = partial.get(s8 + 7 * (d + 2));
+                        acc0 += dot8(p0, p1, p2, p3, p4, p5, p6, p7, wm[sp], wm[sp + 1], wm[sp + 2], wm[sp + 3], wm[sp + 4], wm[sp + 5], wm[sp + 6], wm[sp + 7])
+                                + dot8(p8, p9, p10, p11, p12, p13, p14, p15, wm[sp + 8], wm[sp + 9], wm[sp + 10], wm[sp + 11], wm[sp + 12], wm[sp + 13], wm[sp + 14], wm[sp + 15]);
                     }
                     for (; sp < splits; sp++) acc0 += partial.get(at + sp * (d + 2) + lo) * wm[sp];
                     for (int s2 = 0; d > LOCAL && s2 < splits; s2++) acc1 += partial.get(at + s2 * (d + 2) + hi) * wm[s2];
@@ -652,7 +666,7 @@ final class Kernels {
                 ctx.localBarrier();
             }
         }
-        if (!merging && j < nb) out.set(p.get(SCORES_AT) + (h * p.get(NQB) + qb) * nb + j, best);
+        if (scoring && j < nb) out.set(p.get(SCORES_AT) + (h * p.get(NQB) + qb) * nb + j, best);
     }
 
     /** Writes {@code f * acc} for dimensions lid and lid + LOCAL, adding to what is there when asked. */

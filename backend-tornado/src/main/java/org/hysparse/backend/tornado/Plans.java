@@ -17,18 +17,24 @@ final class Plans {
     private Plans() {
     }
 
-    /** A 1-D grid of {@link Kernels#LOCAL}-thread work-groups; callers set the global size per call. */
-    static WorkerGrid1D grid() {
-        WorkerGrid1D w = new WorkerGrid1D(Kernels.LOCAL);
+    /**
+     * A 1-D grid of {@code groups} work-groups of {@link Kernels#LOCAL} threads: the most its task needs, which is
+     * what a CUDA graph captures; run as calls, the caller sets each call's size.
+     */
+    static WorkerGrid1D grid(long groups) {
+        WorkerGrid1D w = new WorkerGrid1D(Math.toIntExact(groups * Kernels.LOCAL));
         w.setLocalWork(Kernels.LOCAL, 1, 1);
         return w;
     }
 
-    static TornadoExecutionPlan open(TornadoDevice device, GridScheduler scheduler, TaskGraph... graphs) {
+    /** A plan of {@code graphs} on {@code device}, each run as one CUDA graph if {@code cudaGraphs} (see {@link Devices#graphs}). */
+    static TornadoExecutionPlan open(TornadoDevice device, GridScheduler scheduler, boolean cudaGraphs, TaskGraph... graphs) {
         ImmutableTaskGraph[] snapshots = Arrays.stream(graphs).map(TaskGraph::snapshot).toArray(ImmutableTaskGraph[]::new);
         // No fast-relaxed math: block scores must add up like the reference's to keep TopK ties stable.
-        return new TornadoExecutionPlan(snapshots).withGridScheduler(scheduler).withDevice(device)
+        TornadoExecutionPlan plan = new TornadoExecutionPlan(snapshots).withGridScheduler(scheduler).withDevice(device)
                 .withCompilerFlags(TornadoVMBackendType.OPENCL, "-w");
+        if (cudaGraphs) plan.withCUDAGraph();
+        return plan;
     }
 
     static void close(TornadoExecutionPlan plan) {

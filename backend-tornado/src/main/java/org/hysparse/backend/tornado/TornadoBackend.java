@@ -36,10 +36,13 @@ final class TornadoBackend implements AttentionBackend {
 
     /** float16 caches in TornadoVM's half arrays, converted by the device's instructions ({@link Devices#nativeHalf}). */
     private final boolean nativeHalf;
+    /** Plans run each call as one CUDA graph, on grids fixed per plan ({@link Devices#graphs}). */
+    private final boolean graphs;
 
-    TornadoBackend(Devices.Found device, boolean nativeHalf) {
+    TornadoBackend(Devices.Found device, boolean nativeHalf, boolean graphs) {
         this.device = device;
         this.nativeHalf = nativeHalf;
+        this.graphs = graphs;
     }
 
     @Override public String name() { return TornadoProvider.NAME; }
@@ -176,8 +179,10 @@ final class TornadoBackend implements AttentionBackend {
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, s, params)
                 .task("rank", Kernels::rankBlocks, new KernelContext(), s, params, flags, sel)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, sel);
-        p.grid = Plans.grid();
-        p.plan = Plans.open(device.device(), new GridScheduler("s.rank", p.grid), g);
+        p.grid = Plans.grid(listCap);
+        // Calls, not a CUDA graph: under one, the kit's needle selection (HS-SELECT-4) came out wrong on the H100 and
+        // the next launch failed; a selection is one kernel between two small copies, so a graph saves little.
+        p.plan = Plans.open(device.device(), new GridScheduler("s.rank", p.grid), false, g);
         return p;
     }
 
@@ -281,9 +286,9 @@ final class TornadoBackend implements AttentionBackend {
             DeviceCache old = dc;
             owners.removeIf(e -> e.getValue() == old);
             old.close();
-            dc = new DeviceCache(cache, old.caps.grow(need), device.device(), nativeHalf);
+            dc = new DeviceCache(cache, old.caps.grow(need), device.device(), nativeHalf, graphs);
         } else if (dc == null) {
-            dc = new DeviceCache(cache, DeviceCache.Caps.of(need), device.device(), nativeHalf);
+            dc = new DeviceCache(cache, DeviceCache.Caps.of(need), device.device(), nativeHalf, graphs);
         } else {
             dc.sync(cache);
             return dc;

@@ -44,7 +44,8 @@ public final class TornadoProvider implements AttentionBackendProvider {
 
     /**
      * Options: {@code device=B:D} (TornadoVM backend and device index) or {@code device=NAME} (substring);
-     * {@code float16=native|words}, how float16 caches are read (see {@link Devices#nativeHalf}).
+     * {@code float16=native|words}, how float16 caches are read (see {@link Devices#nativeHalf}); {@code launch=graph|calls},
+     * whether a call on a cache runs as one CUDA graph (see {@link Devices#graphs}).
      */
     @Override
     public AttentionBackend create(BackendOptions options) {
@@ -53,11 +54,13 @@ public final class TornadoProvider implements AttentionBackendProvider {
         String spec = options.get("device", "");
         Devices.Found device = Devices.choose(spec);
         boolean nativeHalf = Devices.nativeHalf(device, options.get("float16", ""));
+        boolean graphs = Devices.graphs(device, options.get("launch", ""));
         // Which device a run (a conformance report, a benchmark) was on, and why that one.
-        LOG.log(System.Logger.Level.INFO, "tornado backend on TornadoVM device {0}: {1}; float16 caches read as {2}", device.label(),
+        LOG.log(System.Logger.Level.INFO, "tornado backend on TornadoVM device {0}: {1}; float16 caches read as {2}; calls on a cache run {3}", device.label(),
                 spec.isBlank() ? Devices.DEFAULT_RULE + " (option device=B:D or NAME picks another)" : "named by option device=" + spec,
-                nativeHalf ? "half arrays, each number converted by the device" : "16-bit words decoded through a table");
-        return new TornadoBackend(device, nativeHalf);
+                nativeHalf ? "half arrays, each number converted by the device" : "16-bit words decoded through a table",
+                graphs ? "as CUDA graphs (captured once, replayed)" : "as TornadoVM's copies and launches one by one");
+        return new TornadoBackend(device, nativeHalf, graphs);
     }
 
     private static boolean runtimePresent() {

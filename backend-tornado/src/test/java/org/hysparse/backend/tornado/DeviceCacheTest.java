@@ -166,6 +166,39 @@ class DeviceCacheTest {
         }
     }
 
+    /**
+     * Calls of other shapes on one plan: after a three-row call, single rows at growing lengths (more splits each
+     * time, appends of a part-filled staging run) with other TopK sizes, the device's selection too. Under a CUDA
+     * graph each graph keeps the grid it was captured with at its first run, so the work-groups past a call's rows,
+     * splits, score tiles and lists must idle; everything matches the reference.
+     */
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void callsOfOtherShapesOnOnePlanMatchTheReference(KvPrecision precision) {
+        Random rnd = new Random(17 + precision.ordinal());
+        try (var tornado = OnDevice.tornado();
+             var reference = new ReferenceBackend();
+             var cache = new KvCache(HKV, D, B, precision);
+             var swa = new SwaCache(HKV, D, 16, precision)) {
+            appendSame(cache, swa, 1000, rnd);
+            check(tornado, reference, cache, swa, 3, HQ, 8, 6, rnd);
+            long bytes = tornado.residentBytes();
+            int[] topK = {2, 9, 5, 30};
+            for (int k : topK) {
+                appendSame(cache, swa, 150, rnd);
+                Queries q = Queries.last(gaussian(HQ * D, rnd), 1, HQ, D, cache.length());
+                check(tornado, reference, cache, swa, q, 8, k);
+                OracleRequest or = OracleRequest.of(q, cache, BlockGeometry.of(B));
+                OracleOutput o = OracleOutput.allocate(or);
+                reference.oracle(or, o);
+                SelectionRequest sr = new SelectionRequest(o.scores(), SelectionPolicy.TopK.of(k));
+                org.junit.jupiter.api.Assertions.assertArrayEquals(reference.select(sr).blocks(), tornado.select(sr).blocks(),
+                        "TopK " + k + " at " + cache.length() + " tokens");
+            }
+            assertEquals(bytes, tornado.residentBytes(), "one plan throughout (1600 tokens fit the 2048 reserved)");
+        }
+    }
+
     /** The window ring shares the cache's device buffer, so a window cache of another precision is refused, output untouched. */
     @org.junit.jupiter.api.Test
     void windowOfAnotherPrecisionIsRefusedByName() {

@@ -11,7 +11,7 @@ import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 
 /**
  * Checked without a device: the default device's preference (CUDA driver's GPU, OpenCL's, other drivers', the rest), and
- * how float16 caches are read on each driver.
+ * how float16 caches are read and whether calls run as CUDA graphs on each driver.
  */
 class DevicesTest {
     @Test
@@ -42,5 +42,21 @@ class DevicesTest {
                 () -> Devices.nativeHalf(TornadoVMBackendType.CUDA, "cuda-0-0", "fast"));
         assertTrue(unknown.getMessage().startsWith("float16: expected 'native' or 'words'") && unknown.getMessage().contains("got 'fast'"),
                 unknown.getMessage());
+    }
+
+    @Test
+    void callsRunAsCudaGraphsOnTheCudaDriverOnlyUnlessCallsAreAskedFor() {
+        assertTrue(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", ""), "CUDA driver: graphs by default");
+        assertTrue(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", "graph"));
+        assertFalse(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", "calls"), "calls on request");
+        assertFalse(Devices.graphs(TornadoVMBackendType.OPENCL, "pocl", ""), "OpenCL: calls");
+        assertFalse(Devices.graphs(TornadoVMBackendType.OPENCL, "pocl", "calls"));
+        IllegalArgumentException notHere = assertThrows(IllegalArgumentException.class,
+                () -> Devices.graphs(TornadoVMBackendType.OPENCL, "0:0 pocl", "graph"));
+        assertEquals("launch: expected 'calls' or no value on 0:0 pocl (CUDA graphs need TornadoVM's CUDA driver) but got 'graph'",
+                notHere.getMessage());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", "async"));
+        assertEquals("launch: expected 'graph' or 'calls' but got 'async'", unknown.getMessage());
     }
 }

@@ -6,7 +6,8 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * The backend under test on the device -Dhysparse.tornado.device names (default: see Devices.DEFAULT_RULE), reading
- * float16 caches as -Dhysparse.tornado.float16 says (native or words; default: the device's, see Devices.nativeHalf).
+ * float16 caches as -Dhysparse.tornado.float16 says (native or words; default: the device's, see Devices.nativeHalf), and
+ * running calls as -Dhysparse.tornado.launch says (graph or calls; default: the device's, see Devices.graphs).
  */
 final class OnDevice {
     private OnDevice() {
@@ -19,6 +20,7 @@ final class OnDevice {
         Availability a = provider.availability();
         Assumptions.assumeTrue(a.available(), "tornado unavailable: " + a.reason());
         return (TornadoBackend) provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", ""))
-                .with("float16", System.getProperty("hysparse.tornado.float16", "")));
+                .with("float16", System.getProperty("hysparse.tornado.float16", ""))
+                .with("launch", System.getProperty("hysparse.tornado.launch", "")));
     }
 }
