@@ -108,19 +108,21 @@ final class Devices {
 
     /** {@link #nativeHalf(Found, String)} for a device on {@code driver}, named {@code label} in errors. */
     static boolean nativeHalf(TornadoVMBackendType driver, String label, String option) {
-        return cudaDriverOnly("float16", "native", "words", "native half arrays need TornadoVM's CUDA driver", driver, label, option);
+        return cudaDriverOnly("float16", "native", "words", true, "native half arrays need TornadoVM's CUDA driver", driver, label, option);
     }
 
     /**
-     * Whether the execution plans holding a cache run each call as one CUDA graph ({@code launch=graph}) rather than
-     * as TornadoVM's copies and kernel launches one by one ({@code launch=calls}). A graph is captured at a graph's
-     * first run and replayed after: its copies re-read the same host arrays, and its kernels run on the grids they
-     * were captured with, so those grids are fixed per plan at the most a call can need (the kernels leave the
-     * work-groups past a call's work idle; see {@link DeviceCache}). TornadoVM spends some 20 us of host time on each
-     * copy and launch, and a decode call is two copies in, two kernels and a copy out: on the H100 a float16 decode
-     * call at T = 8k took 0.098 ms as calls and 0.070 ms as a graph (issue 5). The CUDA driver only: TornadoVM's
-     * graphs are CUDA's. Option {@code launch}: {@code graph} (refused elsewhere), {@code calls}, or empty for the
-     * device's default.
+     * Whether the execution plans holding a cache run each call as one CUDA graph ({@code launch=graph}, experimental,
+     * CUDA driver only) rather than as TornadoVM's copies and kernel launches one by one ({@code launch=calls}, the
+     * default). A graph is captured at a graph's first run and replayed after: its copies re-read the same host
+     * arrays, and its kernels run on the grids they were captured with, so those grids are fixed per plan at the most
+     * a call can need and the kernels leave the work-groups past a call's work idle (see {@link DeviceCache}).
+     * TornadoVM spends some 20 us of host time on each copy and launch, and a decode call is two copies in, two kernels
+     * and a copy out: on the H100 a float16 decode call took 0.069 ms as a graph and 0.091 as calls at T = 8k, 0.362
+     * and 0.390 at T = 128k (issue 5). Not the default: the conformance kit under it failed on the H100 (HS-DET-1,
+     * a sparse output differing between two identical calls, then a failed launch that took the device context down),
+     * and the cause is not found. Option {@code launch}: {@code graph} (refused on other drivers), {@code calls}, or
+     * empty for {@code calls}.
      */
     static boolean graphs(Found device, String option) {
         return graphs(device.device().getTornadoVMBackend(), device.label(), option);
@@ -128,17 +130,18 @@ final class Devices {
 
     /** {@link #graphs(Found, String)} for a device on {@code driver}, named {@code label} in errors. */
     static boolean graphs(TornadoVMBackendType driver, String label, String option) {
-        return cudaDriverOnly("launch", "graph", "calls", "CUDA graphs need TornadoVM's CUDA driver", driver, label, option);
+        return cudaDriverOnly("launch", "graph", "calls", false, "CUDA graphs need TornadoVM's CUDA driver", driver, label, option);
     }
 
     /**
-     * Option {@code name}: {@code on} (the default on TornadoVM's CUDA driver, refused on another with {@code why}),
-     * {@code off} (the default elsewhere), or empty for the device's default.
+     * Option {@code name}: {@code on} (refused off TornadoVM's CUDA driver, with {@code why}), {@code off}, or empty for
+     * the default: {@code on} on the CUDA driver if {@code onForCuda}, else {@code off}.
      */
-    private static boolean cudaDriverOnly(String name, String on, String off, String why, TornadoVMBackendType driver, String label, String option) {
+    private static boolean cudaDriverOnly(String name, String on, String off, boolean onForCuda, String why, TornadoVMBackendType driver,
+                                          String label, String option) {
         boolean cuda = driver == TornadoVMBackendType.CUDA;
         String value = option.trim();
-        if (value.isEmpty()) return cuda;
+        if (value.isEmpty()) return cuda && onForCuda;
         if (value.equals(off)) return false;
         if (!value.equals(on)) throw new IllegalArgumentException(name + ": expected '" + on + "' or '" + off + "' but got '" + option + "'");
         if (!cuda) throw new IllegalArgumentException(name + ": expected '" + off + "' or no value on " + label + " (" + why + ") but got '" + on + "'");

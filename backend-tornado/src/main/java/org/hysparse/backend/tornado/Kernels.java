@@ -632,7 +632,7 @@ final class Kernels {
                     float acc0 = 0f, acc1 = 0f;
                     int sp = 0;
                     // Sixteen splits a round: a round costs about one L2 round trip, and a decode step at a long context has 128
-                    // splits (eight a round: the merge took 18 us of a dense float16 call at T = 128k on the H100).
+                    // splits (with eight a round the merge took 18 us of a dense float16 call at T = 128k on the H100).
                     for (; sp + 16 <= splits; sp += 16) {
                         int s0 = at + sp * (d + 2) + lo, s8 = s0 + 8 * (d + 2);
                         float p0 = partial.get(s0), p1 = partial.get(s0 + (d + 2)), p2 = partial.get(s0 + 2 * (d + 2)), p3 = partial.get(s0 + 3 * (d + 2));

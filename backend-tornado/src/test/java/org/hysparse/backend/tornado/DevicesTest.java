@@ -45,10 +45,10 @@ class DevicesTest {
     }
 
     @Test
-    void callsRunAsCudaGraphsOnTheCudaDriverOnlyUnlessCallsAreAskedFor() {
-        assertTrue(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", ""), "CUDA driver: graphs by default");
-        assertTrue(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", "graph"));
-        assertFalse(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", "calls"), "calls on request");
+    void callsRunAsCudaGraphsOnlyWhenAskedForAndOnlyOnTheCudaDriver() {
+        assertFalse(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", ""), "CUDA driver: calls by default (graphs are experimental)");
+        assertTrue(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", "graph"), "graphs on request");
+        assertFalse(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", "calls"));
         assertFalse(Devices.graphs(TornadoVMBackendType.OPENCL, "pocl", ""), "OpenCL: calls");
         assertFalse(Devices.graphs(TornadoVMBackendType.OPENCL, "pocl", "calls"));
         IllegalArgumentException notHere = assertThrows(IllegalArgumentException.class,
