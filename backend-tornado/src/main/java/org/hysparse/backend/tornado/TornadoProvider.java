@@ -15,6 +15,8 @@ import org.hysparse.api.KvPrecision;
 public final class TornadoProvider implements AttentionBackendProvider {
     public static final String NAME = "tornado";
     static final String RUNTIME_MODULE = "tornado.runtime";
+    /** TornadoVM's switch for running a failed task as sequential Java instead of throwing. */
+    static final String RECOVER_BAILOUT = "tornado.recover.bailout";
     private static final System.Logger LOG = System.getLogger(TornadoProvider.class.getName());
 
     @Override public String name() { return NAME; }
@@ -60,6 +62,11 @@ public final class TornadoProvider implements AttentionBackendProvider {
                 spec.isBlank() ? Devices.DEFAULT_RULE + " (option device=B:D or NAME picks another)" : "named by option device=" + spec,
                 nativeHalf ? "half arrays, each number converted by the device" : "16-bit words decoded through a table",
                 graphs ? "as CUDA graphs (captured once, replayed)" : "as TornadoVM's copies and launches one by one");
+        if (!"false".equalsIgnoreCase(System.getProperty(RECOVER_BAILOUT, "true"))) {
+            LOG.log(System.Logger.Level.WARNING, "tornado: " + RECOVER_BAILOUT + " is on (TornadoVM's default): a kernel whose compile or launch "
+                    + "fails then runs as sequential Java, which gives this backend's outputs wrong without an error; run with -D"
+                    + RECOVER_BAILOUT + "=False (the hysparse launcher does)");
+        }
         if (graphs) {
             LOG.log(System.Logger.Level.WARNING, "tornado: launch=graph is experimental: the conformance kit failed under it on the H100 "
                     + "(HS-DET-1, then a failed launch); use it to measure, not to serve (see Devices.graphs)");
