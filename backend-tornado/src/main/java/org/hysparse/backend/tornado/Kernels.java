@@ -181,7 +181,7 @@ final class Kernels {
         int splits = p.get(SPLITS), per = oracle ? splits : splits + 1;
         int sp = ctx.groupIdx % per, unit = ctx.groupIdx / per;
         int hg = unit % groups, h = (unit / groups) % hkv, r = unit / groups / hkv;
-        // Under a CUDA graph ({@code fixedGrid} 1) the grid stays the size it was captured with, and a work-group past
+        // Under a CUDA graph (fixedGrid 1) the grid stays the size it was captured with, and a work-group past
         // this call's rows has nothing to do. One return before any work, not guards on the loads below: the kernel is
         // at 128 registers (4 work-groups an SM), and guarded loads took it to 138 (3 an SM, the dense call at T = 128k
         // 0.39 -> 0.48 ms on the H100). A scalar argument, compiled in as a constant, so that an OpenCL program never
