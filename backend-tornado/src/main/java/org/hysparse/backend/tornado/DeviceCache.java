@@ -118,9 +118,12 @@ final class DeviceCache implements AutoCloseable {
     /** float16 kept in TornadoVM's half arrays and converted by the device (1), or raw bits in int words (0); see {@link Kernels#attend}. */
     private final int nativeHalf;
     private final Map<String, Object> arrays = new HashMap<>();
-    /** Each task's grid by "graph.task", registered by the graph that runs it, and the most work-groups it may get. */
-    private final Map<String, WorkerGrid1D> grids = new HashMap<>();
-    private final Map<String, Long> mostGroups = new HashMap<>();
+    /** A task's grid and the most work-groups a call may give it. */
+    private record Grid(WorkerGrid1D worker, long most) {
+    }
+
+    /** Each task's grid by "graph.task", registered by the graph that runs it. */
+    private final Map<String, Grid> grids = new HashMap<>();
     /** Each call runs as one CUDA graph, its grids fixed at their most ({@link Devices#graphs}). */
     private final boolean cudaGraphs;
     private final GridScheduler scheduler = new GridScheduler();
@@ -198,16 +201,16 @@ final class DeviceCache implements AutoCloseable {
     private void grid(String name, long most) {
         WorkerGrid1D w = Plans.grid(most);
         scheduler.addWorkerGrid(name, w);
-        grids.put(name, w);
-        mostGroups.put(name, most);
+        grids.put(name, new Grid(w, most));
     }
 
     /** Task {@code name}'s grid for this call: {@code groups} work-groups (under a CUDA graph it keeps its captured size). */
     private void size(String name, long groups) {
-        if (groups > mostGroups.get(name)) {
-            throw new IllegalStateException(name + ": expected at most " + mostGroups.get(name) + " work-groups but a call needs " + groups);
+        Grid grid = grids.get(name);
+        if (groups > grid.most()) {
+            throw new IllegalStateException(name + ": expected at most " + grid.most() + " work-groups but a call needs " + groups);
         }
-        if (!cudaGraphs) grids.get(name).setGlobalWork(groups * Kernels.LOCAL, 1, 1);
+        if (!cudaGraphs) grid.worker().setGlobalWork(groups * Kernels.LOCAL, 1, 1);
     }
 
     private TaskGraph appendGraph(int kElements, int vElements) {
