@@ -126,6 +126,8 @@ final class DeviceCache implements AutoCloseable {
     private final Map<String, Grid> grids = new HashMap<>();
     /** Each call runs as one CUDA graph, its grids fixed at their most ({@link Devices#graphs}). */
     private final boolean cudaGraphs;
+    /** The host side of every array but the cache's: page-locked by this backend under CUDA graphs. */
+    private final HostArrays host;
     private final GridScheduler scheduler = new GridScheduler();
     private final TornadoExecutionPlan plan;
     /** The plan's graphs in order ({@code a}, {@code o}, {@code p}, then {@code o1}, {@code p1} if it has twins). */
@@ -138,9 +140,10 @@ final class DeviceCache implements AutoCloseable {
     private TornadoExecutionResult lastOracle;
     private String lastOracleGraph;
 
-    DeviceCache(KvCache cache, Caps caps, TornadoDevice device, boolean nativeHalf, boolean cudaGraphs) {
+    /** {@code pins}: run each call as one CUDA graph, its arrays page-locked through these; null: run as calls. */
+    DeviceCache(KvCache cache, Caps caps, TornadoDevice device, boolean nativeHalf, HostPins pins) {
         this.caps = caps;
-        this.cudaGraphs = cudaGraphs;
+        this.cudaGraphs = pins != null;
         b = cache.blockSize();
         hkv = cache.kvHeads();
         d = cache.headDim();
@@ -162,23 +165,29 @@ final class DeviceCache implements AutoCloseable {
         pages = nbCap + caps.rings * ringPages;
         long elements = (long) pages * Math.max(page, kPage);
         if (elements > Integer.MAX_VALUE) throw new IllegalArgumentException("kv: expected at most 2^31 cache elements on the device but got " + elements);
-        List<TaskGraph> all = new ArrayList<>(List.of(appendGraph(pages * kPage, pages * page),
-                oracleGraph("o", caps.vectors, caps.queryBlocks), sparseGraph("p", caps.vectors, caps.queryBlocks)));
-        if (caps.vectors > DECODE_VECTORS || caps.queryBlocks > DECODE_QUERY_BLOCKS) {
-            int vec = Math.min(caps.vectors, DECODE_VECTORS), nqb = Math.min(caps.queryBlocks, DECODE_QUERY_BLOCKS);
-            all.add(oracleGraph("o1", vec, nqb));
-            all.add(sparseGraph("p1", vec, nqb));
-        }
-        graphs = all.stream().map(TaskGraph::getTaskGraphName).toList();
-        plan = Plans.open(device, scheduler, cudaGraphs, all.toArray(TaskGraph[]::new));
-        for (int t = 0; t < cache.length(); t++) {
-            for (int h = 0; h < hkv; h++) {
-                upload(cache.keyPage(t), cache.offset(t, h), segment("k"), t, h, true);
-                upload(cache.valuePage(t), cache.offset(t, h), segment("v"), t, h, false);
+        host = new HostArrays(pins);
+        try {
+            List<TaskGraph> all = new ArrayList<>(List.of(appendGraph(pages * kPage, pages * page),
+                    oracleGraph("o", caps.vectors, caps.queryBlocks), sparseGraph("p", caps.vectors, caps.queryBlocks)));
+            if (caps.vectors > DECODE_VECTORS || caps.queryBlocks > DECODE_QUERY_BLOCKS) {
+                int vec = Math.min(caps.vectors, DECODE_VECTORS), nqb = Math.min(caps.queryBlocks, DECODE_QUERY_BLOCKS);
+                all.add(oracleGraph("o1", vec, nqb));
+                all.add(sparseGraph("p1", vec, nqb));
             }
+            graphs = all.stream().map(TaskGraph::getTaskGraphName).toList();
+            plan = Plans.open(device, scheduler, cudaGraphs, all.toArray(TaskGraph[]::new));
+            for (int t = 0; t < cache.length(); t++) {
+                for (int h = 0; h < hkv; h++) {
+                    upload(cache.keyPage(t), cache.offset(t, h), segment("k"), t, h, true);
+                    upload(cache.valuePage(t), cache.offset(t, h), segment("v"), t, h, false);
+                }
+            }
+            i("a.params").set(Kernels.STAGE_TOKENS, 0);
+            plan.withGraph(0).execute();
+        } catch (RuntimeException | Error e) {
+            host.close();
+            throw e;
         }
-        i("a.params").set(Kernels.STAGE_TOKENS, 0);
-        plan.withGraph(0).execute();
         uploaded = cache.length();
     }
 
@@ -216,12 +225,13 @@ final class DeviceCache implements AutoCloseable {
     private TaskGraph appendGraph(int kElements, int vElements) {
         boolean words = mbits != 0 && nativeHalf == 0, halves = nativeHalf == 1;
         int stageElems = STAGE * hkv * row;
+        // The cache's own arrays travel once, outside any captured graph: TornadoVM's arrays, not page-locked here.
         FloatArray kf = new FloatArray(mbits != 0 ? 1 : kElements), vf = new FloatArray(mbits != 0 ? 1 : vElements);
         IntArray kh = new IntArray(words ? kElements / 2 : 1), vh = new IntArray(words ? vElements / 2 : 1);
         HalfFloatArray kx = new HalfFloatArray(halves ? kElements : 2), vx = new HalfFloatArray(halves ? vElements : 2);
-        FloatArray newKf = new FloatArray(mbits != 0 ? 1 : stageElems), newVf = new FloatArray(mbits != 0 ? 1 : stageElems);
-        IntArray newKh = new IntArray(words ? stageElems / 2 : 1), newVh = new IntArray(words ? stageElems / 2 : 1);
-        HalfFloatArray newKx = new HalfFloatArray(halves ? stageElems : 2), newVx = new HalfFloatArray(halves ? stageElems : 2);
+        FloatArray newKf = host.floats(mbits != 0 ? 1 : stageElems), newVf = host.floats(mbits != 0 ? 1 : stageElems);
+        IntArray newKh = host.ints(words ? stageElems / 2 : 1), newVh = host.ints(words ? stageElems / 2 : 1);
+        HalfFloatArray newKx = host.halves(halves ? stageElems : 2), newVx = host.halves(halves ? stageElems : 2);
         IntArray params = shapeParams(0);
         arrays.putAll(Map.of("kf", kf, "vf", vf, "kh", kh, "vh", vh, "kx", kx, "vx", vx, "a.params", params));
         arrays.putAll(Map.of("newKf", newKf, "newVf", newVf, "newKh", newKh, "newVh", newVh, "newKx", newKx, "newVx", newVx));
@@ -249,8 +259,8 @@ final class DeviceCache implements AutoCloseable {
      * and step.
      */
     private TaskGraph oracleGraph(String name, int vec, int nqb) {
-        FloatArray q = new FloatArray(1 + vec * d), consts = consts(), out = new FloatArray(vec * d + hkv * nqb * nbCap);
-        FloatArray stats = new FloatArray(vec * nbCap * cpb * 2), masses = new FloatArray(vec * nbCap), partial = new FloatArray(partials(vec));
+        FloatArray q = host.floats(1 + vec * d), consts = consts(), out = host.floats(vec * d + hkv * nqb * nbCap);
+        FloatArray stats = host.floats(vec * nbCap * cpb * 2), masses = host.floats(vec * nbCap), partial = host.floats(partials(vec));
         IntArray params = shapeParams(vec + nqb + 1);
         params.set(Kernels.MODE, 0);
         params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
@@ -265,7 +275,7 @@ final class DeviceCache implements AutoCloseable {
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params)
                 .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, cudaGraphs ? 1 : 0,
-                        params, consts, new IntArray(1), partial, stats)
+                        params, consts, host.ints(1), partial, stats)
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, q, out, masses)
                 .transferToHost(DataTransferMode.UNDER_DEMAND, out, masses);
     }
@@ -276,13 +286,13 @@ final class DeviceCache implements AutoCloseable {
      */
     private TaskGraph sparseGraph(String name, int vec, int nqb) {
         int lists = hkv * nqb;
-        FloatArray q = new FloatArray(1 + vec * d + 2 * vec), consts = consts(), out = new FloatArray(vec * d);
-        IntArray params = shapeParams(vec), sel = new IntArray(lists * selCap + lists);
+        FloatArray q = host.floats(1 + vec * d + 2 * vec), consts = consts(), out = host.floats(vec * d);
+        IntArray params = shapeParams(vec), sel = host.ints(lists * selCap + lists);
         params.set(Kernels.MODE, 1);
         params.set(Kernels.GATES_AT, 1 + vec * d);
         params.set(Kernels.SEL_STRIDE, selCap);
         params.set(Kernels.COUNT_AT, lists * selCap);
-        FloatArray partial = new FloatArray(partials(vec));
+        FloatArray partial = host.floats(partials(vec));
         arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".params", params, name + ".sel", sel));
         // As the oracle's, and one window work-group per split group.
         grid(name + ".sparse", Math.max(vec, SPLIT_GROUPS) + vec);
@@ -292,8 +302,8 @@ final class DeviceCache implements AutoCloseable {
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel)
                 .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, cudaGraphs ? 1 : 0,
-                        params, consts, sel, partial, new FloatArray(1))
-                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, new FloatArray(1), params, q, out, new FloatArray(1))
+                        params, consts, sel, partial, host.floats(1))
+                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, host.floats(1), params, q, out, host.floats(1))
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
     }
 
@@ -324,7 +334,7 @@ final class DeviceCache implements AutoCloseable {
 
     /** The parameters fixed by the cache, with room for {@code rows} row positions: one array per graph, since each graph transfers its own. */
     private IntArray shapeParams(int rows) {
-        IntArray p = new IntArray(Kernels.PARAMS + rows);
+        IntArray p = host.ints(Kernels.PARAMS + rows);
         p.set(Kernels.HKV, hkv);
         p.set(Kernels.DIM, d);
         p.set(Kernels.BLOCK, b);
@@ -339,7 +349,7 @@ final class DeviceCache implements AutoCloseable {
 
     /** The sign-and-exponent table {@link Kernels#decode} reads 16-bit values with (see {@link Kernels#TABLE}); it travels once. */
     private FloatArray consts() {
-        FloatArray c = new FloatArray(Kernels.CONSTS);
+        FloatArray c = host.floats(Kernels.CONSTS);
         if (mbits == 0) return c;
         int bias = mbits == 10 ? 15 : 127, top = 0x7fff >>> mbits, entries = 1 << (16 - mbits);
         for (int se = 0; se < entries; se++) {
@@ -502,6 +512,7 @@ final class DeviceCache implements AutoCloseable {
     @Override
     public void close() {
         Plans.close(plan);
+        host.close();
     }
 
     // ---- host-side copies ----

@@ -36,13 +36,17 @@ final class TornadoBackend implements AttentionBackend {
 
     /** float16 caches in TornadoVM's half arrays, converted by the device's instructions ({@link Devices#nativeHalf}). */
     private final boolean nativeHalf;
-    /** Plans run each call as one CUDA graph, on grids fixed per plan ({@link Devices#graphs}). */
-    private final boolean graphs;
+    /**
+     * Plans run each call as one CUDA graph, on grids fixed per plan ({@link Devices#graphs}), their host arrays
+     * page-locked through these; null: calls.
+     */
+    private final HostPins pins;
 
+    /** Under {@code graphs}, create it on the thread that started TornadoVM (see {@link HostPins#open}). */
     TornadoBackend(Devices.Found device, boolean nativeHalf, boolean graphs) {
         this.device = device;
         this.nativeHalf = nativeHalf;
-        this.graphs = graphs;
+        this.pins = graphs ? HostPins.open() : null;
     }
 
     @Override public String name() { return TornadoProvider.NAME; }
@@ -254,6 +258,7 @@ final class TornadoBackend implements AttentionBackend {
         owners.forEach(e -> e.getValue().close());
         owners.clear();
         resident.clear();
+        if (pins != null) pins.close();
     }
 
     // ---- shared pieces ----
@@ -286,9 +291,9 @@ final class TornadoBackend implements AttentionBackend {
             DeviceCache old = dc;
             owners.removeIf(e -> e.getValue() == old);
             old.close();
-            dc = new DeviceCache(cache, old.caps.grow(need), device.device(), nativeHalf, graphs);
+            dc = new DeviceCache(cache, old.caps.grow(need), device.device(), nativeHalf, pins);
         } else if (dc == null) {
-            dc = new DeviceCache(cache, DeviceCache.Caps.of(need), device.device(), nativeHalf, graphs);
+            dc = new DeviceCache(cache, DeviceCache.Caps.of(need), device.device(), nativeHalf, pins);
         } else {
             dc.sync(cache);
             return dc;

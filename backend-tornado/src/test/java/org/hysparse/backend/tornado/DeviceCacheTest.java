@@ -199,6 +199,36 @@ class DeviceCacheTest {
         }
     }
 
+    /**
+     * Another cache's plan closing (it grew out of its room) leaves this cache's plan working: under CUDA graphs its
+     * captured copies keep their host pages locked (TornadoVM's plan teardown unlocked every page it had locked, and
+     * the next replay failed with CUDA_ERROR_LAUNCH_FAILED on the H100).
+     */
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void aPlanKeepsWorkingAfterAnotherPlanCloses(KvPrecision precision) {
+        Random rnd = new Random(23 + precision.ordinal());
+        try (var tornado = OnDevice.tornado();
+             var reference = new ReferenceBackend();
+             var cache = new KvCache(HKV, D, B, precision);
+             var swa = new SwaCache(HKV, D, 16, precision);
+             var other = new KvCache(HKV, D, B, precision);
+             var otherSwa = new SwaCache(HKV, D, 16, precision)) {
+            appendSame(cache, swa, 300, rnd);
+            appendSame(other, otherSwa, 40, rnd);
+            check(tornado, reference, cache, swa, 1, HQ, 8, 3, rnd);
+            check(tornado, reference, other, otherSwa, 1, HQ, 8, 3, rnd);
+            DeviceCache.Caps before = tornado.caps(other);
+            appendSame(other, otherSwa, 200, rnd);
+            check(tornado, reference, other, otherSwa, 1, HQ, 8, 3, rnd);
+            assertTrue(tornado.caps(other).tokens() > before.tokens(), "the other cache got a larger plan (its first one closed)");
+            for (int step = 0; step < 3; step++) {
+                appendSame(cache, swa, 1, rnd);
+                check(tornado, reference, cache, swa, 1, HQ, 8, 3, rnd);
+            }
+        }
+    }
+
     /** The window ring shares the cache's device buffer, so a window cache of another precision is refused, output untouched. */
     @org.junit.jupiter.api.Test
     void windowOfAnotherPrecisionIsRefusedByName() {
