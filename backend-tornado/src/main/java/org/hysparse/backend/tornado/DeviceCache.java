@@ -136,6 +136,8 @@ final class DeviceCache implements AutoCloseable {
     private final Map<SwaCache, Ring> rings = new WeakHashMap<>();
     /** Tokens of the cache on the device. */
     private int uploaded;
+    /** Oracle graphs whose outputs come back within each run (see {@link #outBack}). */
+    private final java.util.Set<String> outEveryRun = new java.util.HashSet<>();
     /** The last oracle run and its graph, from which the block masses can still be fetched. */
     private TornadoExecutionResult lastOracle;
     private String lastOracleGraph;
@@ -255,8 +257,7 @@ final class DeviceCache implements AutoCloseable {
     /**
      * An oracle graph ({@code name}) for up to {@code vec} query vectors in up to {@code nqb} query blocks:
      * queries and parameters in (the row positions and the query blocks' first rows ride in the parameters), one
-     * array out (the outputs, then S, fetched as far as a call wrote them). Each transfer is a driver call per layer
-     * and step.
+     * array out (the outputs, then S; see {@link #outBack}). Each transfer is a driver call per layer and step.
      */
     private TaskGraph oracleGraph(String name, int vec, int nqb) {
         FloatArray q = host.floats(1 + vec * d), consts = consts(), out = host.floats(vec * d + hkv * nqb * nbCap);
@@ -277,7 +278,19 @@ final class DeviceCache implements AutoCloseable {
                 .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, cudaGraphs ? 1 : 0,
                         params, consts, host.ints(1), partial, stats)
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, q, out, masses)
-                .transferToHost(DataTransferMode.UNDER_DEMAND, out, masses);
+                .transferToHost(outBack(name, vec, nqb), out)
+                .transferToHost(DataTransferMode.UNDER_DEMAND, masses);
+    }
+
+    /**
+     * How an oracle graph's outputs come back: a decode-sized graph's whole array within each run (a separate
+     * transfer is one more TornadoVM call, some 20 us of host time; under a CUDA graph, one more copy node), a larger
+     * graph's on demand, as far as the call wrote.
+     */
+    private int outBack(String graph, int vec, int nqb) {
+        if (vec > DECODE_VECTORS || nqb > DECODE_QUERY_BLOCKS) return DataTransferMode.UNDER_DEMAND;
+        outEveryRun.add(graph);
+        return DataTransferMode.EVERY_EXECUTION;
     }
 
     /**
@@ -453,7 +466,7 @@ final class DeviceCache implements AutoCloseable {
         lastOracleGraph = g;
         FloatArray outDev = f(g + ".out");
         int scores = hkv * nqb * nb;
-        lastOracle.transferToHost(new DataRange(outDev).withSize((long) vectors * d + scores));
+        if (!outEveryRun.contains(g)) lastOracle.transferToHost(new DataRange(outDev).withSize((long) vectors * d + scores));
         Plans.copyOut(outDev, 0, output.out(), vectors * d);
         Plans.copyOut(outDev, vectors * d, output.scores().data(), scores);
     }

@@ -112,17 +112,15 @@ final class Devices {
     }
 
     /**
-     * Whether the execution plans holding a cache run each call as one CUDA graph ({@code launch=graph}, experimental,
-     * CUDA driver only) rather than as TornadoVM's copies and kernel launches one by one ({@code launch=calls}, the
-     * default). A graph is captured at a graph's first run and replayed after: its copies re-read the same host
-     * arrays, and its kernels run on the grids they were captured with, so those grids are fixed per plan at the most
-     * a call can need and the kernels leave the work-groups past a call's work idle (see {@link DeviceCache}).
-     * TornadoVM spends some 20 us of host time on each copy and launch, and a decode call is two copies in, two kernels
-     * and a copy out: on the H100 a float16 decode call took 0.069 ms as a graph and 0.091 as calls at T = 8k, 0.362
-     * and 0.390 at T = 128k (issue 5). Not the default: the conformance kit under it failed on the H100 (HS-DET-1,
-     * a sparse output differing between two identical calls, then a failed launch that took the device context down),
-     * and the cause is not found. Option {@code launch}: {@code graph} (refused on other drivers), {@code calls}, or
-     * empty for {@code calls}.
+     * Whether the execution plans holding a cache run each call as one CUDA graph ({@code launch=graph}, the CUDA
+     * driver's default) rather than as TornadoVM's copies and kernel launches one by one ({@code launch=calls}, the
+     * default elsewhere). A graph is captured at a graph's first run and replayed after: its copies re-read the same
+     * host arrays, which the backend keeps page-locked itself ({@link HostPins}), and its kernels run on the grids they
+     * were captured with, so those grids are fixed per plan at the most a call can need and the kernels leave the
+     * work-groups past a call's work idle (see {@link DeviceCache}). TornadoVM spends some 20 us of host time on each
+     * copy and launch, and a decode call is two copies in, two kernels and a copy out: on the H100 a float16 decode
+     * call took 0.069 ms as a graph and 0.091 as calls at T = 8k, 0.362 and 0.390 at T = 128k (issue 5). Option
+     * {@code launch}: {@code graph} (refused on other drivers), {@code calls}, or empty for the driver's default.
      */
     static boolean graphs(Found device, String option) {
         return graphs(device.device().getTornadoVMBackend(), device.label(), option);
@@ -130,7 +128,7 @@ final class Devices {
 
     /** {@link #graphs(Found, String)} for a device on {@code driver}, named {@code label} in errors. */
     static boolean graphs(TornadoVMBackendType driver, String label, String option) {
-        return cudaDriverOnly("launch", "graph", "calls", false, "CUDA graphs need TornadoVM's CUDA driver", driver, label, option);
+        return cudaDriverOnly("launch", "graph", "calls", true, "CUDA graphs need TornadoVM's CUDA driver", driver, label, option);
     }
 
     /**

@@ -42,11 +42,11 @@ final class TornadoBackend implements AttentionBackend {
      */
     private final HostPins pins;
 
-    /** Under {@code graphs}, create it on the thread that started TornadoVM (see {@link HostPins#open}). */
-    TornadoBackend(Devices.Found device, boolean nativeHalf, boolean graphs) {
+    /** {@code pins}: run calls on a cache as CUDA graphs, their host arrays page-locked through these (closed with this); null: as calls. */
+    TornadoBackend(Devices.Found device, boolean nativeHalf, HostPins pins) {
         this.device = device;
         this.nativeHalf = nativeHalf;
-        this.pins = graphs ? HostPins.open() : null;
+        this.pins = pins;
     }
 
     @Override public String name() { return TornadoProvider.NAME; }

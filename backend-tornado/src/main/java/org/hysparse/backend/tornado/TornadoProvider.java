@@ -47,7 +47,7 @@ public final class TornadoProvider implements AttentionBackendProvider {
     /**
      * Options: {@code device=B:D} (TornadoVM backend and device index) or {@code device=NAME} (substring);
      * {@code float16=native|words}, how float16 caches are read (see {@link Devices#nativeHalf}); {@code launch=calls|graph},
-     * whether a call on a cache runs as one CUDA graph (experimental; see {@link Devices#graphs}).
+     * whether a call on a cache runs as one CUDA graph (the CUDA driver's default; see {@link Devices#graphs}).
      */
     @Override
     public AttentionBackend create(BackendOptions options) {
@@ -56,22 +56,35 @@ public final class TornadoProvider implements AttentionBackendProvider {
         String spec = options.get("device", "");
         Devices.Found device = Devices.choose(spec);
         boolean nativeHalf = Devices.nativeHalf(device, options.get("float16", ""));
-        boolean graphs = Devices.graphs(device, options.get("launch", ""));
+        String launch = options.get("launch", "");
+        HostPins pins = pins(Devices.graphs(device, launch), launch);
         // Which device a run (a conformance report, a benchmark) was on, and why that one.
         LOG.log(System.Logger.Level.INFO, "tornado backend on TornadoVM device {0}: {1}; float16 caches read as {2}; calls on a cache run {3}", device.label(),
                 spec.isBlank() ? Devices.DEFAULT_RULE + " (option device=B:D or NAME picks another)" : "named by option device=" + spec,
                 nativeHalf ? "half arrays, each number converted by the device" : "16-bit words decoded through a table",
-                graphs ? "as CUDA graphs (captured once, replayed)" : "as TornadoVM's copies and launches one by one");
+                pins != null ? "as CUDA graphs (captured once, replayed; option launch=calls runs them one by one)"
+                        : "as TornadoVM's copies and launches one by one");
         if (!"false".equalsIgnoreCase(System.getProperty(RECOVER_BAILOUT, "true"))) {
             LOG.log(System.Logger.Level.WARNING, "tornado: " + RECOVER_BAILOUT + " is on (TornadoVM's default): a kernel whose compile or launch "
                     + "fails then runs as sequential Java, which gives this backend's outputs wrong without an error; run with -D"
                     + RECOVER_BAILOUT + "=False (the hysparse launcher does)");
         }
-        if (graphs) {
-            LOG.log(System.Logger.Level.WARNING, "tornado: launch=graph is experimental: the conformance kit failed under it on the H100 "
-                    + "(HS-DET-1, then a failed launch); use it to measure, not to serve (see Devices.graphs)");
+        return new TornadoBackend(device, nativeHalf, pins);
+    }
+
+    /**
+     * The page-locking CUDA graphs need ({@link HostPins}), or null to run calls one by one. Asked for by option
+     * ({@code launch=graph}) it must work; taken by default, a failure runs calls instead and says why.
+     */
+    private static HostPins pins(boolean graphs, String launch) {
+        if (!graphs) return null;
+        try {
+            return HostPins.open();
+        } catch (IllegalStateException e) {
+            if (!launch.isBlank()) throw e;
+            LOG.log(System.Logger.Level.WARNING, "tornado: calls run one by one, not as CUDA graphs: " + e.getMessage());
+            return null;
         }
-        return new TornadoBackend(device, nativeHalf, graphs);
     }
 
     private static boolean runtimePresent() {

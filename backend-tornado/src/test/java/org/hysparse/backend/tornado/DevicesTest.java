@@ -45,8 +45,8 @@ class DevicesTest {
     }
 
     @Test
-    void callsRunAsCudaGraphsOnlyWhenAskedForAndOnlyOnTheCudaDriver() {
-        assertFalse(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", ""), "CUDA driver: calls by default (graphs are experimental)");
+    void callsRunAsCudaGraphsOnTheCudaDriverUnlessAskedNotTo() {
+        assertTrue(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", ""), "CUDA driver: graphs by default");
         assertTrue(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", "graph"), "graphs on request");
         assertFalse(Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", "calls"));
         assertFalse(Devices.graphs(TornadoVMBackendType.OPENCL, "pocl", ""), "OpenCL: calls");
