@@ -30,7 +30,7 @@ final class HostPins implements AutoCloseable {
     /** The CUDA context TornadoVM created (current on the thread that started its runtime). */
     private final MemorySegment context;
 
-    private HostPins(Arena library) throws Throwable {
+    private HostPins(Arena library) {
         this.library = library;
         SymbolLookup cuda = SymbolLookup.libraryLookup("libcuda.so.1", library);
         Linker linker = Linker.nativeLinker();
@@ -42,7 +42,7 @@ final class HostPins implements AutoCloseable {
         unregister = linker.downcallHandle(symbol(cuda, "cuMemHostUnregister"), FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
         try (Arena a = Arena.ofConfined()) {
             MemorySegment slot = a.allocate(ValueLayout.ADDRESS);
-            check("cuCtxGetCurrent", (int) getCurrent.invokeExact(slot));
+            call("cuCtxGetCurrent", getCurrent, slot);
             context = slot.get(ValueLayout.ADDRESS, 0);
         }
         if (context.address() == 0) {
@@ -56,45 +56,38 @@ final class HostPins implements AutoCloseable {
         Arena library = Arena.ofShared();
         try {
             return new HostPins(library);
-        } catch (IllegalStateException e) {
+        } catch (RuntimeException e) {
             library.close();
-            throw e;
-        } catch (Throwable e) {
-            library.close();
-            throw new IllegalStateException("launch=graph: cannot call the CUDA driver (libcuda.so.1) to page-lock host memory: " + e, e);
+            throw e instanceof IllegalStateException ise ? ise
+                    : new IllegalStateException("launch=graph: cannot call the CUDA driver (libcuda.so.1) to page-lock host memory: " + e, e);
         }
     }
 
     /** Page-locks {@code pages} (whole pages of its own, so that no other array shares them). */
     void pin(MemorySegment pages) {
-        try {
-            check("cuCtxSetCurrent", (int) setCurrent.invokeExact(context));
-            check("cuMemHostRegister", (int) register.invokeExact(pages, pages.byteSize(), PORTABLE));
-        } catch (IllegalStateException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException("cuMemHostRegister failed: " + e, e);
-        }
+        call("cuCtxSetCurrent", setCurrent, context);
+        call("cuMemHostRegister", register, pages, pages.byteSize(), PORTABLE);
     }
 
     /** Undoes {@link #pin}; the plan whose graphs copy from {@code pages} must be closed. */
     void unpin(MemorySegment pages) {
+        call("cuCtxSetCurrent", setCurrent, context);
+        call("cuMemHostUnregister", unregister, pages);
+    }
+
+    /** One driver call that must return CUDA_SUCCESS. */
+    private static void call(String name, MethodHandle function, Object... args) {
+        int result;
         try {
-            check("cuCtxSetCurrent", (int) setCurrent.invokeExact(context));
-            check("cuMemHostUnregister", (int) unregister.invokeExact(pages));
-        } catch (IllegalStateException e) {
-            throw e;
+            result = (int) function.invokeWithArguments(args);
         } catch (Throwable e) {
-            throw new IllegalStateException("cuMemHostUnregister failed: " + e, e);
+            throw new IllegalStateException(name + " failed: " + e, e);
         }
+        if (result != 0) throw new IllegalStateException(name + " failed: CUresult=" + result);
     }
 
     private static MemorySegment symbol(SymbolLookup cuda, String name) {
         return cuda.find(name).orElseThrow(() -> new IllegalStateException("libcuda.so.1 has no " + name));
-    }
-
-    private static void check(String call, int result) {
-        if (result != 0) throw new IllegalStateException(call + " failed: CUresult=" + result);
     }
 
     @Override
