@@ -119,7 +119,7 @@ final class Devices {
      * were captured with, so those grids are fixed per plan at the most a call can need and the kernels leave the
      * work-groups past a call's work idle (see {@link DeviceCache}). TornadoVM spends some 20 us of host time on each
      * copy and launch, and a decode call is two copies in, two kernels and a copy out: on the H100 a float16 decode
-     * call took 0.069 ms as a graph and 0.091 as calls at T = 8k, 0.362 and 0.390 at T = 128k (issue 5). Option
+     * call took 0.062 ms as a graph and 0.084 as calls at T = 8k, 0.359 and 0.384 at T = 128k (issue 5). Option
      * {@code launch}: {@code graph} (refused on other drivers), {@code calls}, or empty for the driver's default.
      */
     static boolean graphs(Found device, String option) {
