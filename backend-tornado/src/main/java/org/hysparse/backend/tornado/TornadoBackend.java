@@ -184,8 +184,9 @@ final class TornadoBackend implements AttentionBackend {
                 .task("rank", Kernels::rankBlocks, new KernelContext(), s, params, flags, sel)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, sel);
         p.grid = Plans.grid(listCap);
-        // Calls, not a CUDA graph: under one, the kit's needle selection (HS-SELECT-4) came out wrong on the H100 and
-        // the next launch failed; a selection is one kernel between two small copies, so a graph saves little.
+        // Calls, not a CUDA graph: its arrays are TornadoVM's, whose page locks any plan's teardown drops (see HostPins;
+        // before that was found, a graph here gave the kit's needle selection wrong on the H100), and a selection is one
+        // kernel between two small copies, so a graph would save little.
         p.plan = Plans.open(device.device(), new GridScheduler("s.rank", p.grid), false, g);
         return p;
     }
