@@ -3,12 +3,15 @@ package org.hysparse.api;
 import java.util.Objects;
 
 /**
- * Block importance {@code S[h][qb][j]} (SPEC 1): the largest attention mass any row of query block
- * {@code qb} and any query head of KV head {@code h}'s group puts on KV block {@code j}. Stored flat,
+ * Block importance {@code S[h][qb][j]} (SPEC 1) in the given {@link ScoreMode}: over the rows of query
+ * block {@code qb} and the query heads of KV head {@code h}'s group, the largest probability of one key
+ * in KV block {@code j} ({@code MAX}) or the largest mass on the block ({@code MASS}). Stored flat,
  * {@code data[(h * queryBlocks.count() + qb) * kvBlocks + j]}.
  */
-public record BlockScores(BlockGeometry geometry, QueryBlocks queryBlocks, int kvHeads, int kvBlocks, float[] data) {
+public record BlockScores(ScoreMode mode, BlockGeometry geometry, QueryBlocks queryBlocks, int kvHeads, int kvBlocks,
+                          float[] data) {
     public BlockScores {
+        Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(geometry, "geometry");
         Objects.requireNonNull(queryBlocks, "queryBlocks");
         Checks.positive("kvHeads", kvHeads);
@@ -17,8 +20,10 @@ public record BlockScores(BlockGeometry geometry, QueryBlocks queryBlocks, int k
                 "[" + kvHeads + "][" + queryBlocks.count() + "][" + kvBlocks + "]");
     }
 
-    public static BlockScores allocate(BlockGeometry geometry, QueryBlocks queryBlocks, int kvHeads, int kvBlocks) {
-        return new BlockScores(geometry, queryBlocks, kvHeads, kvBlocks, new float[kvHeads * queryBlocks.count() * kvBlocks]);
+    public static BlockScores allocate(ScoreMode mode, BlockGeometry geometry, QueryBlocks queryBlocks, int kvHeads,
+                                       int kvBlocks) {
+        return new BlockScores(mode, geometry, queryBlocks, kvHeads, kvBlocks,
+                new float[kvHeads * queryBlocks.count() * kvBlocks]);
     }
 
     public int index(int h, int qb, int j) {

@@ -16,6 +16,7 @@ public final class Checks {
         Queries q = r.queries();
         attention(q, r.kv(), r.scale());
         blockSizeMatches(r.kv(), r.geometry());
+        sink("sink", r.sink(), q);
     }
 
     /** SPEC 1 inputs and caller-owned outputs sized for them. */
@@ -26,6 +27,10 @@ public final class Checks {
         length("out", output.out(), (long) q.rows() * q.heads() * q.headDim(),
                 "[" + q.rows() + "][" + q.heads() + "][" + q.headDim() + "]");
         BlockScores s = output.scores();
+        if (s.mode() != r.scores()) {
+            throw new IllegalArgumentException("scores: expected " + r.scores() + " score buffers (the request's mode) but got "
+                    + s.mode());
+        }
         QueryBlocks qb = r.queryBlocks();
         int nb = r.geometry().kvBlocks(r.kv().length());
         if (!s.geometry().equals(r.geometry()) || s.queryBlocks().first() != qb.first()
@@ -40,6 +45,10 @@ public final class Checks {
     /** SPEC 2 inputs. */
     public static void selection(SelectionRequest r) {
         BlockScores s = r.scores();
+        if (r.policy() instanceof SelectionPolicy.MassTarget && s.mode() != ScoreMode.MASS) {
+            throw new IllegalArgumentException("scores: expected MASS scores for mass-targeted selection (only masses bound the"
+                    + " dropped mass) but got " + s.mode() + " scores; run the oracle withScores(ScoreMode.MASS)");
+        }
         float[] d = s.data();
         for (int i = 0; i < d.length; i++) {
             if (!(d[i] >= 0f && d[i] <= 1.0001f)) {
@@ -80,6 +89,8 @@ public final class Checks {
         }
         gate("gateSel", r.gateSel(), q);
         gate("gateSwa", r.gateSwa(), q);
+        sink("sinkSel", r.sinkSel(), q);
+        sink("sinkSwa", r.sinkSwa(), q);
         length("out", out, (long) q.rows() * q.heads() * q.headDim(), "[" + q.rows() + "][" + q.heads() + "][" + q.headDim() + "]");
     }
 
@@ -87,6 +98,7 @@ public final class Checks {
     public static void droppedMass(DroppedMassRequest r) {
         attention(r.queries(), r.kv(), r.scale());
         selectionFits("selection", r.selection(), r.queries(), r.kv());
+        sink("sink", r.sink(), r.queries());
     }
 
     // ---- shared pieces ----
@@ -157,13 +169,26 @@ public final class Checks {
         }
     }
 
+    /** Per head {@code [Lq][Hq]} or per channel {@code [Lq][Hq][D]} (SPEC 3), values in [0, 1]. */
     private static void gate(String name, float[] gate, Queries q) {
-        length(name, gate, (long) q.rows() * q.heads(), "[" + q.rows() + "][" + q.heads() + "]");
+        long perHead = (long) q.rows() * q.heads();
+        if (gate == null || (gate.length != perHead && gate.length != perHead * q.headDim())) {
+            throw new IllegalArgumentException(name + ": expected [" + q.rows() + "][" + q.heads() + "] = " + perHead
+                    + " (per head) or [" + q.rows() + "][" + q.heads() + "][" + q.headDim() + "] = " + perHead * q.headDim()
+                    + " (per channel) elements but got " + (gate == null ? "null" : gate.length));
+        }
         for (int i = 0; i < gate.length; i++) {
             if (!(gate[i] >= 0f && gate[i] <= 1f)) {
                 throw new IllegalArgumentException(name + ": expected values in [0, 1] but got " + gate[i] + " at index " + i);
             }
         }
+    }
+
+    /** Optional per-head sink logits: absent ({@code null}), or {@code [Hq]} finite values. */
+    private static void sink(String name, float[] sink, Queries q) {
+        if (sink == null) return;
+        length(name, sink, q.heads(), "[" + q.heads() + "] (one sink logit per query head)");
+        finite(name, sink, sink.length);
     }
 
     static void positive(String name, int value) {

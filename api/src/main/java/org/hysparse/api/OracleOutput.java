@@ -3,12 +3,12 @@ package org.hysparse.api;
 /** Caller-owned outputs of the oracle: {@code out[Lq][Hq][D]} and the block scores. Reusable across calls. */
 public record OracleOutput(float[] out, BlockScores scores) {
 
-    /** Buffers sized for {@code request}. */
+    /** Buffers sized for {@code request}, scores in its mode. */
     public static OracleOutput allocate(OracleRequest request) {
         Queries q = request.queries();
         BlockGeometry g = request.geometry();
         int kvBlocks = Math.max(1, g.kvBlocks(request.kv().length()));
         return new OracleOutput(new float[q.rows() * q.heads() * q.headDim()],
-                BlockScores.allocate(g, request.queryBlocks(), request.kv().kvHeads(), kvBlocks));
+                BlockScores.allocate(request.scores(), g, request.queryBlocks(), request.kv().kvHeads(), kvBlocks));
     }
 }

@@ -62,9 +62,30 @@ final class BadInputs {
         bad.add(new Bad("scale", "NaN scale", (o, oo) -> b.oracle(new OracleRequest(q, w.cache, c.geometry(), Float.NaN), oo)));
         bad.add(new Bad("out", "output buffer of the wrong size", (o, oo) -> b.oracle(good, new OracleOutput(new float[5], oo.scores()))));
         bad.add(new Bad("scores", "score buffer of the wrong shape", (o, oo) -> b.oracle(good, new OracleOutput(oo.out(),
-                BlockScores.allocate(c.geometry(), good.queryBlocks(), c.hkv(), c.kvBlocks() + 1)))));
+                BlockScores.allocate(ScoreMode.MAX, c.geometry(), good.queryBlocks(), c.hkv(), c.kvBlocks() + 1)))));
+        bad.add(new Bad("scores", "MASS score buffer for a MAX request", (o, oo) -> b.oracle(good, new OracleOutput(oo.out(),
+                BlockScores.allocate(ScoreMode.MASS, c.geometry(), good.queryBlocks(), c.hkv(), c.kvBlocks())))));
         bad.add(new Bad("scores", "NaN in scores given to select", (o, oo) -> b.select(new SelectionRequest(
-                new BlockScores(s.geometry(), s.queryBlocks(), s.kvHeads(), s.kvBlocks(), nanScores), SelectionPolicy.TopK.of(2)))));
+                new BlockScores(s.mode(), s.geometry(), s.queryBlocks(), s.kvHeads(), s.kvBlocks(), nanScores), SelectionPolicy.TopK.of(2)))));
+        bad.add(new Bad("scores", "mass-targeted selection over MAX scores", (o, oo) -> b.select(new SelectionRequest(
+                s, SelectionPolicy.MassTarget.of(0.1, c.kvBlocks())))));
+        float[] nanSink = w.sinkOracle.clone();
+        nanSink[nanSink.length - 1] = Float.NaN;
+        float[] infSink = w.sinkSwa.clone();
+        infSink[0] = Float.NEGATIVE_INFINITY;
+        bad.add(new Bad("sink", "NaN oracle sink logit", (o, oo) -> b.oracle(good.withSink(nanSink), oo)));
+        bad.add(new Bad("sink", "oracle sink logits of the wrong length", (o, oo) -> b.oracle(good.withSink(new float[c.hq() + 1]), oo)));
+        bad.add(new Bad("sinkSel", "selected-branch sinks of the wrong length", (o, oo) -> b.sparse(SparseRequest.of(q, view, sel, w.swa, win,
+                w.gateSel, w.gateSwa).withSinks(new float[Math.max(1, c.hq() - 1)], null), o)));
+        bad.add(new Bad("sinkSwa", "-infinity window sink logit", (o, oo) -> b.sparse(SparseRequest.of(q, view, sel, w.swa, win,
+                w.gateSel, w.gateSwa).withSinks(w.sinkSel, infSink), o)));
+        bad.add(new Bad("gateSel", "gate neither [Lq][Hq] nor [Lq][Hq][D]", (o, oo) -> b.sparse(SparseRequest.of(q, view, sel, w.swa, win,
+                new float[w.channelGateSel.length - 1], w.gateSwa), o)));
+        float[] bigChannelGate = w.channelGateSwa.clone();
+        bigChannelGate[bigChannelGate.length - 1] = 2f;
+        bad.add(new Bad("gateSwa", "per-channel gate above 1", (o, oo) -> b.sparse(SparseRequest.of(q, view, sel, w.swa, win,
+                w.channelGateSel, bigChannelGate), o)));
+        bad.add(new Bad("sink", "dropped mass with a NaN sink", (o, oo) -> b.droppedMass(DroppedMassRequest.of(q, w.cache, sel).withSink(nanSink))));
         bad.add(new Bad("selection", "block index out of range", (o, oo) -> b.sparse(SparseRequest.of(q, view,
                 new BlockSelection(sel.geometry(), sel.queryBlocks(), sel.kvHeads(), outOfRange), w.swa, win, w.gateSel, w.gateSwa), o)));
         bad.add(new Bad("selection", "block indices not ascending", (o, oo) -> b.sparse(SparseRequest.of(q, view,

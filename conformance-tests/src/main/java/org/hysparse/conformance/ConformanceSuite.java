@@ -77,13 +77,18 @@ public final class ConformanceSuite {
         switch (rule) {
             case ORACLE_1 -> forEachCase(w -> Compare.rows(rule, ctx(w), b.oracle(oracleRequest(w)).out(), refOracle(w).out(),
                     w.c.hq(), w.c.dim(), tol.outRelL2()));
-            case ORACLE_2 -> forEachCase(w -> Compare.scores(rule, ctx(w), b.oracle(oracleRequest(w)).scores(),
-                    refOracle(w).scores(), tol.scoreAbs()));
-            case ORACLE_3 -> forEachCase(w -> scoreInvariants(rule, w, b.oracle(oracleRequest(w)).scores()));
+            case ORACLE_2 -> forEachCase(w -> scores(rule, ctx(w) + " MASS", b.oracle(oracleRequest(w).withScores(ScoreMode.MASS)).scores(),
+                    refOracle(w, ScoreMode.MASS).scores()));
+            case ORACLE_5 -> forEachCase(w -> scores(rule, ctx(w) + " MAX", b.oracle(oracleRequest(w)).scores(), refOracle(w).scores()));
+            case ORACLE_3 -> forEachCase(w -> {
+                for (ScoreMode mode : ScoreMode.values()) {
+                    scoreInvariants(rule, w, b.oracle(oracleRequest(w).withScores(mode)).scores());
+                }
+            });
             case ORACLE_4 -> causality(b);
             case SELECT_1 -> forEachCase(w -> {
                 for (SelectionPolicy p : policies(w)) {
-                    SelectionRequest r = new SelectionRequest(refOracle(w).scores(), p);
+                    SelectionRequest r = new SelectionRequest(scoresFor(w, p), p);
                     Compare.exactly(rule, ctx(w) + " " + p, b.select(r), ref.select(r));
                 }
             });
@@ -94,13 +99,29 @@ public final class ConformanceSuite {
                 SparseRequest r = sparseRequest(w, ref.select(new SelectionRequest(refOracle(w).scores(), SelectionPolicy.TopK.of(w.c.k()))));
                 Compare.rows(rule, ctx(w), b.sparse(r), ref.sparse(r), w.c.hq(), w.c.dim(), tol.outRelL2());
             });
+            case SINK_1 -> forEachCase(w -> oracleSinks(rule, w, b));
+            case SINK_2 -> forEachCase(w -> {
+                SparseRequest r = sparseRequest(w, paperSelection(w));
+                float[][][] variants = {{w.sinkSel, null}, {null, w.sinkSwa}, {w.sinkSel, w.sinkSwa}};
+                for (float[][] v : variants) {
+                    SparseRequest withSinks = r.withSinks(v[0], v[1]);
+                    Compare.rows(rule, ctx(w) + " sinks" + (v[0] != null ? " sel" : "") + (v[1] != null ? " swa" : ""),
+                            b.sparse(withSinks), ref.sparse(withSinks), w.c.hq(), w.c.dim(), tol.outRelL2());
+                }
+            });
+            case GATE_1 -> forEachCase(w -> {
+                BlockSelection sel = paperSelection(w);
+                int win = w.swa == null ? 0 : w.c.window();
+                float[][][] variants = {{w.channelGateSel, w.channelGateSwa}, {w.channelGateSel, w.gateSwa}, {w.gateSel, w.channelGateSwa}};
+                String[] names = {"both per channel", "gateSel per channel", "gateSwa per channel"};
+                for (int i = 0; i < variants.length; i++) {
+                    SparseRequest r = SparseRequest.of(w.queries, w.cache.view(), sel, w.swa, win, variants[i][0], variants[i][1]);
+                    Compare.rows(rule, ctx(w) + " " + names[i], b.sparse(r), ref.sparse(r), w.c.hq(), w.c.dim(), tol.outRelL2());
+                }
+            });
             case MASS_1 -> forEachCase(w -> {
                 BlockSelection sel = ref.select(new SelectionRequest(refOracle(w).scores(), SelectionPolicy.TopK.of(w.c.k())));
-                DroppedMassRequest r = DroppedMassRequest.of(w.queries, w.cache, sel);
-                DroppedMass got = b.droppedMass(r), want = ref.droppedMass(r);
-                if (!(Math.abs(got.max() - want.max()) <= tol.scoreAbs() && Math.abs(got.mean() - want.mean()) <= tol.scoreAbs())) {
-                    throw new RuleFailure(rule, ctx(w) + ": backend " + got + " vs reference " + want + ", tolerance " + tol.scoreAbs());
-                }
+                droppedMass(rule, ctx(w), b, DroppedMassRequest.of(w.queries, w.cache, sel));
             });
             case E2E_1 -> new Pipeline(this, b, ref).run();
             case KV_1 -> viewFollowsCache(b);
@@ -144,15 +165,56 @@ public final class ConformanceSuite {
         return SparseRequest.of(w.queries, w.cache.view(), sel, w.swa, w.swa == null ? 0 : w.c.window(), w.gateSel, w.gateSwa);
     }
 
-    /** The reference's oracle for a case, computed once per suite (the reference is deterministic). */
+    /** The reference's oracle for a case in {@code MAX} mode (the default), computed once per suite. */
     OracleOutput refOracle(Workload w) {
-        return refOracle.computeIfAbsent(w.c.name(), n -> ref.oracle(oracleRequest(w)));
+        return refOracle(w, ScoreMode.MAX);
+    }
+
+    /** The reference's oracle for a case in {@code mode}, computed once per suite (the reference is deterministic). */
+    OracleOutput refOracle(Workload w, ScoreMode mode) {
+        return refOracle.computeIfAbsent(w.c.name() + "/" + mode, n -> ref.oracle(oracleRequest(w).withScores(mode)));
+    }
+
+    /** The reference's MASS scores for mass targeting (which needs masses), its MAX scores otherwise. */
+    private BlockScores scoresFor(Workload w, SelectionPolicy p) {
+        return refOracle(w, p instanceof SelectionPolicy.MassTarget ? ScoreMode.MASS : ScoreMode.MAX).scores();
+    }
+
+    /** The paper's selection (SPEC 6: MAX scores, nothing forced) at the case's k. */
+    private BlockSelection paperSelection(Workload w) {
+        return ref.select(new SelectionRequest(refOracle(w).scores(), SelectionPolicy.TopK.paper(w.c.k())));
     }
 
     private static List<SelectionPolicy> policies(Workload w) {
         int nb = w.c.kvBlocks();
-        return List.of(SelectionPolicy.TopK.of(w.c.k()), new SelectionPolicy.TopK(w.c.k(), false, 0),
+        return List.of(SelectionPolicy.TopK.of(w.c.k()), SelectionPolicy.TopK.paper(w.c.k()),
                 new SelectionPolicy.TopK(Math.max(1, w.c.k() - 1), true, 3), SelectionPolicy.MassTarget.of(0.1, nb));
+    }
+
+    /** S within tolerance, and in the mode the reference's are in (a backend must say which mode it filled). */
+    private void scores(Rule rule, String context, BlockScores got, BlockScores want) {
+        check(rule, got.mode() == want.mode(), context + ": scores in " + got.mode() + " mode, asked for " + want.mode());
+        Compare.scores(rule, context, got, want, tol.scoreAbs());
+    }
+
+    private void droppedMass(Rule rule, String context, AttentionBackend b, DroppedMassRequest r) {
+        DroppedMass got = b.droppedMass(r), want = ref.droppedMass(r);
+        if (!(Math.abs(got.max() - want.max()) <= tol.scoreAbs() && Math.abs(got.mean() - want.mean()) <= tol.scoreAbs())) {
+            throw new RuleFailure(rule, context + ": backend " + got + " vs reference " + want + ", tolerance " + tol.scoreAbs());
+        }
+    }
+
+    /** HS-SINK-1: the oracle with the case's sink logits, output and both score modes; dropped mass under them. */
+    private void oracleSinks(Rule rule, Workload w, AttentionBackend b) {
+        String context = ctx(w) + " with oracle sinks";
+        for (ScoreMode mode : ScoreMode.values()) {
+            OracleRequest r = oracleRequest(w).withSink(w.sinkOracle).withScores(mode);
+            OracleOutput got = b.oracle(r), want = ref.oracle(r);
+            if (mode == ScoreMode.MAX) Compare.rows(rule, context, got.out(), want.out(), w.c.hq(), w.c.dim(), tol.outRelL2());
+            scores(rule, context + " " + mode, got.scores(), want.scores());
+        }
+        BlockSelection sel = paperSelection(w);
+        droppedMass(rule, context + " dropped mass", b, DroppedMassRequest.of(w.queries, w.cache, sel).withSink(w.sinkOracle));
     }
 
     // ---- rule bodies ----
@@ -206,6 +268,7 @@ public final class ConformanceSuite {
         for (SelectionPolicy p : policies(w)) {
             if (!(p instanceof SelectionPolicy.TopK t)) continue;
             BlockSelection sel = b.select(new SelectionRequest(s, p));
+            check(rule, sel.blocks().length == s.kvHeads() * s.queryBlocks().count(), ctx(w) + " " + p + ": " + sel.blocks().length + " lists");
             if (sel.kvHeads() != s.kvHeads() || sel.queryBlocks().count() != s.queryBlocks().count()) {
                 throw new RuleFailure(rule, ctx(w) + " " + p + ": selection shape [" + sel.kvHeads() + "][" + sel.queryBlocks().count()
                         + "], expected [" + s.kvHeads() + "][" + s.queryBlocks().count() + "]");
@@ -240,7 +303,7 @@ public final class ConformanceSuite {
     private void massTarget(Rule rule, Workload w, AttentionBackend b) {
         int nb = w.c.kvBlocks();
         for (double delta : new double[] {0.02, 0.1, 0.3}) {
-            BlockSelection sel = b.select(new SelectionRequest(refOracle(w).scores(), SelectionPolicy.MassTarget.of(delta, nb)));
+            BlockSelection sel = b.select(new SelectionRequest(refOracle(w, ScoreMode.MASS).scores(), SelectionPolicy.MassTarget.of(delta, nb)));
             DroppedMass dm = ref.droppedMass(DroppedMassRequest.of(w.queries, w.cache, sel));
             // 1e-6: S is stored as float32, so its sums carry that much rounding.
             if (!(dm.max() <= delta + 1e-6)) {
@@ -254,12 +317,18 @@ public final class ConformanceSuite {
         for (Case c : cases()) {
             if (c.pattern() != Pattern.NEEDLE) continue;
             try (Workload w = new Workload(c, precision)) {
-                BlockSelection sel = b.select(new SelectionRequest(b.oracle(oracleRequest(w)).scores(), SelectionPolicy.TopK.of(c.k())));
-                for (int h = 0; h < c.hkv(); h++) {
-                    for (int qb = 0; qb < sel.queryBlocks().count(); qb++) {
-                        if (Arrays.binarySearch(sel.blocks(h, qb), c.needleBlock()) < 0) {
-                            throw new RuleFailure(Rule.SELECT_4, ctx(w) + ": needle block " + c.needleBlock() + " missing from (h=" + h
-                                    + ", qb=" + qb + ") selection " + Arrays.toString(sel.blocks(h, qb)));
+                // The paper's way (MAX scores, nothing forced) and v1's (MASS scores, sink and local forced).
+                BlockSelection paper = b.select(new SelectionRequest(b.oracle(oracleRequest(w)).scores(), SelectionPolicy.TopK.paper(c.k())));
+                BlockSelection v1 = b.select(new SelectionRequest(b.oracle(oracleRequest(w).withScores(ScoreMode.MASS)).scores(),
+                        SelectionPolicy.TopK.of(c.k())));
+                for (BlockSelection sel : List.of(paper, v1)) {
+                    String how = sel == paper ? " (MAX scores, paper TopK)" : " (MASS scores, v1 TopK)";
+                    for (int h = 0; h < c.hkv(); h++) {
+                        for (int qb = 0; qb < sel.queryBlocks().count(); qb++) {
+                            if (Arrays.binarySearch(sel.blocks(h, qb), c.needleBlock()) < 0) {
+                                throw new RuleFailure(Rule.SELECT_4, ctx(w) + how + ": needle block " + c.needleBlock() + " missing from (h="
+                                        + h + ", qb=" + qb + ") selection " + Arrays.toString(sel.blocks(h, qb)));
+                            }
                         }
                     }
                 }

@@ -6,9 +6,11 @@ import java.util.Random;
 import org.hysparse.api.*;
 
 /**
- * HS-E2E-1: one full layer and three sparse layers that share its cache, as a model runs them: a
- * prefill tail, then decode steps that append to the caches. Every step's oracle output, scores,
- * selection (near-tie rule) and sparse outputs (given the backend's own selection) are judged.
+ * HS-E2E-1: one full layer and three sparse layers that share its cache, as the paper's model runs them
+ * (SPEC 6: MAX scores, TopK with nothing forced, sink logits in both sparse branches, per-channel gates on
+ * the first sparse layer and per-head gates on the others): a prefill tail, then decode steps that append
+ * to the caches. Every step's oracle output, scores, selection (near-tie rule) and sparse outputs (given
+ * the backend's own selection) are judged.
  */
 final class Pipeline {
     private static final int HQ = 8, HKV = 2, D = 32, B = 16, PREFILL_T = 150, PREFILL_ROWS = 48, DECODE_STEPS = 6;
@@ -59,13 +61,15 @@ final class Pipeline {
         OracleOutput got = b.oracle(or), want = ref.oracle(or);
         Compare.rows(Rule.E2E_1, ctx + " full layer", got.out(), want.out(), HQ, D, tol.outRelL2());
         Compare.scores(Rule.E2E_1, ctx + " full layer", got.scores(), want.scores(), tol.scoreAbs());
-        SelectionPolicy policy = SelectionPolicy.TopK.of(K);
+        SelectionPolicy policy = SelectionPolicy.TopK.paper(K);
         BlockSelection sel = b.select(new SelectionRequest(got.scores(), policy));
         Compare.nearTies(Rule.E2E_1, ctx, sel, ref.select(new SelectionRequest(want.scores(), policy)), want.scores(), tol.scoreAbs());
         for (int l = 0; l < windows.size(); l++) {
             Queries ql = Queries.last(Workload.gaussian(rnd, rows * HQ * D, 1.5f), rows, HQ, D, cache.length());
+            int gate = l == 0 ? rows * HQ * D : rows * HQ;
             SparseRequest sr = SparseRequest.of(ql, cache.view(), sel, windows.get(l), WINDOW,
-                    Workload.uniform(rnd, rows * HQ), Workload.uniform(rnd, rows * HQ));
+                    Workload.uniform(rnd, gate), Workload.uniform(rnd, gate))
+                    .withSinks(Workload.sinks(rnd, HQ, K * B), Workload.sinks(rnd, HQ, WINDOW));
             Compare.rows(Rule.E2E_1, ctx + " sparse layer " + (l + 1), b.sparse(sr), ref.sparse(sr), HQ, D, tol.outRelL2());
         }
     }

@@ -18,6 +18,13 @@ public final class Workload implements AutoCloseable {
     public final Queries queries;
     public final float[] gateSel;
     public final float[] gateSwa;
+    /** Per-channel gates {@code [Lq][Hq][D]} (SPEC 3, the paper's elementwise gates). */
+    public final float[] channelGateSel;
+    public final float[] channelGateSwa;
+    /** Sink logits {@code [Hq]} for the oracle and each sparse branch. */
+    public final float[] sinkOracle;
+    public final float[] sinkSel;
+    public final float[] sinkSwa;
 
     public Workload(Case c, KvPrecision precision) {
         this.c = c;
@@ -39,6 +46,21 @@ public final class Workload implements AutoCloseable {
         queries = Queries.last(queryData(rnd, dirs), c.rows(), c.hq(), c.dim(), c.tokens());
         gateSel = uniform(rnd, c.rows() * c.hq());
         gateSwa = uniform(rnd, c.rows() * c.hq());
+        channelGateSel = uniform(rnd, c.rows() * c.hq() * c.dim());
+        channelGateSwa = uniform(rnd, c.rows() * c.hq() * c.dim());
+        sinkOracle = sinks(rnd, c.hq(), c.tokens());
+        sinkSel = sinks(rnd, c.hq(), Math.min(c.tokens(), c.k() * c.block()));
+        sinkSwa = sinks(rnd, c.hq(), Math.max(1, Math.min(c.tokens(), c.window())));
+    }
+
+    /**
+     * Sink logits that take a real share of a softmax over {@code keys} keys of logits about N(0, 1): about
+     * {@code ln(keys)}, give or take one, so a sink ignored, or given a value, moves every output.
+     */
+    static float[] sinks(Random rnd, int heads, int keys) {
+        float[] s = new float[heads];
+        for (int g = 0; g < heads; g++) s[g] = (float) (Math.log(keys) + rnd.nextGaussian());
+        return s;
     }
 
     private float[] keys(Random rnd, float[][] dirs) {

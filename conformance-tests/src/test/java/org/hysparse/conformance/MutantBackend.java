@@ -12,7 +12,17 @@ import org.hysparse.api.*;
 final class MutantBackend implements AttentionBackend {
     enum Mutation {
         NONE, WRONG_SCALE, CAUSAL_OFF_BY_ONE, GQA_MAPPING, S_SUMMED, TIE_TO_HIGHER_INDEX, VIEW_COPIED,
-        WINDOW_OFF_BY_ONE, GATES_SWAPPED, NAN_IN_OUTPUT, INPUT_MUTATED, NO_VALIDATION
+        WINDOW_OFF_BY_ONE, GATES_SWAPPED, NAN_IN_OUTPUT, INPUT_MUTATED, NO_VALIDATION,
+        /** Block mass written when MAX scores were asked. */
+        MASS_FOR_MAX,
+        /** Sink logits left out of every denominator. */
+        SINK_IGNORED,
+        /** A sink treated as one more key whose value is all ones. */
+        SINK_WITH_VALUE,
+        /** A per-channel gate read per head: channel 0's value for every channel. */
+        GATE_PER_HEAD,
+        /** SPEC v2's new input checks skipped: sink logits and mass targeting over MAX scores. */
+        UNCHECKED_V2
     }
 
     private final Mutation m;
@@ -43,10 +53,19 @@ final class MutantBackend implements AttentionBackend {
         return l;
     }
 
-    private static void softmaxInPlace(double[] l) {
-        double max = Arrays.stream(l).max().orElse(0), sum = 0;
+    /** Softmax with an optional sink logit in the denominator; returns the sink's probability. */
+    private double softmaxInPlace(double[] l, float[] sinks, int g) {
+        boolean sink = sinks != null && m != Mutation.SINK_IGNORED;
+        double max = Arrays.stream(l).max().orElse(Double.NEGATIVE_INFINITY);
+        if (sink) max = Math.max(max, sinks[g]);
+        double sum = sink ? Math.exp(sinks[g] - max) : 0, own = sum;
         for (int n = 0; n < l.length; n++) sum += (l[n] = Math.exp(l[n] - max));
         for (int n = 0; n < l.length; n++) l[n] /= sum;
+        return own / sum;
+    }
+
+    private float[] sinkUnchecked(float[] sink) {
+        return m == Mutation.UNCHECKED_V2 ? null : sink;
     }
 
     private int lastVisible(int pos, int tokens) {
@@ -55,7 +74,7 @@ final class MutantBackend implements AttentionBackend {
 
     @Override
     public void oracle(OracleRequest r, OracleOutput o) {
-        if (m != Mutation.NO_VALIDATION) Checks.oracle(r, o);
+        if (m != Mutation.NO_VALIDATION) Checks.oracle(r.withSink(sinkUnchecked(r.sink())), o);
         Queries q = r.queries();
         KvSource kv = r.kv();
         BlockScores s = o.scores();
@@ -67,13 +86,15 @@ final class MutantBackend implements AttentionBackend {
             for (int g = 0; g < q.heads(); g++) {
                 int h = kvHead(g, q.heads(), kv.kvHeads());
                 double[] p = logits(q, i, g, kv, 0, last, r.scale());
-                softmaxInPlace(p);
+                softmaxInPlace(p, r.sink(), g);
                 double[] acc = new double[q.headDim()];
                 double[] mass = new double[s.kvBlocks()];
+                boolean sum = r.scores() == ScoreMode.MASS || m == Mutation.MASS_FOR_MAX;
                 for (int t = 0; t <= last; t++) {
                     kv.readValue(t, h, v);
                     for (int d = 0; d < v.length; d++) acc[d] += p[t] * v[d];
-                    mass[t / r.geometry().blockSize()] += p[t];
+                    int j = t / r.geometry().blockSize();
+                    mass[j] = sum ? mass[j] + p[t] : Math.max(mass[j], p[t]);
                 }
                 for (int d = 0; d < acc.length; d++) o.out()[q.offset(i, g) + d] = (float) acc[d];
                 for (int j = 0; j < mass.length; j++) {
@@ -88,8 +109,9 @@ final class MutantBackend implements AttentionBackend {
 
     @Override
     public BlockSelection select(SelectionRequest r) {
-        Checks.selection(r);
         BlockScores s = r.scores();
+        Checks.selection(m == Mutation.UNCHECKED_V2 ? new SelectionRequest(new BlockScores(ScoreMode.MASS, s.geometry(),
+                s.queryBlocks(), s.kvHeads(), s.kvBlocks(), s.data()), r.policy()) : r);
         SelectionPolicy p = r.policy();
         int budget = p instanceof SelectionPolicy.TopK t ? t.k() : ((SelectionPolicy.MassTarget) p).kMax();
         int nqb = s.queryBlocks().count();
@@ -128,7 +150,7 @@ final class MutantBackend implements AttentionBackend {
 
     @Override
     public void sparse(SparseRequest r, float[] out) {
-        Checks.sparse(r, out);
+        Checks.sparse(r.withSinks(sinkUnchecked(r.sinkSel()), sinkUnchecked(r.sinkSwa())), out);
         Queries q = r.queries();
         KvSource shared = r.shared();
         if (m == Mutation.VIEW_COPIED) {
@@ -156,23 +178,31 @@ final class MutantBackend implements AttentionBackend {
                 double[] sel = new double[q.headDim()];
                 java.util.List<Integer> ts = new java.util.ArrayList<>();
                 for (int j : r.selection().blocks(h, qb)) for (int t = j * bs; t <= Math.min(pos, (j + 1) * bs - 1); t++) ts.add(t);
-                attend(q, i, g, shared, ts, r.scale(), sel);
+                attend(q, i, g, shared, ts, r.scale(), sel, r.sinkSel());
                 double[] swa = new double[q.headDim()];
                 if (r.window() > 0) {
                     int w = m == Mutation.WINDOW_OFF_BY_ONE ? r.window() - 1 : r.window();
                     java.util.List<Integer> win = new java.util.ArrayList<>();
                     for (int t = Math.max(0, pos - w + 1); t <= pos; t++) win.add(t);
-                    attend(q, i, g, r.swa(), win, r.scale(), swa);
+                    attend(q, i, g, r.swa(), win, r.scale(), swa, r.sinkSwa());
                 }
                 int gi = i * q.heads() + g;
-                float a = m == Mutation.GATES_SWAPPED ? r.gateSwa()[gi] : r.gateSel()[gi];
-                float b = m == Mutation.GATES_SWAPPED ? r.gateSel()[gi] : r.gateSwa()[gi];
-                for (int d = 0; d < q.headDim(); d++) out[q.offset(i, g) + d] = (float) (a * sel[d] + b * swa[d]);
+                float[] ga = m == Mutation.GATES_SWAPPED ? r.gateSwa() : r.gateSel();
+                float[] gb = m == Mutation.GATES_SWAPPED ? r.gateSel() : r.gateSwa();
+                for (int d = 0; d < q.headDim(); d++) {
+                    out[q.offset(i, g) + d] = (float) (gate(ga, q, gi, d) * sel[d] + gate(gb, q, gi, d) * swa[d]);
+                }
             }
         }
     }
 
-    private void attend(Queries q, int i, int g, KvSource kv, java.util.List<Integer> ts, float scale, double[] out) {
+    /** Per head ([Lq][Hq]) or per channel ([Lq][Hq][D]), by length. */
+    private float gate(float[] gate, Queries q, int gi, int d) {
+        if (gate.length == q.rows() * q.heads()) return gate[gi];
+        return gate[gi * q.headDim() + (m == Mutation.GATE_PER_HEAD ? 0 : d)];
+    }
+
+    private void attend(Queries q, int i, int g, KvSource kv, java.util.List<Integer> ts, float scale, double[] out, float[] sinks) {
         if (ts.isEmpty()) return;
         double s = m == Mutation.WRONG_SCALE ? scale * 1.25 : scale;
         int h = kvHead(g, q.heads(), kv.kvHeads());
@@ -184,16 +214,17 @@ final class MutantBackend implements AttentionBackend {
             for (int d = 0; d < k.length; d++) dot += (double) q.data()[q.offset(i, g) + d] * k[d];
             p[n] = s * dot;
         }
-        softmaxInPlace(p);
+        double sinkShare = softmaxInPlace(p, sinks, g);
         for (int n = 0; n < p.length; n++) {
             kv.readValue(ts.get(n), h, k);
             for (int d = 0; d < k.length; d++) out[d] += p[n] * k[d];
         }
+        if (m == Mutation.SINK_WITH_VALUE) for (int d = 0; d < out.length; d++) out[d] += sinkShare;
     }
 
     @Override
     public DroppedMass droppedMass(DroppedMassRequest r) {
-        Checks.droppedMass(r);
+        Checks.droppedMass(r.withSink(sinkUnchecked(r.sink())));
         Queries q = r.queries();
         int bs = r.selection().geometry().blockSize();
         double max = 0, sum = 0;
@@ -202,13 +233,12 @@ final class MutantBackend implements AttentionBackend {
             int qb = r.selection().queryBlocks().indexOf(pos, r.selection().geometry().queryBlockSize());
             for (int g = 0; g < q.heads(); g++) {
                 double[] p = logits(q, i, g, r.kv(), 0, lastVisible(pos, r.kv().length()), r.scale());
-                softmaxInPlace(p);
-                double kept = 0;
+                double left = 1 - softmaxInPlace(p, r.sink(), g);
                 for (int j : r.selection().blocks(kvHead(g, q.heads(), r.kv().kvHeads()), qb)) {
-                    for (int t = j * bs; t <= Math.min(pos, (j + 1) * bs - 1); t++) kept += p[t];
+                    for (int t = j * bs; t <= Math.min(pos, (j + 1) * bs - 1); t++) left -= p[t];
                 }
-                max = Math.max(max, 1 - kept);
-                sum += Math.max(0, 1 - kept);
+                max = Math.max(max, left);
+                sum += Math.max(0, left);
             }
         }
         return new DroppedMass(Math.max(0, max), sum / (q.rows() * q.heads()));

@@ -35,7 +35,13 @@ class MutantsAreCaughtTest {
             "NAN_IN_OUTPUT, HS-ORACLE-1",
             "INPUT_MUTATED, HS-INPUT-1",
             "NO_VALIDATION, HS-ERR-1",
-            "NO_VALIDATION, HS-ERR-2"})
+            "NO_VALIDATION, HS-ERR-2",
+            "MASS_FOR_MAX, HS-ORACLE-5",
+            "SINK_IGNORED, HS-SINK-1",
+            "SINK_IGNORED, HS-SINK-2",
+            "SINK_WITH_VALUE, HS-SINK-2",
+            "GATE_PER_HEAD, HS-GATE-1",
+            "UNCHECKED_V2, HS-ERR-1"})
     void mutantIsCaught(Mutation mutation, String ruleId) {
         Rule rule = EnumSet.allOf(Rule.class).stream().filter(r -> r.id().equals(ruleId)).findFirst().orElseThrow();
         RuleResult result = suite.check(rule, new MutantBackend(mutation));

@@ -21,6 +21,7 @@ import org.hysparse.api.Queries;
 import org.hysparse.api.QueryBlocks;
 import org.hysparse.api.SelectionPolicy;
 import org.hysparse.api.SelectionRequest;
+import org.hysparse.api.ScoreMode;
 import org.hysparse.api.SparseRequest;
 
 /**
@@ -52,12 +53,12 @@ public final class ReferenceBackend implements AttentionBackend {
             int qb = s.queryBlocks().indexOf(pos, bq);
             for (int g = 0; g < q.heads(); g++) {
                 int h = g / groups;
-                double[] p = probabilities(q, i, g, kv, r.scale());
+                double[] p = probabilities(q, i, g, kv, r.scale(), r.sink());
                 weightedValues(p, kv, h, out, q.offset(i, g));
-                double[] mass = blockMasses(p, bs);
-                for (int j = 0; j < mass.length; j++) {
+                double[] score = blockScores(p, bs, r.scores());
+                for (int j = 0; j < score.length; j++) {
                     int at = s.index(h, qb, j);
-                    scores[at] = Math.max(scores[at], (float) mass[j]);
+                    scores[at] = Math.max(scores[at], (float) score[j]);
                 }
             }
         }
@@ -124,6 +125,7 @@ public final class ReferenceBackend implements AttentionBackend {
         int groups = q.heads() / kv.kvHeads();
         int bs = r.selection().geometry().blockSize();
         int bq = r.selection().geometry().queryBlockSize();
+        int selWidth = r.gateWidth(r.gateSel()), swaWidth = r.gateWidth(r.gateSwa());
         float[] result = new float[out.length];
         for (int i = 0; i < q.rows(); i++) {
             int pos = q.positions()[i];
@@ -134,17 +136,19 @@ public final class ReferenceBackend implements AttentionBackend {
                 for (int j : r.selection().blocks(h, qb)) {
                     for (int t = j * bs; t < Math.min((j + 1) * bs, pos + 1); t++) selected.add(t);
                 }
-                double[] oSel = attend(q, i, g, kv, h, selected, r.scale());
+                double[] oSel = attend(q, i, g, kv, h, selected, r.scale(), sinkOf(r.sinkSel(), g));
                 double[] oSwa = new double[q.headDim()];
                 if (r.window() > 0) {
                     List<Integer> window = new ArrayList<>();
                     for (int t = Math.max(0, pos - r.window() + 1); t <= pos; t++) window.add(t);
-                    oSwa = attend(q, i, g, r.swa(), h, window, r.scale());
+                    oSwa = attend(q, i, g, r.swa(), h, window, r.scale(), sinkOf(r.sinkSwa(), g));
                 }
                 int gi = i * q.heads() + g;
                 int o = q.offset(i, g);
                 for (int d = 0; d < q.headDim(); d++) {
-                    result[o + d] = (float) (r.gateSel()[gi] * oSel[d] + r.gateSwa()[gi] * oSwa[d]);
+                    double gSel = SparseRequest.gate(r.gateSel(), selWidth, gi, d);
+                    double gSwa = SparseRequest.gate(r.gateSwa(), swaWidth, gi, d);
+                    result[o + d] = (float) (gSel * oSel[d] + gSwa * oSwa[d]);
                 }
             }
         }
@@ -166,10 +170,12 @@ public final class ReferenceBackend implements AttentionBackend {
         for (int i = 0; i < q.rows(); i++) {
             int qb = r.selection().queryBlocks().indexOf(q.positions()[i], bq);
             for (int g = 0; g < q.heads(); g++) {
-                double[] mass = blockMasses(probabilities(q, i, g, kv, r.scale()), bs);
-                double kept = 0;
-                for (int j : r.selection().blocks(g / groups, qb)) kept += mass[j];
-                double delta = Math.max(0, 1 - kept);
+                double[] mass = blockScores(probabilities(q, i, g, kv, r.scale(), r.sink()), bs, ScoreMode.MASS);
+                // Dropped = the visible keys' mass outside the selection (a sink's share is no key's).
+                double delta = 0;
+                for (double m : mass) delta += m;
+                for (int j : r.selection().blocks(g / groups, qb)) delta -= mass[j];
+                delta = Math.max(0, delta);
                 max = Math.max(max, delta);
                 sum += delta;
             }
@@ -181,19 +187,25 @@ public final class ReferenceBackend implements AttentionBackend {
 
     // ---- the arithmetic every contract shares ----
 
-    /** Softmax over positions {@code 0..pos} of row {@code i}, head {@code g}: {@code p[t]}. */
-    static double[] probabilities(Queries q, int i, int g, KvSource kv, float scale) {
+    /** Head {@code g}'s sink logit, or -infinity (adds nothing to a denominator) when there are none. */
+    private static double sinkOf(float[] sink, int g) {
+        return sink == null ? Double.NEGATIVE_INFINITY : sink[g];
+    }
+
+    /** Softmax over positions {@code 0..pos} of row {@code i}, head {@code g}, with its sink if any: {@code p[t]}. */
+    static double[] probabilities(Queries q, int i, int g, KvSource kv, float scale, float[] sink) {
         int h = g / (q.heads() / kv.kvHeads());
         List<Integer> visible = new ArrayList<>();
         for (int t = 0; t <= q.positions()[i]; t++) visible.add(t);
-        return softmax(logits(q, i, g, kv, h, visible, scale));
+        return softmax(logits(q, i, g, kv, h, visible, scale), sinkOf(sink, g));
     }
 
     /** Softmax attention of row {@code (i, g)} over the given positions; zero when there are none. */
-    private static double[] attend(Queries q, int i, int g, KvSource kv, int h, List<Integer> positions, float scale) {
+    private static double[] attend(Queries q, int i, int g, KvSource kv, int h, List<Integer> positions, float scale,
+                                   double sink) {
         double[] out = new double[q.headDim()];
         if (positions.isEmpty()) return out;
-        double[] p = softmax(logits(q, i, g, kv, h, positions, scale));
+        double[] p = softmax(logits(q, i, g, kv, h, positions, scale), sink);
         float[] v = new float[q.headDim()];
         for (int n = 0; n < positions.size(); n++) {
             kv.readValue(positions.get(n), h, v);
@@ -216,11 +228,14 @@ public final class ReferenceBackend implements AttentionBackend {
         return logits;
     }
 
-    /** Subtracts the maximum first, so no exponent overflows. */
-    private static double[] softmax(double[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
+    /**
+     * Subtracts the maximum first, so no exponent overflows. A sink logit (SPEC 3, gpt-oss) is one more term
+     * of the denominator that carries no value: the probabilities then sum to less than 1.
+     */
+    private static double[] softmax(double[] logits, double sink) {
+        double max = sink;
         for (double l : logits) max = Math.max(max, l);
-        double sum = 0;
+        double sum = sink == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sink - max);
         double[] p = new double[logits.length];
         for (int n = 0; n < p.length; n++) {
             p[n] = Math.exp(logits[n] - max);
@@ -240,10 +255,16 @@ public final class ReferenceBackend implements AttentionBackend {
         for (int d = 0; d < acc.length; d++) out[at + d] = (float) acc[d];
     }
 
-    /** Probability mass per KV block: {@code mass[j] = sum of p[t] over t in block j}. */
-    private static double[] blockMasses(double[] p, int blockSize) {
-        double[] mass = new double[(p.length + blockSize - 1) / blockSize];
-        for (int t = 0; t < p.length; t++) mass[t / blockSize] += p[t];
-        return mass;
+    /**
+     * Per KV block of one row: the mass {@code sum of p[t]} over its keys ({@code MASS}), or the largest
+     * {@code p[t]} of its keys ({@code MAX}, the paper's Eq. 3).
+     */
+    private static double[] blockScores(double[] p, int blockSize, ScoreMode mode) {
+        double[] score = new double[(p.length + blockSize - 1) / blockSize];
+        for (int t = 0; t < p.length; t++) {
+            int j = t / blockSize;
+            score[j] = mode == ScoreMode.MASS ? score[j] + p[t] : Math.max(score[j], p[t]);
+        }
+        return score;
     }
 }

@@ -53,7 +53,7 @@ class ReferenceErrorsTest {
             fails("delta", () -> SelectionPolicy.MassTarget.of(1.5, 4));
             float[] bad = s.data().clone();
             bad[0] = Float.NaN;
-            fails("scores", () -> ref.select(new SelectionRequest(new BlockScores(s.geometry(), s.queryBlocks(), 2, s.kvBlocks(), bad),
+            fails("scores", () -> ref.select(new SelectionRequest(new BlockScores(s.mode(), s.geometry(), s.queryBlocks(), 2, s.kvBlocks(), bad),
                     SelectionPolicy.TopK.of(2))));
             BlockSelection sel = ref.select(new SelectionRequest(s, SelectionPolicy.TopK.of(2)));
             float[] half = {0.5f, 0.5f, 0.5f, 0.5f};
@@ -71,6 +71,28 @@ class ReferenceErrorsTest {
             fails("out", () -> ref.sparse(SparseRequest.of(q, c.view(), sel, w, 8, half, half), new float[5]));
             for (float f : out) assertEquals(3f, f, "output buffer must be untouched after an error");
             fails("selection", () -> ref.droppedMass(DroppedMassRequest.of(q, c, outOfRange)));
+            fails("gateSel", () -> ref.sparse(SparseRequest.of(q, c.view(), sel, w, 8, new float[4 * 16 + 1], half), out));
+            float[] channels = new float[4 * 16];
+            Arrays.fill(channels, 0.5f);
+            ref.sparse(SparseRequest.of(q, c.view(), sel, w, 8, channels, half), new float[4 * 16]);
+            channels[17] = 1.5f;
+            fails("gateSel", () -> ref.sparse(SparseRequest.of(q, c.view(), sel, w, 8, channels, half), out));
+            float[] sinks = {0.5f, -1f, 2f, 0f};
+            fails("sinkSel", () -> ref.sparse(SparseRequest.of(q, c.view(), sel, w, 8, half, half).withSinks(new float[3], null), out));
+            fails("sinkSwa", () -> ref.sparse(SparseRequest.of(q, c.view(), sel, w, 8, half, half)
+                    .withSinks(sinks, new float[] {0, Float.NaN, 0, 0}), out));
+            fails("sinkSwa", () -> ref.sparse(SparseRequest.of(q, c.view(), sel, w, 8, half, half)
+                    .withSinks(sinks, new float[] {0, 0, Float.NEGATIVE_INFINITY, 0}), out));
+            for (float f : out) assertEquals(3f, f, "output buffer must be untouched after an error");
+            fails("sink", () -> ref.oracle(OracleRequest.of(q, c, BlockGeometry.of(16)).withSink(new float[] {Float.POSITIVE_INFINITY, 0, 0, 0})));
+            fails("sink", () -> ref.droppedMass(DroppedMassRequest.of(q, c, sel).withSink(new float[5])));
+            // Mass targeting needs masses: over MAX scores (the default) it names the mode.
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ref.select(new SelectionRequest(s, SelectionPolicy.MassTarget.of(0.1, 4))));
+            assertTrue(e.getMessage().contains("MASS") && e.getMessage().contains("MAX"), e.getMessage());
+            BlockScores masses = ref.oracle(OracleRequest.of(q, c, BlockGeometry.of(16)).withScores(ScoreMode.MASS)).scores();
+            assertEquals(ScoreMode.MASS, masses.mode());
+            ref.select(new SelectionRequest(masses, SelectionPolicy.MassTarget.of(0.1, 4)));
         }
     }
 }

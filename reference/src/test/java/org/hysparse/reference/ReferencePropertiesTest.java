@@ -20,12 +20,18 @@ class ReferencePropertiesTest {
         int t = 16 * 5 + 3;
         try (KvCache c = cache(rnd, t, 2, 16, 16)) {
             Queries q = lastRows(rnd, 7, 2, 16, t); // G = 1, Bq = 1: every S row is one row's masses
-            OracleOutput o = ref.oracle(OracleRequest.of(q, c, new BlockGeometry(16, 1)));
-            BlockScores s = o.scores();
+            OracleRequest r = OracleRequest.of(q, c, new BlockGeometry(16, 1));
+            BlockScores s = ref.oracle(r.withScores(ScoreMode.MASS)).scores();
+            BlockScores max = ref.oracle(r).scores();
             for (int h = 0; h < 2; h++) {
                 for (int qb = 0; qb < s.queryBlocks().count(); qb++) {
                     double sum = 0;
-                    for (int j = 0; j < s.kvBlocks(); j++) sum += s.get(h, qb, j);
+                    for (int j = 0; j < s.kvBlocks(); j++) {
+                        sum += s.get(h, qb, j);
+                        // A block's largest probability is at most its mass, and at least its mean.
+                        assertTrue(max.get(h, qb, j) <= s.get(h, qb, j) + 1e-7, "MAX <= MASS at " + j);
+                        assertTrue(max.get(h, qb, j) * 16 >= s.get(h, qb, j) - 1e-6, "MAX >= MASS / B at " + j);
+                    }
                     assertEquals(1.0, sum, 1e-6, "seed " + seed + " h " + h + " qb " + qb);
                 }
             }
@@ -120,7 +126,7 @@ class ReferencePropertiesTest {
             float[] qd = gaussian(rnd, 32 * 4 * 16);
             for (int i = 0; i < qd.length; i++) qd[i] *= 3; // peakier attention than unit Gaussians give
             Queries q = Queries.last(qd, 32, 4, 16, t);
-            OracleOutput full = ref.oracle(OracleRequest.of(q, c, BlockGeometry.of(16)));
+            OracleOutput full = ref.oracle(OracleRequest.of(q, c, BlockGeometry.of(16)).withScores(ScoreMode.MASS));
             BlockSelection sel = ref.select(new SelectionRequest(full.scores(), SelectionPolicy.MassTarget.of(delta, 1000)));
             DroppedMass dm = ref.droppedMass(DroppedMassRequest.of(q, c, sel));
             assertTrue(dm.max() <= delta + 1e-6, "max dropped mass " + dm.max() + " over target " + delta);

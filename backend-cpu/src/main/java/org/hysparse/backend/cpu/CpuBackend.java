@@ -48,11 +48,12 @@ final class CpuBackend implements AttentionBackend {
             Rows t = begin(q, kv.kvHeads(), h, r0, r1, r.scale(), bs, visible);
             Scratch sc = t.sc();
             int group = t.group(), rCount = t.rCount(), rPad = t.rPad();
+            setSinks(sc.sel, r.sink(), h, group, rCount);
             scanVisible(t, q, kv, bs, true);
-            writeOutput(sc, q, r0, group, h, rCount, out, null, null, null);
+            writeOutput(sc, q, r0, group, h, rCount, out, null);
             for (int j = 0; j < visible; j++) {
                 float max = 0f;
-                for (int x = 0; x < rCount; x++) max = Math.max(max, FlashKernel.blockMass(sc, sc.sel, j, rPad, x));
+                for (int x = 0; x < rCount; x++) max = Math.max(max, FlashKernel.blockScore(sc, sc.sel, j, rPad, x, s.mode()));
                 s.data()[s.index(h, qb, j)] = max;
             }
             return null;
@@ -92,12 +93,14 @@ final class CpuBackend implements AttentionBackend {
             Scratch sc = t.sc();
             int group = t.group(), rCount = t.rCount(), rPad = t.rPad();
             int first = q.positions()[r0], end = q.positions()[r1 - 1] + 1;
+            setSinks(sc.sel, r.sinkSel(), h, group, rCount);
             for (int j : sel.blocks(h, qb)) {
                 int t0 = j * bs, n = Math.min(bs, end - t0);
                 FlashKernel.consume(sc, sc.sel, Chunk.keys(kv, h, t0, n, sc), Chunk.values(kv, h, t0, n, sc),
                         t0, n, rCount, rPad, q.headDim(), true, -1);
             }
             sc.swa.reset(rPad, q.headDim());
+            setSinks(sc.swa, r.sinkSwa(), h, group, rCount);
             if (r.window() > 0) {
                 SwaCache swa = r.swa();
                 setRange(sc, q, r0, r1, group, r.window());
@@ -108,7 +111,7 @@ final class CpuBackend implements AttentionBackend {
                     t0 += n;
                 }
             }
-            writeOutput(sc, q, r0, group, h, rCount, out, sc.swa, r.gateSel(), r.gateSwa());
+            writeOutput(sc, q, r0, group, h, rCount, out, r);
             return null;
         });
     }
@@ -131,11 +134,13 @@ final class CpuBackend implements AttentionBackend {
             Rows t = begin(q, kv.kvHeads(), h, r0, r1, r.scale(), bs, q.positions()[r1 - 1] / bs + 1);
             Scratch sc = t.sc();
             int rCount = t.rCount(), rPad = t.rPad();
+            setSinks(sc.sel, r.sink(), h, t.group(), rCount);
             scanVisible(t, q, kv, bs, false);
             for (int x = 0; x < rCount; x++) {
-                double kept = 0;
-                for (int j : sel.blocks(h, qb)) kept += FlashKernel.blockMass(sc, sc.sel, j, rPad, x);
-                double delta = Math.max(0, 1 - kept);
+                // Dropped = the keys' share of the row's probability (1 without a sink) less the selected mass.
+                double delta = FlashKernel.keyShare(sc.sel, x);
+                for (int j : sel.blocks(h, qb)) delta -= FlashKernel.blockScore(sc, sc.sel, j, rPad, x, ScoreMode.MASS);
+                delta = Math.max(0, delta);
                 max[h * nqb + qb] = Math.max(max[h * nqb + qb], delta);
                 sum[h * nqb + qb] += delta;
             }
@@ -249,20 +254,34 @@ final class CpuBackend implements AttentionBackend {
         }
     }
 
-    /** {@code out = gSel * oSel + gSwa * oSwa}; without gates, just {@code oSel}. */
+    /** Query vector {@code x = (row - r0) * group + (g - h * group)} takes query head {@code g}'s sink logit. */
+    private static void setSinks(Scratch.Branch br, float[] sink, int h, int group, int rCount) {
+        if (sink == null) return;
+        for (int x = 0; x < rCount; x++) br.sink[x] = sink[h * group + x % group];
+    }
+
+    /**
+     * {@code out = gSel (.) oSel + gSwa (.) oSwa} for a sparse request (gates per head or per channel);
+     * for the oracle ({@code sparse == null}), just {@code oSel}.
+     */
     private static void writeOutput(Scratch sc, Queries q, int r0, int group, int h, int rCount, float[] out,
-                                    Scratch.Branch swa, float[] gateSel, float[] gateSwa) {
+                                    SparseRequest sparse) {
         int dim = q.headDim();
+        int selWidth = sparse == null ? 0 : sparse.gateWidth(sparse.gateSel());
+        int swaWidth = sparse == null ? 0 : sparse.gateWidth(sparse.gateSwa());
         for (int x = 0; x < rCount; x++) {
             int i = r0 + x / group, g = h * group + x % group;
-            int o = q.offset(i, g);
-            float a = FlashKernel.normalizer(sc.sel, x);
-            if (gateSel != null) {
-                a *= gateSel[i * q.heads() + g];
-                float b = gateSwa[i * q.heads() + g] * FlashKernel.normalizer(swa, x);
-                for (int d = 0; d < dim; d++) out[o + d] = a * sc.sel.acc[x * dim + d] + b * swa.acc[x * dim + d];
-            } else {
+            int o = q.offset(i, g), gi = i * q.heads() + g;
+            float a = (float) FlashKernel.normalizer(sc.sel, x);
+            if (sparse == null) {
                 for (int d = 0; d < dim; d++) out[o + d] = a * sc.sel.acc[x * dim + d];
+                continue;
+            }
+            float b = (float) FlashKernel.normalizer(sc.swa, x);
+            for (int d = 0; d < dim; d++) {
+                float gs = SparseRequest.gate(sparse.gateSel(), selWidth, gi, d);
+                float gw = SparseRequest.gate(sparse.gateSwa(), swaWidth, gi, d);
+                out[o + d] = gs * a * sc.sel.acc[x * dim + d] + gw * b * sc.swa.acc[x * dim + d];
             }
         }
     }

@@ -4,6 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.hysparse.api.ScoreMode;
 
 /**
  * The one fast path: online-softmax attention of {@code R} query vectors (rows x heads of one KV head's
@@ -29,7 +30,8 @@ final class FlashKernel {
 
     /**
      * Consumes positions {@code t0 .. t0+n-1}: query vector {@code r} sees those in {@code [lo[r], hi[r]]}.
-     * With {@code statSlot >= 0}, records the chunk's reference maximum and partial sum for block scores.
+     * With {@code statSlot >= 0}, records the chunk's reference maximum, partial sum and largest logit, from
+     * which both score modes follow once the row's final maximum and sum are known (Algorithm 1).
      */
     static void consume(Scratch sc, Scratch.Branch br, Chunk k, Chunk v, int t0, int n, int rCount, int rPad, int dim,
                         boolean withValues, int statSlot) {
@@ -160,6 +162,7 @@ final class FlashKernel {
             if (statSlot >= 0) {
                 ref.intoArray(sc.statRef, statSlot * rPad + rv);
                 sum.intoArray(sc.statSum, statSlot * rPad + rv);
+                blockMax.intoArray(sc.statMax, statSlot * rPad + rv);
             }
         }
     }
@@ -245,17 +248,34 @@ final class FlashKernel {
         for (; i < len; i++) a[from + i] *= f;
     }
 
-    /** {@code out = acc / l}; a branch that saw no position contributes 0. */
-    static float normalizer(Scratch.Branch br, int r) {
-        return br.l[r] > 0f ? 1f / br.l[r] : 0f;
+    /**
+     * {@code out = acc * normalizer}: one over the softmax denominator relative to the running max {@code m},
+     * {@code l + exp(sink - m)} (a sink adds to the denominator only, SPEC 3); a branch that saw no position
+     * contributes 0. In double, so a sink far above every logit gives a tiny factor, not an overflow.
+     */
+    static double normalizer(Scratch.Branch br, int r) {
+        if (!(br.l[r] > 0f)) return 0;
+        float s = br.sink[r];
+        return s == Float.NEGATIVE_INFINITY ? 1.0 / br.l[r] : 1.0 / (br.l[r] + Math.exp((double) s - br.m[r]));
     }
 
-    /** Mass of query vector {@code r} on the block recorded in {@code slot}, under its final log-sum-exp. */
-    static float blockMass(Scratch sc, Scratch.Branch br, int slot, int rPad, int r) {
+    /** Share of query vector {@code r}'s probability on keys (1 without a sink). */
+    static double keyShare(Scratch.Branch br, int r) {
+        return br.l[r] * normalizer(br, r);
+    }
+
+    /**
+     * Score of query vector {@code r} on the block recorded in {@code slot}, under its final max and sum:
+     * the block's mass (partial sum rescaled) or its largest probability (largest logit rescaled).
+     */
+    static float blockScore(Scratch sc, Scratch.Branch br, int slot, int rPad, int r, ScoreMode mode) {
         float m = br.m[r];
-        if (m == Float.NEGATIVE_INFINITY || br.l[r] <= 0f) return 0f;
+        double norm = normalizer(br, r);
+        if (m == Float.NEGATIVE_INFINITY || norm == 0) return 0f;
         int at = slot * rPad + r;
         if (sc.statSum[at] == 0f) return 0f;
-        return (float) (sc.statSum[at] * Math.exp((double) sc.statRef[at] - m) / br.l[r]);
+        return mode == ScoreMode.MASS
+                ? (float) (sc.statSum[at] * Math.exp((double) sc.statRef[at] - m) * norm)
+                : (float) (Math.exp((double) sc.statMax[at] - m) * norm);
     }
 }

@@ -10,14 +10,18 @@ final class Scratch {
         float[] m = new float[0];
         float[] l = new float[0];
         float[] acc = new float[0];
+        /** Each query vector's sink logit (SPEC 3), -infinity for none: it joins the denominator at the end. */
+        float[] sink = new float[0];
 
         void reset(int rPad, int dim) {
             if (m.length < rPad) {
                 m = new float[rPad];
                 l = new float[rPad];
+                sink = new float[rPad];
             }
             if (acc.length < rPad * dim) acc = new float[rPad * dim];
             java.util.Arrays.fill(m, 0, rPad, Float.NEGATIVE_INFINITY);
+            java.util.Arrays.fill(sink, 0, rPad, Float.NEGATIVE_INFINITY);
             java.util.Arrays.fill(l, 0, rPad, 0f);
             java.util.Arrays.fill(acc, 0, rPad * dim, 0f);
         }
@@ -35,9 +39,13 @@ final class Scratch {
     float[] blockSum = new float[0];
     int[] lo = new int[0];
     int[] hi = new int[0];
-    /** Per block: the reference maximum and the partial sum relative to it, {@code [block][rPad]}. */
+    /**
+     * Per block: the reference maximum and the partial sum relative to it (block mass), and the block's
+     * own largest logit (block max probability), {@code [block][rPad]}.
+     */
     float[] statRef = new float[0];
     float[] statSum = new float[0];
+    float[] statMax = new float[0];
     /** 16-bit KV rows converted to float: {@code [chunk][D]}. */
     float[] kConv = new float[0];
     float[] vConv = new float[0];
@@ -55,6 +63,7 @@ final class Scratch {
         if (statRef.length < statBlocks * rPad) {
             statRef = new float[statBlocks * rPad];
             statSum = new float[statBlocks * rPad];
+            statMax = new float[statBlocks * rPad];
         }
         if (kConv.length < chunk * dim) {
             kConv = new float[chunk * dim];
