@@ -85,9 +85,9 @@ final class HtmlReport {
         sizes.add(c.context());
         for (int tokens : sizes) {
             try (Layer layer = new Layer(c, model, tokens)) {
-                OracleRequest req = OracleRequest.of(layer.q, layer.cache, BlockGeometry.of(c.block()));
+                OracleRequest req = OracleRequest.of(layer.q, layer.cache, BlockGeometry.of(c.block())).withScores(c.scores());
                 OracleOutput out = b.oracle(req);
-                BlockSelection sel = b.select(new SelectionRequest(out.scores(), SelectionPolicy.TopK.of(c.topk())));
+                BlockSelection sel = b.select(new SelectionRequest(out.scores(), c.topK(c.topk())));
                 SparseRequest sr = SparseRequest.of(layer.q, layer.cache.view(), sel, layer.swa, layer.swa == null ? 0 : c.window(), layer.gates, layer.gates);
                 t.add((double) tokens);
                 dense.add(time(() -> b.oracle(req, out)));
@@ -109,12 +109,12 @@ final class HtmlReport {
         SyntheticModel model = new SyntheticModel(c);
         try (Layer layer = new Layer(c, model, c.context())) {
             BlockGeometry g = BlockGeometry.of(c.block());
-            BlockScores s = b.oracle(OracleRequest.of(layer.full, layer.cache, g)).scores();
+            BlockScores s = b.oracle(OracleRequest.of(layer.full, layer.cache, g).withScores(c.scores())).scores();
             float[] dense = b.oracle(OracleRequest.of(layer.q, layer.cache, g)).out();
             float[] ones = new float[c.hq()];
             java.util.Arrays.fill(ones, 1f);
             for (int k = 1; k <= Math.min(256, c.context() / c.block()); k *= 2) {
-                BlockSelection sel = b.select(new SelectionRequest(s, SelectionPolicy.TopK.of(k)));
+                BlockSelection sel = b.select(new SelectionRequest(s, c.topK(k)));
                 DroppedMass dm = b.droppedMass(DroppedMassRequest.of(layer.q, layer.cache, sel));
                 float[] o = b.sparse(SparseRequest.of(layer.q, layer.cache.view(), sel, null, 0, ones, new float[c.hq()]));
                 double e = 0, n = 0;

@@ -24,6 +24,13 @@ final class HySparseRun implements AutoCloseable {
     private final int[] owner; // layer -> index of its full layer among full layers
     private final int[] fullIndex; // layer -> index among full layers, or -1
     private final BlockGeometry geometry;
+    /** Learned parameters of each sparse layer: sink logits of its selected and window branches, {@code [Hq]}. */
+    private final List<float[]> sinkSel = new ArrayList<>(), sinkSwa = new ArrayList<>();
+    /** Side by side (MAX, MASS): needle hits and trials, and at the last step each mode's selection per full layer. */
+    private final int[][] modeNeedles = new int[ScoreMode.values().length][2];
+    private final BlockSelection[][] modeSelections;
+    private final java.util.Map<ScoreMode, List<DroppedMass>> modeFull = new java.util.EnumMap<>(ScoreMode.class);
+    private final java.util.Map<ScoreMode, List<RunReport.SparseLayer>> modeSparse = new java.util.EnumMap<>(ScoreMode.class);
     /** Last decode step's outputs per layer, for cross-backend comparison. */
     final List<float[]> lastOutputs = new ArrayList<>();
 
@@ -44,9 +51,12 @@ final class HySparseRun implements AutoCloseable {
             } else {
                 fullIndex[l] = -1;
                 windows.add(c.window() > 0 ? new SwaCache(c.hkv(), c.dim(), c.prefillWindowCapacity(), c.kv()) : null);
+                sinkSel.add(SyntheticModel.sinks(c.hq(), c.topk() * c.block(), rnd));
+                sinkSwa.add(SyntheticModel.sinks(c.hq(), Math.max(1, c.window()), rnd));
             }
             owner[l] = f;
         }
+        modeSelections = new BlockSelection[ScoreMode.values().length][f + 1];
     }
 
     RunReport run(Progress progress) {
@@ -100,10 +110,6 @@ final class HySparseRun implements AutoCloseable {
         }
     }
 
-    private SelectionPolicy policy() {
-        return c.delta() == null ? SelectionPolicy.TopK.of(c.topk()) : SelectionPolicy.MassTarget.of(c.delta(), Math.max(c.topk(), 1));
-    }
-
     /**
      * One pass of {@code rows} query rows through every layer. Returns {full ms, sparse ms, needle hits,
      * needle trials}. With {@code measure}, also keeps each layer's output for the report.
@@ -121,11 +127,12 @@ final class HySparseRun implements AutoCloseable {
             KvCache cache = caches.get(f);
             if (fullIndex[l] >= 0) {
                 fullQ = Queries.last(model.queries(f, rows, tokens - 1, Math.max(decodeStep, 0), rnd), rows, c.hq(), c.dim(), tokens);
-                OracleRequest req = OracleRequest.of(fullQ, cache, geometry);
+                OracleRequest req = OracleRequest.of(fullQ, cache, geometry).withScores(c.scores());
                 long t0 = System.nanoTime();
                 OracleOutput out = backend.oracle(req);
-                sel = backend.select(new SelectionRequest(out.scores(), policy()));
+                sel = backend.select(new SelectionRequest(out.scores(), c.policy()));
                 fullMs += (System.nanoTime() - t0) / 1e6;
+                if (decodeStep >= 0) compareModes(f, req, out, decodeStep, measure);
                 if (decodeStep >= 0) {
                     for (int h = 0; h < c.hkv(); h++) {
                         trials++;
@@ -140,18 +147,60 @@ final class HySparseRun implements AutoCloseable {
             } else {
                 SwaCache w = windows.get(sparseIdx++);
                 Queries q = new Queries(SyntheticModel.perturb(fullQ.data(), rnd), rows, c.hq(), c.dim(), fullQ.positions());
+                int gate = rows * c.hq() * c.dim(); // per channel, the paper's elementwise gates
                 SparseRequest req = SparseRequest.of(q, cache.view(), sel, w, w == null ? 0 : c.window(),
-                        SyntheticModel.gates(rows * c.hq(), rnd), SyntheticModel.gates(rows * c.hq(), rnd));
+                        SyntheticModel.gates(gate, rnd), SyntheticModel.gates(gate, rnd))
+                        .withSinks(sinkSel.get(sparseIdx - 1), sinkSwa.get(sparseIdx - 1));
                 long t0 = System.nanoTime();
                 float[] out = backend.sparse(req);
                 sparseMs += (System.nanoTime() - t0) / 1e6;
                 if (measure) {
                     lastOutputs.add(out);
                     measured.add(measureSparse(l, f, q, cache, sel));
+                    for (ScoreMode m : ScoreMode.values()) {
+                        modeSparse.computeIfAbsent(m, x -> new ArrayList<>()).add(measureSparse(l, f, q, cache, modeSelections[m.ordinal()][f]));
+                    }
                 }
             }
         }
         return new double[] {fullMs, sparseMs, hits, trials};
+    }
+
+    /**
+     * Both score modes at the same k on the same rows (untimed): needle hits per mode, and at the measured step
+     * each mode's selection and the full layer's dropped mass under it. The run's own mode reuses its scores.
+     */
+    private void compareModes(int f, OracleRequest req, OracleOutput out, int decodeStep, boolean measure) {
+        for (ScoreMode m : ScoreMode.values()) {
+            BlockScores s = m == c.scores() ? out.scores() : backend.oracle(req.withScores(m)).scores();
+            BlockSelection ms = backend.select(new SelectionRequest(s, c.topK(c.topk())));
+            int[] counts = modeNeedles[m.ordinal()];
+            for (int h = 0; h < c.hkv(); h++) {
+                counts[1]++;
+                if (java.util.Arrays.binarySearch(ms.blocks(h, 0), model.targetBlock(f, h, decodeStep)) >= 0) counts[0]++;
+            }
+            if (measure) {
+                modeSelections[m.ordinal()][f] = ms;
+                modeFull.computeIfAbsent(m, x -> new ArrayList<>()).add(backend.droppedMass(DroppedMassRequest.of(req.queries(), req.kv(), ms)));
+            }
+        }
+    }
+
+    private List<RunReport.ModeQuality> modeQualities() {
+        List<RunReport.ModeQuality> out = new ArrayList<>();
+        for (ScoreMode m : ScoreMode.values()) {
+            int[] n = modeNeedles[m.ordinal()];
+            List<DroppedMass> full = modeFull.getOrDefault(m, List.of());
+            List<RunReport.SparseLayer> sparse = modeSparse.getOrDefault(m, List.of());
+            out.add(new RunReport.ModeQuality(m, n[1] == 0 ? Double.NaN : (double) n[0] / n[1], n[1],
+                    full.stream().mapToDouble(DroppedMass::max).max().orElse(Double.NaN),
+                    full.stream().mapToDouble(DroppedMass::mean).average().orElse(Double.NaN),
+                    sparse.stream().mapToDouble(RunReport.SparseLayer::droppedMax).max().orElse(Double.NaN),
+                    sparse.stream().mapToDouble(RunReport.SparseLayer::droppedMean).average().orElse(Double.NaN),
+                    sparse.stream().mapToDouble(RunReport.SparseLayer::relErrorMean).average().orElse(Double.NaN),
+                    sparse.stream().mapToDouble(RunReport.SparseLayer::relErrorMax).max().orElse(Double.NaN)));
+        }
+        return out;
     }
 
     private final List<RunReport.SparseLayer> measured = new ArrayList<>();
@@ -198,8 +247,10 @@ final class HySparseRun implements AutoCloseable {
                 phase(prefillTokens, prefillTokens > 0 ? 1 : 0, prefill, full, sparse),
                 phase(firstPasses, firstPasses, first, full, sparse), phase(steady, steady, decode, full, sparse),
                 new RunReport.Kv(budget.hySparseBytes(), budget.fullAttentionBytes(), budget.hybridSwaBytes(), measuredBytes,
-                        budget.reductionVsFullAttention()),
-                List.copyOf(measured), List.copyOf(fullMeasured), trials == 0 ? Double.NaN : (double) hits / trials, trials);
+                        budget.reductionVsFullAttention(),
+                        new KvBudget(c.layers(), full, 1L << 36, c.window(), c.hkv(), c.dim(), c.kv()).reductionVsFullAttention()),
+                List.copyOf(measured), List.copyOf(fullMeasured), trials == 0 ? Double.NaN : (double) hits / trials, trials,
+                modeQualities());
     }
 
     /** {@code ms} holds total full-layer and sparse-layer milliseconds over {@code passes} passes of {@code tokens} tokens. */

@@ -40,7 +40,7 @@ final class RunCommand implements Callable<Integer> {
              Progress progress = new Progress(err)) {
             r = run.run(progress);
             r = new RunReport(r.backend(), provider.device(), r.config(), r.finalTokens(), r.prefill(), r.firstDecode(), r.decode(), r.kv(),
-                    r.sparseLayers(), r.fullLayers(), r.needleRecall(), r.needleTrials());
+                    r.sparseLayers(), r.fullLayers(), r.needleRecall(), r.needleTrials(), r.modes());
             if (report != null) {
                 Path page = HtmlReport.write(report, r, b, err);
                 err.println("report written to " + page);

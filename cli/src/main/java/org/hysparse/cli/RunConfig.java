@@ -1,13 +1,18 @@
 package org.hysparse.cli;
 
 import org.hysparse.api.KvPrecision;
+import org.hysparse.api.ScoreMode;
+import org.hysparse.api.SelectionPolicy;
 
 /**
  * A HySparse model layout and workload. {@code pattern} has one letter per layer, F (full) or S
- * (sparse); each sparse layer reads the cache of the closest full layer before it.
+ * (sparse); each sparse layer reads the cache of the closest full layer before it. {@code scores} is the
+ * oracle's block-score mode; {@code v1Policy} forces the sink and one local block as v1 did (the paper
+ * forces none); {@code preset} names the model layout it came from, or is empty for a custom one.
  */
 record RunConfig(String pattern, int context, int decode, int prefillRows, int hq, int hkv, int dim, int block, int topk,
-                 int window, Double delta, KvPrecision kv, long seed, int needles) {
+                 int window, Double delta, KvPrecision kv, long seed, int needles, ScoreMode scores, boolean v1Policy,
+                 String preset) {
 
     RunConfig {
         if (pattern.isEmpty() || pattern.charAt(0) != 'F' || !pattern.matches("[FS]+")) {
@@ -27,6 +32,10 @@ record RunConfig(String pattern, int context, int decode, int prefillRows, int h
         positive("--topk", topk);
         if (window < 0) throw new IllegalArgumentException("--window: expected >= 0 but got " + window);
         if (delta != null && !(delta >= 0 && delta < 1)) throw new IllegalArgumentException("--delta: expected 0 <= delta < 1 but got " + delta);
+        if (delta != null && scores != ScoreMode.MASS) {
+            throw new IllegalArgumentException("--delta: expected --scores mass (mass targeting needs block masses) but got --scores "
+                    + scores.name().toLowerCase(java.util.Locale.ROOT));
+        }
         positive("--needles", needles);
         if (context / block < needles + 4) {
             throw new IllegalArgumentException("--context: expected at least " + (needles + 4) + " blocks of " + block
@@ -57,6 +66,17 @@ record RunConfig(String pattern, int context, int decode, int prefillRows, int h
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--heads: expected Hq/Hkv such as 32/8 but got '" + text + "'");
         }
+    }
+
+    /** Selection at {@code k} blocks: the paper's (nothing forced) or v1's (sink and one local block). */
+    SelectionPolicy.TopK topK(int k) {
+        return v1Policy ? SelectionPolicy.TopK.of(k) : SelectionPolicy.TopK.paper(k);
+    }
+
+    /** The run's selection: top-k, or mass-targeted with {@code --delta} (kMax = top-k). */
+    SelectionPolicy policy() {
+        if (delta == null) return topK(topk);
+        return v1Policy ? SelectionPolicy.MassTarget.of(delta, topk) : new SelectionPolicy.MassTarget(delta, topk, false, 0);
     }
 
     int layers() { return pattern.length(); }

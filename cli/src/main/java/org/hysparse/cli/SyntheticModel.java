@@ -4,13 +4,16 @@ import java.util.SplittableRandom;
 
 /**
  * Seeded K/V/Q with structure a real model shows: Gaussian keys with a locality component (a direction
- * rotating slowly with position, so queries favour nearby keys) and planted needle blocks whose keys
- * match a direction that later queries look for. A sparse layer's queries are its full layer's plus
- * noise, as neighbouring layers' queries correlate.
+ * rotating slowly with position, so queries favour nearby keys: the recent blocks carry the most mass)
+ * and planted needles that later queries look for. Needles come in two kinds, alternately: a block
+ * needle (every key of the block leans towards the direction: much mass, no single sharp key) and a
+ * point needle (one key of the block is the direction: one sharp probability, little mass), so the two
+ * score modes rank blocks differently on the same caches. A sparse layer's queries are its full layer's
+ * plus noise, as neighbouring layers' queries correlate.
  */
 final class SyntheticModel {
-    private static final double OMEGA = 2 * Math.PI / 512;
-    private static final float LOCALITY = 2.0f;
+    private static final double OMEGA = 2 * Math.PI / 8192;
+    private static final float LOCALITY = 6.0f;
 
     private final RunConfig c;
     private final float[][][] needleDir; // [fullLayer][kvHead * needles][dim]
@@ -56,13 +59,16 @@ final class SyntheticModel {
             for (int h = 0; h < c.hkv(); h++) {
                 int o = t * row + h * d;
                 int needle = f >= 0 ? needleAt(f, h, pos / c.block()) : -1;
+                // A point needle is one key, at an offset of the block fixed by the needle's index.
+                boolean point = needle >= 0 && needle % 2 == 1;
+                float lean = needle < 0 ? 0f : point ? (pos % c.block() == (needle * 37) % c.block() ? 0.66f : 0f) : 0.49f;
                 for (int i = 0; i < d; i++) {
-                    k[o + i] = gaussian(rnd) * (needle >= 0 ? 0.3f : 1f);
+                    k[o + i] = gaussian(rnd) * (lean > 0 ? 0.3f : 0.5f);
                     v[o + i] = gaussian(rnd);
                 }
-                if (needle >= 0) {
+                if (lean > 0) {
                     float[] w = needleDir[f][h * c.needles() + needle];
-                    for (int i = 0; i < d; i++) k[o + i] += w[i];
+                    for (int i = 0; i < d; i++) k[o + i] += lean * w[i];
                 }
                 k[o] += (float) (LOCALITY * Math.cos(OMEGA * pos));
                 k[o + 1] += (float) (LOCALITY * Math.sin(OMEGA * pos));
@@ -79,8 +85,10 @@ final class SyntheticModel {
     float[] queries(int f, int rows, int lastPos, int step, SplittableRandom rnd) {
         int d = c.dim(), group = c.hq() / c.hkv();
         float[] q = new float[rows * c.hq() * d];
-        // |w|^2 = d, so a needle key scores about 1.2 * sqrt(d) logits above the Gaussian crowd.
-        float needleGain = 1.2f;
+        // |w|^2 = d: a point needle's key scores about 0.66 * sqrt(d) logits above the Gaussian crowd, each key of a
+        // block needle 0.49 * sqrt(d): one sharp key against a block of raised ones. The locality term lifts the
+        // last thousand or so keys by 2-3 logits: more blocks of moderate mass than a top-16 can hold.
+        float needleGain = 1.0f;
         for (int r = 0; r < rows; r++) {
             int pos = lastPos - rows + 1 + r;
             for (int g = 0; g < c.hq(); g++) {
@@ -101,6 +109,17 @@ final class SyntheticModel {
         return p;
     }
 
+    /**
+     * Per-head sink logits of one sparse branch over about {@code keys} keys: near {@code ln(keys)}, so a sink
+     * takes a share comparable to the keys' (a learned sink's job: let a head attend to nothing).
+     */
+    static float[] sinks(int heads, int keys, SplittableRandom rnd) {
+        float[] s = new float[heads];
+        for (int g = 0; g < heads; g++) s[g] = (float) (Math.log(Math.max(2, keys)) + 0.5 * gaussian(rnd));
+        return s;
+    }
+
+    /** Gates in [0.4, 0.9]: {@code n} = rows x heads (per head) or rows x heads x D (per channel, the paper's). */
     static float[] gates(int n, SplittableRandom rnd) {
         float[] g = new float[n];
         for (int i = 0; i < n; i++) g[i] = 0.4f + 0.5f * (float) rnd.nextDouble();

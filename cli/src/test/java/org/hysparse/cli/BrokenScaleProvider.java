@@ -22,7 +22,7 @@ public final class BrokenScaleProvider implements AttentionBackendProvider {
             @Override public String name() { return "broken-scale"; }
             @Override public Set<KvPrecision> precisions() { return EnumSet.of(KvPrecision.FLOAT32); }
             @Override public void oracle(OracleRequest r, OracleOutput o) {
-                ref.oracle(new OracleRequest(r.queries(), r.kv(), r.geometry(), r.scale() * 1.1f), o);
+                ref.oracle(new OracleRequest(r.queries(), r.kv(), r.geometry(), r.scale() * 1.1f, r.scores(), r.sink()), o);
             }
             @Override public BlockSelection select(SelectionRequest r) { return ref.select(r); }
             @Override public void sparse(SparseRequest r, float[] out) { ref.sparse(r, out); }

@@ -83,6 +83,27 @@ class MainTest {
     }
 
     @Test
+    void thePaperPresetRunsWithBothScoreModesSideBySide() {
+        Result r = run("run", "--preset", "hysparse-80b", "--context", "1024", "--decode", "2", "--prefill", "8", "--needles", "4");
+        assertEquals(0, r.code(), r.err());
+        String o = r.out();
+        assertTrue(o.contains("layout hysparse-80b: 49 layers, 5 full (at 0, 12, 24, 36, 48), 44 sparse; Hq/Hkv 64/4, D 128, B 64, top-k 16, W 128"), o);
+        assertTrue(o.contains("operator: MAX block scores, no forced blocks (the paper's)"), o);
+        assertTrue(o.contains("9.8x at T >> W"), o);
+        assertTrue(o.contains("score modes side by side: top-16") && o.contains("\n  MAX ") && o.contains("\n  MASS "), o);
+        Result json = run("run", "--preset", "hysparse-7b", "--context", "1024", "--decode", "2", "--prefill", "8", "--needles", "4",
+                "--scores", "mass", "--delta", "0.2", "--json");
+        assertEquals(0, json.code(), json.err());
+        assertTrue(json.out().contains("\"pattern\": \"FSSSFSSSFSSSFSSSFSSSFSSSFSSSFSSSFSSF\""), json.out());
+        assertTrue(json.out().contains("\"scores\": \"MASS\"") && json.out().contains("\"preset\": \"hysparse-7b\""), json.out());
+        assertEquals(2, all(json.out(), "needleTrials").size() - 1, "two score modes after the run's own trials: " + json.out());
+        for (String recall : all(json.out(), "needleRecall")) {
+            double v = Double.parseDouble(recall);
+            assertTrue(v >= 0 && v <= 1, recall);
+        }
+    }
+
+    @Test
     void runWritesAnHtmlReportWithThreeCharts(@TempDir Path dir) throws Exception {
         Result r = run(small("--report", dir.toString()));
         assertEquals(0, r.code(), r.err());
@@ -96,7 +117,8 @@ class MainTest {
     void badInputIsOneLineWithExitCode2() {
         for (String[] args : new String[][] {
                 {"run", "--heads", "32/6"}, {"run", "--backend", "nope"}, {"run", "--context", "lots"},
-                {"run", "--pattern", "SFF"}, {"run", "--block", "48"}, {"run", "--kv", "fp8"}, {"conformance", "--backend", "nope"}}) {
+                {"run", "--pattern", "SFF"}, {"run", "--block", "48"}, {"run", "--kv", "fp8"}, {"conformance", "--backend", "nope"},
+                {"run", "--delta", "0.1"}, {"run", "--scores", "peak"}, {"run", "--preset", "nope"}}) {
             Result r = run(args);
             assertEquals(2, r.code(), String.join(" ", args) + ": " + r.err());
             assertFalse(r.err().contains("\tat org."), "no stack trace without --verbose: " + r.err());
@@ -105,6 +127,10 @@ class MainTest {
         assertTrue(heads.err().startsWith("hysparse: --heads: expected Hq/Hkv with Hq a multiple of Hkv but got 32/6"), heads.err());
         Result nope = run("run", "--backend", "nope");
         assertTrue(nope.err().contains("'nope'") && nope.err().contains("reference (priority 0, available"), nope.err());
+        Result delta = run("run", "--delta", "0.1");
+        assertTrue(delta.err().startsWith("hysparse: --delta: expected --scores mass"), delta.err());
+        Result preset = run("run", "--preset", "nope");
+        assertTrue(preset.err().startsWith("hysparse: preset: expected one of [hysparse-80b, hysparse-7b] but got 'nope'"), preset.err());
         Result verbose = run("run", "--heads", "32/6", "--verbose");
         assertTrue(verbose.err().contains("\tat org."), "--verbose shows the stack trace: " + verbose.err());
     }
@@ -113,15 +139,15 @@ class MainTest {
     void conformancePassesForAGoodBackendAndFailsForABrokenOne(@TempDir Path dir) throws Exception {
         Result good = run("conformance", "--backend", "cpu", "--kv", "fp32,bf16", "--junit-xml", dir.toString());
         assertEquals(0, good.code(), good.out() + good.err());
-        assertTrue(good.out().contains("cpu [fp32]: 19 passed, 0 failed, 0 skipped"), good.out());
-        assertTrue(good.out().contains("cpu [bf16]: 19 passed, 0 failed, 0 skipped"), good.out());
+        assertTrue(good.out().contains("cpu [fp32]: 23 passed, 0 failed, 0 skipped"), good.out());
+        assertTrue(good.out().contains("cpu [bf16]: 23 passed, 0 failed, 0 skipped"), good.out());
         assertTrue(good.out().contains("conformance: PASSED"));
         assertTrue(Files.readString(dir.resolve("TEST-hysparse.conformance.cpu.fp32.xml")).contains("failures=\"0\""));
         // --all: the runner finds every provider on this classpath; the broken one must fail by rule.
         Result all = run("conformance", "--all", "--kv", "fp32");
         assertEquals(1, all.code(), all.out());
-        assertTrue(all.out().contains("reference [fp32]: 19 passed, 0 failed, 0 skipped"), all.out());
-        assertTrue(all.out().contains("cpu [fp32]: 19 passed, 0 failed, 0 skipped"), all.out());
+        assertTrue(all.out().contains("reference [fp32]: 23 passed, 0 failed, 0 skipped"), all.out());
+        assertTrue(all.out().contains("cpu [fp32]: 23 passed, 0 failed, 0 skipped"), all.out());
         assertTrue(all.out().contains("broken-scale [fp32]:"), all.out());
         assertTrue(all.out().contains("FAILED  HS-ORACLE-1"), all.out());
         assertTrue(all.out().contains("conformance: FAILED"), all.out());

@@ -260,10 +260,12 @@ final class DeviceCache implements AutoCloseable {
      * array out (the outputs, then S; see {@link #outBack}). Each transfer is a driver call per layer and step.
      */
     private TaskGraph oracleGraph(String name, int vec, int nqb) {
-        FloatArray q = host.floats(1 + vec * d), consts = consts(), out = host.floats(vec * d + hkv * nqb * nbCap);
-        FloatArray stats = host.floats(vec * nbCap * cpb * 2), masses = host.floats(vec * nbCap), partial = host.floats(partials(vec));
+        // The scale, the queries, then one sink logit per vector at most (Hq of them in a call).
+        FloatArray q = host.floats(1 + vec * d + vec), consts = consts(), out = host.floats(vec * d + hkv * nqb * nbCap);
+        FloatArray stats = host.floats(vec * nbCap * cpb * Kernels.STAT), masses = host.floats(vec * nbCap), partial = host.floats(partials(vec));
         IntArray params = shapeParams(vec + nqb + 1);
         params.set(Kernels.MODE, 0);
+        params.set(Kernels.SINKS_AT, 1 + vec * d);
         params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
         params.set(Kernels.STARTS, Kernels.PARAMS + vec);
         arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".masses", masses, name + ".params", params));
@@ -295,14 +297,16 @@ final class DeviceCache implements AutoCloseable {
 
     /**
      * A sparse graph ({@code name}) for up to {@code vec} query vectors in up to {@code nqb} query blocks:
-     * queries with the gates after them, parameters, and the selection with its list lengths after it.
+     * queries with the gates after them (room for both per channel) and two sink logits a vector after those,
+     * parameters, and the selection with its list lengths after it.
      */
     private TaskGraph sparseGraph(String name, int vec, int nqb) {
         int lists = hkv * nqb;
-        FloatArray q = host.floats(1 + vec * d + 2 * vec), consts = consts(), out = host.floats(vec * d);
+        FloatArray q = host.floats(1 + vec * d + 2 * vec * d + 2 * vec), consts = consts(), out = host.floats(vec * d);
         IntArray params = shapeParams(vec), sel = host.ints(lists * selCap + lists);
         params.set(Kernels.MODE, 1);
         params.set(Kernels.GATES_AT, 1 + vec * d);
+        params.set(Kernels.SINKS_AT, 1 + vec * d + 2 * vec * d);
         params.set(Kernels.SEL_STRIDE, selCap);
         params.set(Kernels.COUNT_AT, lists * selCap);
         FloatArray partial = host.floats(partials(vec));
@@ -450,6 +454,8 @@ final class DeviceCache implements AutoCloseable {
         setQueries(params, f(g + ".q"), q, r.scale(), r.kv().length(), r.geometry().queryBlockSize());
         params.set(Kernels.NQB, nqb);
         params.set(Kernels.FIRST_QB, output.scores().queryBlocks().first());
+        params.set(Kernels.SCORE_MODE, r.scores() == ScoreMode.MAX ? Kernels.SCORES_MAX : Kernels.SCORES_MASS);
+        setSinks(f(g + ".q"), params.get(Kernels.SINKS_AT), false, r.sink(), null, q.heads());
         int[] rowStart = output.scores().queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
         for (int k = 0; k < rowStart.length; k++) params.set(params.get(Kernels.STARTS) + k, rowStart[k]);
         // Prefill's many rows stay unsplit (splits never take the work-groups past SPLIT_GROUPS).
@@ -508,11 +514,14 @@ final class DeviceCache implements AutoCloseable {
             selDev.set(params.get(Kernels.COUNT_AT) + list, blocks.length);
             for (int c = 0; c < blocks.length; c++) selDev.set(list * selCap + c, blocks[c]);
         }
-        int gatesAt = params.get(Kernels.GATES_AT);
-        for (int x = 0; x < vectors; x++) {
-            qDev.set(gatesAt + 2 * x, r.gateSel()[x]);
-            qDev.set(gatesAt + 2 * x + 1, r.gateSwa()[x]);
-        }
+        // Each gate as it came, per head or per channel: the kernel reads it by its width.
+        int gatesAt = params.get(Kernels.GATES_AT), swaAt = gatesAt + r.gateSel().length;
+        MemorySegment.copy(r.gateSel(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, (long) gatesAt * Float.BYTES, r.gateSel().length);
+        MemorySegment.copy(r.gateSwa(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, (long) swaAt * Float.BYTES, r.gateSwa().length);
+        params.set(Kernels.GATE_SEL_W, r.gateWidth(r.gateSel()));
+        params.set(Kernels.GATE_SWA_W, r.gateWidth(r.gateSwa()));
+        params.set(Kernels.GATES_SWA_AT, swaAt);
+        setSinks(qDev, params.get(Kernels.SINKS_AT), true, r.sinkSel(), r.sinkSwa(), q.heads());
         int splits = splits(groups(q), (long) Math.max(1, longestList(sel)) * b);
         params.set(Kernels.SPLITS, splits);
         size(g + ".sparse", (long) groups(q) * (splits + 1));
@@ -529,6 +538,18 @@ final class DeviceCache implements AutoCloseable {
     }
 
     // ---- host-side copies ----
+
+    /**
+     * Sink logits from {@code at}: one a head for the oracle ({@code pairs} false), or (selected, window) pairs a
+     * head for a sparse call; -infinity where a branch has none, which adds nothing to a denominator.
+     */
+    private static void setSinks(FloatArray qDev, int at, boolean pairs, float[] first, float[] second, int heads) {
+        int per = pairs ? 2 : 1;
+        for (int g = 0; g < heads; g++) {
+            qDev.set(at + per * g, first == null ? Float.NEGATIVE_INFINITY : first[g]);
+            if (pairs) qDev.set(at + 2 * g + 1, second == null ? Float.NEGATIVE_INFINITY : second[g]);
+        }
+    }
 
     /** The scale and queries into the query array, the row positions after the parameter slots. */
     private void setQueries(IntArray params, FloatArray qDev, Queries q, float scale, int tokens, int qBlock) {

@@ -43,7 +43,12 @@ final class Kernels {
     static final int HQ = 0, HKV = 1, DIM = 2, BLOCK = 3, QBLOCK = 4, TOKENS = 5, NB_STRIDE = 6, FIRST_QB = 7,
             NQB = 8, WINDOW = 9, RING = 10, CHUNK_STRIDE = 11, SINK = 12, LOCAL_BLOCKS = 13, BUDGET = 14, SEL_STRIDE = 15,
             STAGE_FIRST = 16, STAGE_TOKENS = 17, SPLITS = 18, MBITS = 19, ROW = 20, PAGE = 21, KPAGE = 22, MODE = 23, RING_BASE = 24,
-            STARTS = 25, SCORES_AT = 26, COUNT_AT = 27, GATES_AT = 28, VECTORS = 29, PARAMS = 30;
+            STARTS = 25, SCORES_AT = 26, COUNT_AT = 27, GATES_AT = 28, VECTORS = 29, SCORE_MODE = 30, SINKS_AT = 31,
+            GATE_SEL_W = 32, GATE_SWA_W = 33, GATES_SWA_AT = 34, PARAMS = 35;
+    /** {@code SCORE_MODE}: block mass, or largest probability (the paper's Eq. 3). */
+    static final int SCORES_MASS = 0, SCORES_MAX = 1;
+    /** Floats per chunk-statistics segment: reference max, sum and largest exponential relative to the reference. */
+    static final int STAT = 3;
     /** Query heads one attention work-group serves (GQA: they share every K/V load), and the largest head dim. */
     static final int HEADS = 4, DMAX = 256;
     /**
@@ -171,6 +176,7 @@ final class Kernels {
         float[] pr = ctx.allocateFloatLocalArray(HEADS * LOCAL);
         float[] mx = ctx.allocateFloatLocalArray(HEADS * LOCAL);
         float[] sm = ctx.allocateFloatLocalArray(HEADS * LOCAL);
+        float[] sx = ctx.allocateFloatLocalArray(HEADS * LOCAL);
         float[] ml = ctx.allocateFloatLocalArray(2 * HEADS);
         int[] vrow = ctx.allocateIntLocalArray(LOCAL);
         float[] pw = ctx.allocateFloatLocalArray(TABLE_SIZE);
@@ -325,20 +331,27 @@ final class Kernels {
                 float e = logit == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(logit - ref);
                 pr[g * LOCAL + lid] = e;
                 sm[g * LOCAL + lid] = e;
+                sx[g * LOCAL + lid] = e;
             }
             ctx.localBarrier();
             // Pairwise sums by doubling strides, so that each segment's own sum passes through sm[g * LOCAL + lid] at
             // lid = k * seg; that thread records it before its own next add overwrites it.
+            // The oracle keeps each segment's largest exponential beside its sum, by the same strides (both score
+            // modes from this one pass: a block's mass or its largest probability, once the row's max and sum are known).
             for (int s = 1; s <= LOCAL; s <<= 1) {
                 if (oracle && s == seg && lid % seg == 0 && i0 + lid < keys) {
                     for (int g = 0; g < heads; g++) {
-                        int at = ((x0 + g) * stride + (c0 * b + i0 + lid) / seg) * 2;
+                        int at = ((x0 + g) * stride + (c0 * b + i0 + lid) / seg) * STAT;
                         stats.set(at, reference(ml[g], mx[g * LOCAL]));
                         stats.set(at + 1, sm[g * LOCAL + lid]);
+                        stats.set(at + 2, sx[g * LOCAL + lid]);
                     }
                 }
                 if (s < LOCAL && lid % (2 * s) == 0) {
                     for (int g = 0; g < HEADS; g++) sm[g * LOCAL + lid] += sm[g * LOCAL + lid + s];
+                    if (oracle) {
+                        for (int g = 0; g < HEADS; g++) sx[g * LOCAL + lid] = TornadoMath.max(sx[g * LOCAL + lid], sx[g * LOCAL + lid + s]);
+                    }
                 }
                 ctx.localBarrier();
             }
@@ -466,6 +479,18 @@ final class Kernels {
         return mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
     }
 
+    /**
+     * One over a softmax denominator kept as (max m, sum l relative to m), with a sink logit (SPEC 3; -infinity for
+     * none) as one more term: {@code e^(m - t) / (l e^(m - t) + e^(sink - t))}, {@code t = max(m, sink)}, so neither
+     * exponent overflows; 0 when no key was seen.
+     */
+    private static float normalizer(float m, float l, float sink) {
+        float top = TornadoMath.max(m, sink);
+        float em = l > 0f ? TornadoMath.exp(m - top) : 0f;
+        float es = sink == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(sink - top);
+        return l > 0f ? em / (l * em + es) : 0f;
+    }
+
     /** The factor that moves state kept under running max m to the chunk's reference. */
     private static float rescale(float m, float chunkMax) {
         return m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - reference(m, chunkMax));
@@ -556,13 +581,15 @@ final class Kernels {
 
     /**
      * Combines split partial states: for query vector x, global max M, sum L = sum l_s e^(m_s - M) and accumulator
-     * likewise. Work-group x < {@code VECTORS} merges vector x: the oracle ({@code MODE} 0) writes its output; sparse
-     * writes gateSel * (the selected splits, combined) + gateSwa * (the window partial, split {@code SPLITS}), the
-     * gates (sel, swa) of vector x at {@code q[GATES_AT + 2x]}. The oracle's further work-groups each score
-     * {@link #LOCAL} blocks j of one (KV head h, query block qb): S[h][qb][j], written after the outputs
-     * ({@code SCORES_AT}), is the largest mass any row of qb and any head of h's group puts on block j, each
-     * vector's mass per block following from the chunk statistics under its M and L (and kept in {@code masses} for
-     * SPEC 5). One kernel for both, so that a decode step pays one launch less (TornadoVM 5.2 waits for each
+     * likewise; a sink logit joins L (see {@link #normalizer}: head g's at {@code q[SINKS_AT + g]} for the oracle,
+     * {@code q[SINKS_AT + 2g]} and {@code + 1} for the sparse branches, -infinity for none). Work-group x < {@code VECTORS}
+     * merges vector x: the oracle ({@code MODE} 0) writes its output; sparse writes gateSel (.) (the selected splits,
+     * combined) + gateSwa (.) (the window partial, split {@code SPLITS}), each gate per head or per channel
+     * ({@code GATE_SEL_W}, {@code GATE_SWA_W}: 1 or D values a vector, from {@code GATES_AT} and {@code GATES_SWA_AT}).
+     * The oracle's further work-groups each score {@link #LOCAL} blocks j of one (KV head h, query block qb):
+     * S[h][qb][j], written after the outputs ({@code SCORES_AT}), is the largest mass ({@code SCORE_MODE} mass) or the
+     * largest single probability (max) any row of qb and any head of h's group has in block j, each vector's
+     * following from the chunk statistics under its M and L (masses also kept in {@code masses} for SPEC 5). One kernel for both, so that a decode step pays one launch less (TornadoVM 5.2 waits for each
      * kernel before launching the next); the blocks' masses spread over many work-groups (one thread walking its
      * vector's blocks after the merge left this kernel at ~45 us at T = 128k). Thread s < SPLITS (at most
      * {@link #LOCAL}) reads split s's max and sum, so M and L are two trees; query block qb's rows are
@@ -622,6 +649,7 @@ final class Kernels {
                     ctx.localBarrier();
                 }
                 float l = wl[0];
+                float norm = normalizer(m, l, sinkOf(q, p, oracle ? g : 2 * g));
                 ctx.localBarrier();
                 wm[lid] = weight;
                 ctx.localBarrier();
@@ -645,23 +673,31 @@ final class Kernels {
                     for (; sp < splits; sp++) acc0 += partial.get(at + sp * (d + 2) + lo) * wm[sp];
                     for (int s2 = 0; d > LOCAL && s2 < splits; s2++) acc1 += partial.get(at + s2 * (d + 2) + hi) * wm[s2];
                     // The oracle's output is the combined splits; sparse weighs them by gateSel and adds the window's.
-                    float gate = oracle ? 1f : q.get(p.get(GATES_AT) + v * 2);
-                    store(out, v, d, lid, acc0, acc1, l > 0f ? gate / l : 0f, false);
+                    int wSel = p.get(GATE_SEL_W), wSwa = p.get(GATE_SWA_W);
+                    float g0 = oracle ? 1f : gateAt(q, p.get(GATES_AT), v, wSel, lid);
+                    float g1 = oracle ? 1f : gateAt(q, p.get(GATES_AT), v, wSel, lid + LOCAL);
+                    store(out, v, d, lid, acc0, acc1, g0 * norm, g1 * norm, false);
                     if (!oracle) {
                         int w = (first + splits) * (d + 2);
-                        float lw = partial.get(w + 1);
+                        float normW = normalizer(partial.get(w), partial.get(w + 1), sinkOf(q, p, 2 * g + 1));
                         float w0 = lid < d ? partial.get(w + 2 + lid) : 0f;
                         float w1 = lid + LOCAL < d ? partial.get(w + 2 + lid + LOCAL) : 0f;
-                        store(out, v, d, lid, w0, w1, lw > 0f ? q.get(p.get(GATES_AT) + v * 2 + 1) / lw : 0f, true);
+                        int swaAt = p.get(GATES_SWA_AT);
+                        store(out, v, d, lid, w0, w1, gateAt(q, swaAt, v, wSwa, lid) * normW, gateAt(q, swaAt, v, wSwa, lid + LOCAL) * normW, true);
                     }
                 } else if (j < nb) {
-                    float mass = 0f;
+                    float mass = 0f, peak = 0f;
                     for (int c = 0; c < cpb && j * b + c * LOCAL <= last; c++) {
-                        float sum = stats.get((v * stride + j * cpb + c) * 2 + 1), ref = stats.get((v * stride + j * cpb + c) * 2);
-                        if (sum > 0f) mass += sum * TornadoMath.exp(ref - m) / l;
+                        int at = (v * stride + j * cpb + c) * STAT;
+                        float ref = stats.get(at), sum = stats.get(at + 1), top = stats.get(at + 2);
+                        if (sum > 0f) {
+                            float f = TornadoMath.exp(ref - m) * norm;
+                            mass += sum * f;
+                            peak = TornadoMath.max(peak, top * f);
+                        }
                     }
                     masses.set(v * nbStride + j, mass);
-                    best = TornadoMath.max(best, mass);
+                    best = TornadoMath.max(best, p.get(SCORE_MODE) == SCORES_MAX ? peak : mass);
                 }
                 ctx.localBarrier();
             }
@@ -669,9 +705,22 @@ final class Kernels {
         if (scoring && j < nb) out.set(p.get(SCORES_AT) + (h * p.get(NQB) + qb) * nb + j, best);
     }
 
-    /** Writes {@code f * acc} for dimensions lid and lid + LOCAL, adding to what is there when asked. */
-    private static void store(FloatArray out, int x, int d, int lid, float acc0, float acc1, float f, boolean add) {
-        if (lid < d) out.set(x * d + lid, (add ? out.get(x * d + lid) : 0f) + f * acc0);
-        if (lid + LOCAL < d) out.set(x * d + lid + LOCAL, (add ? out.get(x * d + lid + LOCAL) : 0f) + f * acc1);
+    /** Writes {@code f0 * acc0} and {@code f1 * acc1} at dimensions lid and lid + LOCAL, adding to what is there when asked. */
+    private static void store(FloatArray out, int x, int d, int lid, float acc0, float acc1, float f0, float f1, boolean add) {
+        if (lid < d) out.set(x * d + lid, (add ? out.get(x * d + lid) : 0f) + f0 * acc0);
+        if (lid + LOCAL < d) out.set(x * d + lid + LOCAL, (add ? out.get(x * d + lid + LOCAL) : 0f) + f1 * acc1);
+    }
+
+    /**
+     * Vector x's gate at dimension dim, from {@code at}: per head ({@code width} 1) one value a vector, per channel
+     * ({@code width} D) one a dimension; dim is clamped into the row, so a thread past D reads a valid address.
+     */
+    private static float gateAt(FloatArray q, int at, int x, int width, int dim) {
+        return q.get(at + x * width + TornadoMath.min(dim, width - 1));
+    }
+
+    /** Sink logit {@code i} of the call (see {@link #mergeSplits}): the host writes -infinity where there is none. */
+    private static float sinkOf(FloatArray q, IntArray p, int i) {
+        return q.get(p.get(SINKS_AT) + i);
     }
 }

@@ -219,17 +219,21 @@ final class TornadoBackend implements AttentionBackend {
         Checks.droppedMass(r);
         Queries q = r.queries();
         BlockSelection sel = r.selection();
-        OracleRequest or = new OracleRequest(q, r.kv(), sel.geometry(), r.scale());
+        OracleRequest or = new OracleRequest(q, r.kv(), sel.geometry(), r.scale(), ScoreMode.MASS, r.sink());
         DeviceCache dc = runOracle(or, OracleOutput.allocate(or));
         FloatArray masses = dc.masses();
-        int nbStride = dc.blockStride(), group = q.heads() / r.kv().kvHeads();
+        int nbStride = dc.blockStride(), group = q.heads() / r.kv().kvHeads(), bs = sel.geometry().blockSize();
         double max = 0, sum = 0;
         for (int i = 0; i < q.rows(); i++) {
             int qb = sel.queryBlocks().indexOf(q.positions()[i], sel.geometry().queryBlockSize());
+            int visible = q.positions()[i] / bs + 1;
             for (int g = 0; g < q.heads(); g++) {
-                double kept = 0;
-                for (int j : sel.blocks(g / group, qb)) kept += masses.get((i * q.heads() + g) * nbStride + j);
-                double delta = Math.max(0, 1 - kept);
+                int at = (i * q.heads() + g) * nbStride;
+                // Dropped = the keys' share of the row's probability (1 without a sink) less the selected blocks' mass.
+                double delta = 0;
+                for (int j = 0; j < visible; j++) delta += masses.get(at + j);
+                for (int j : sel.blocks(g / group, qb)) delta -= masses.get(at + j);
+                delta = Math.max(0, delta);
                 max = Math.max(max, delta);
                 sum += delta;
             }
