@@ -674,9 +674,9 @@ final class Kernels {
                     for (int s2 = 0; d > LOCAL && s2 < splits; s2++) acc1 += partial.get(at + s2 * (d + 2) + hi) * wm[s2];
                     // The oracle's output is the combined splits; sparse weighs them by gateSel and adds the window's.
                     int wSel = p.get(GATE_SEL_W), wSwa = p.get(GATE_SWA_W);
-                    float g0 = oracle ? 1f : gateAt(q, p.get(GATES_AT), v, wSel, lid);
-                    float g1 = oracle ? 1f : gateAt(q, p.get(GATES_AT), v, wSel, lid + LOCAL);
-                    store(out, v, d, lid, acc0, acc1, g0 * norm, g1 * norm, false);
+                    float gate0 = oracle ? 1f : gateAt(q, p.get(GATES_AT), v, wSel, lid);
+                    float gate1 = oracle ? 1f : gateAt(q, p.get(GATES_AT), v, wSel, lid + LOCAL);
+                    store(out, v, d, lid, acc0, acc1, gate0 * norm, gate1 * norm, false);
                     if (!oracle) {
                         int w = (first + splits) * (d + 2);
                         float normW = normalizer(partial.get(w), partial.get(w + 1), sinkOf(q, p, 2 * g + 1));
