@@ -17,5 +17,14 @@ public enum ScoreMode {
      * mass-targeted selection ({@link SelectionPolicy.MassTarget}) needs masses: the masses left out of a
      * selection bound the attention mass it drops, which maxima do not.
      */
-    MASS
+    MASS;
+
+    /** {@code max} or {@code mass}, any case, as on command lines. */
+    public static ScoreMode parse(String name) {
+        return switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "max" -> MAX;
+            case "mass" -> MASS;
+            default -> throw new IllegalArgumentException("scores: expected max or mass but got '" + name + "'");
+        };
+    }
 }

@@ -59,14 +59,6 @@ final class WorkloadOptions {
         int[] h = heads != null ? RunConfig.heads(heads) : new int[] {p.queryHeads(), p.kvHeads()};
         boolean custom = pattern != null || layers != null || full != null || heads != null || dim != null;
         return new RunConfig(layout, context, decode, prefill, h[0], h[1], dim != null ? dim : p.headDim(), block, topk, window, delta,
-                KvPrecision.parse(kv), seed, needles, scoreMode(scores), v1Policy, custom ? "" : p.name());
-    }
-
-    static ScoreMode scoreMode(String text) {
-        return switch (text.trim().toLowerCase(Locale.ROOT)) {
-            case "max" -> ScoreMode.MAX;
-            case "mass" -> ScoreMode.MASS;
-            default -> throw new IllegalArgumentException("--scores: expected max or mass but got '" + text + "'");
-        };
+                KvPrecision.parse(kv), seed, needles, ScoreMode.parse(scores), v1Policy, custom ? "" : p.name());
     }
 }
