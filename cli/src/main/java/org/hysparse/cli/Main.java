@@ -8,6 +8,11 @@ import picocli.CommandLine.Option;
 /** The {@code hysparse} command. Bad input: one line on stderr, exit code 2, stack trace only with --verbose. */
 @Command(name = "hysparse", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "HySparse attention: full layers as oracles, sparse layers on their shared KV cache.",
+        footer = {"", "Environment (read by the cli/bin/hysparse launcher):",
+                "  HYSPARSE_BACKEND      backend to use when --backend is not given (or -Dhysparse.backend=NAME)",
+                "  HYSPARSE_CLASSPATH    extra jars, e.g. a third-party backend; switching backend = changing the classpath",
+                "  HYSPARSE_JAVA_OPTS    extra JVM flags, e.g. -Xmx8g",
+                "  TORNADOVM_HOME        a TornadoVM SDK: adds the tornado backend and TornadoVM's JVM flags"},
         subcommands = {BackendsCommand.class, RunCommand.class, ConformanceCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

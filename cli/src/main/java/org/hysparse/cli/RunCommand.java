@@ -16,8 +16,9 @@ import picocli.CommandLine.Model.CommandSpec;
 final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
-    @picocli.CommandLine.ArgGroup(exclusive = false)
-    WorkloadOptions workloadGroup;
+    // A mixin, not an argument group: picocli shows a group's defaults as null in --help.
+    @Mixin
+    WorkloadOptions workload;
     @Option(names = "--backend", description = "Backend name (default: the best available).")
     String backend;
     @Option(names = "--options", description = "Backend options, key=value,... e.g. threads=2.")
@@ -31,7 +32,7 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
-        RunConfig config = (workloadGroup == null ? new WorkloadOptions() : workloadGroup).config();
+        RunConfig config = workload.config();
         Backends backends = Backends.fromClasspath();
         var provider = backend == null ? backends.chooseDefault().provider() : backends.require(backend);
         RunReport r;

@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * The kit's cases: a fixed grid that covers every value the SPEC grid asks for (Hq/Hkv 1/1, 4/1, 8/2,
- * 32/8; D 16, 64, 128; B 16, 64, 128; T from 1 past 8192 with partial blocks and T < B; prefill and
+ * 32/8; D 16, 64, 128; B 16, 64, 128; T from 1 past 8192 with partial blocks and T {@literal <} B; prefill and
  * decode; k from 1 past nb; W from 0 past T) without a full product, plus adversarial cases. Sizes are
  * kept so that the float64 reference judges the whole grid in seconds.
  */

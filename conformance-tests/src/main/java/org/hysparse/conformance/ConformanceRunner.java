@@ -20,7 +20,12 @@ public final class ConformanceRunner {
     private ConformanceRunner() {
     }
 
-    /** Every provider on the classpath. */
+    /** Every provider on the classpath, in every precision each reads. */
+    public static List<ConformanceReport> runAll(Backends backends, long seed) {
+        return runAll(backends, seed, EnumSet.allOf(KvPrecision.class));
+    }
+
+    /** Every provider on the classpath, in each of {@code only} that it reads. */
     public static List<ConformanceReport> runAll(Backends backends, long seed, Set<KvPrecision> only) {
         List<ConformanceReport> reports = new ArrayList<>();
         for (AttentionBackendProvider p : backends.providers()) reports.addAll(run(p, BackendOptions.none(), seed, only));

@@ -41,9 +41,9 @@ final class DeviceCache implements AutoCloseable {
     /** Most splits of one work-group's blocks (split-K decode), and most split work-groups in all. */
     static final int MAX_SPLITS = 128, SPLIT_GROUPS = 1024;
     /**
-     * Ring slots a plan starts with once a window cache reads through it: a new plan costs a TornadoVM compile
-     * (about a second on the H100), and a full layer is read by several sparse layers (HySparse: about nine), so
-     * growing 1, 2, 4, 8, 16 cost four compiles in the first pass; a ring is a few pages.
+     * Ring slots a plan starts with once a window cache reads through it: a new plan costs a TornadoVM compile,
+     * and a full layer is read by several sparse layers (HySparse: about nine), so growing 1, 2, 4, 8, 16 would
+     * cost four compiles in the first pass; a ring is a few pages.
      */
     static final int MIN_RINGS = 16;
     /**
@@ -56,9 +56,9 @@ final class DeviceCache implements AutoCloseable {
     /**
      * Query blocks the twins have room for. The oracle's outputs carry S for every (KV head, query block) slot
      * and the sparse graph's selection a list per slot, each of the plan's block capacity, and TornadoVM moves
-     * them whole: after a call over 64 query blocks (a 4096-row prefill chunk) twins with that room took a float16
-     * decode step at T = 128k 1.3-1.7 ms per oracle and 1.1-1.2 ms per sparse call on the H100, against 0.65-0.71 and
-     * 0.29-0.33 ms with this. A call spanning more query blocks than this runs through the full-size graphs.
+     * them whole: twins with room for a long prefill chunk's query blocks would move all of S and every list on each
+     * decode step (about twice a decode step's time; docs/tornado/README.md). A call spanning more query blocks
+     * than this runs through the full-size graphs.
      */
     static final int DECODE_QUERY_BLOCKS = 2;
     /**
@@ -286,7 +286,7 @@ final class DeviceCache implements AutoCloseable {
 
     /**
      * How an oracle graph's outputs come back: a decode-sized graph's whole array within each run (a separate
-     * transfer is one more TornadoVM call, some 20 us of host time; under a CUDA graph, one more copy node), a larger
+     * transfer is one more TornadoVM call with its host overhead; under a CUDA graph, one more copy node), a larger
      * graph's on demand, as far as the call wrote.
      */
     private int outBack(String graph, int vec, int nqb) {
@@ -340,9 +340,8 @@ final class DeviceCache implements AutoCloseable {
 
     /**
      * Splits per work-group: enough work-groups to fill a large GPU in decode, one chunk or more each. A work-group
-     * takes its chunks one after another, each a chain of memory round trips (about 20 us on the H100), so short
-     * contexts want one chunk a split: at 8192 tokens, four chunks a split (128 work-groups) took the oracle's
-     * attention 94 us, one (512 work-groups) 39 us.
+     * takes its chunks one after another, each a chain of memory round trips, so short contexts want one chunk a
+     * split: more, smaller work-groups hide those latencies better than fewer that each walk several chunks.
      */
     private static int splits(int groups, long keys) {
         long chunks = (keys + Kernels.LOCAL - 1) / Kernels.LOCAL;

@@ -79,8 +79,8 @@ final class Devices {
     /**
      * The default's preference, each rank in TornadoVM's order: a GPU through TornadoVM's CUDA driver, then
      * through its OpenCL driver, then through another driver, then the rest. Where both reach one NVIDIA GPU, the
-     * CUDA driver's calls cost less (no blocking argument write per kernel): the demo decoded 1.35-1.6x more
-     * tokens a second on the H100 (issue 5). The PTX driver comes after OpenCL: the kit does not pass there
+     * CUDA driver's calls cost less (no blocking argument write per kernel; docs/tornado/README.md has the
+     * figures). The PTX driver comes after OpenCL: the kit does not pass there
      * (TornadoVM 5.2 pins each array's host memory and fails on arrays that share a page).
      */
     static int rank(TornadoDeviceType type, TornadoVMBackendType driver) {
@@ -117,9 +117,9 @@ final class Devices {
      * default elsewhere). A graph is captured at a graph's first run and replayed after: its copies re-read the same
      * host arrays, which the backend keeps page-locked itself ({@link HostPins}), and its kernels run on the grids they
      * were captured with, so those grids are fixed per plan at the most a call can need and the kernels leave the
-     * work-groups past a call's work idle (see {@link DeviceCache}). TornadoVM spends some 20 us of host time on each
-     * copy and launch, and a decode call is two copies in, two kernels and a copy out: on the H100 a float16 decode
-     * call took 0.062 ms as a graph and 0.084 as calls at T = 8k, 0.359 and 0.384 at T = 128k (issue 5). Option
+     * work-groups past a call's work idle (see {@link DeviceCache}). TornadoVM spends host time on each
+     * copy and launch, and a decode call is two copies in, two kernels and a copy out, all of which one graph
+     * launch replaces (docs/tornado/README.md has the figures). Option
      * {@code launch}: {@code graph} (refused on other drivers), {@code calls}, or empty for the driver's default.
      */
     static boolean graphs(Found device, String option) {

@@ -16,7 +16,7 @@ import java.lang.invoke.MethodHandle;
  * works only while those pages stay page-locked. TornadoVM 5.2 pins the host side of each array it allocates, but on
  * its CUDA driver closing any execution plan unregisters every pin it made in the context (its pinned-memory
  * registry's {@code unpinAll} on plan teardown), those under other plans' captured graphs too; their next replay then
- * failed (CUDA_ERROR_LAUNCH_FAILED in the kit on the H100, after a plan of another cache closed). A range that is
+ * failed (CUDA_ERROR_LAUNCH_FAILED in the kit, after a plan of another cache closed). A range that is
  * already registered TornadoVM records as pinned by someone else and never unregisters, so pages locked here stay
  * locked until their plan closes.
  */

@@ -146,10 +146,8 @@ final class Kernels {
      * The implicit bit is min(exponent bits, 1 << MBITS), which is 0 exactly for subnormals: no compare and select.
      * Fewer instructions still (a table of (power, leading bit) pairs and one fused multiply-add, with the dot
      * products as plain chains of fused multiply-adds: 172 -> about 115 instructions per eight key dimensions)
-     * did not make the kernel faster on the H100 (373 vs 386 us at T = 128k), so it was not kept. What bounds the
-     * 16-bit kernel is this decode and the latency around it, not DRAM (Nsight Compute through
-     * {@code benchmarks/gpu/ncu_attend.py}: 214M warp instructions against float32's 126M, issue slots 64% busy,
-     * DRAM 40%).
+     * did not make the kernel faster, so it was not kept. What bounds the 16-bit kernel is this decode and the
+     * latency around it, not DRAM (profiled with {@code benchmarks/gpu/ncu_attend.py}; docs/tornado/README.md).
      */
     static float decode(int bits, float pow, int mbits) {
         int implicit = 1 << mbits;
@@ -189,9 +187,9 @@ final class Kernels {
         int hg = unit % groups, h = (unit / groups) % hkv, r = unit / groups / hkv;
         // Under a CUDA graph (fixedGrid 1) the grid stays the size it was captured with, and a work-group past
         // this call's rows has nothing to do. One return before any work, not guards on the loads below: the kernel is
-        // at 128 registers (4 work-groups an SM), and guarded loads took it to 138 (3 an SM, the dense call at T = 128k
-        // 0.39 -> 0.48 ms on the H100). A scalar argument, compiled in as a constant, so that an OpenCL program never
-        // has the return (with it, PoCL gave zero outputs and 31 of the kit's 57 cases failed); calls size the grid exactly.
+        // at 128 registers (4 work-groups an SM), and guarded loads cost it a work-group an SM. A scalar argument,
+        // compiled in as a constant, so that an OpenCL program never has the return (PoCL miscompiles it into zero
+        // outputs); calls size the grid exactly.
         if (fixedGrid == 1 && r >= p.get(VECTORS) / hq) return;
         int x0 = r * hq + h * group + hg * HEADS, heads = TornadoMath.min(HEADS, group - hg * HEADS);
         int last = p.get(PARAMS + r);
@@ -237,8 +235,7 @@ final class Kernels {
                 // Eight loads in flight before their first use: one at a time, each chunk waited out D memory latencies.
                 int e = 0;
                 // Half arrays: thirty-two loads in flight, twice the bytes of eight float32 loads. A step is one memory
-                // round trip: with eight 16-bit loads it moved half of float32's bytes, and at T = 128k eight, sixteen
-                // and thirty-two took the dense call 0.565, 0.445 and ~0.39 ms on the H100 (issue 5).
+                // round trip, so a step of eight 16-bit loads moved half of float32's bytes for the same latency.
                 for (; nativeHalf == 1 && e + 32 <= d; e += 32) {
                     int at = kAt + e * b;
                     float k0 = kx.get(at).getFloat32(), k1 = kx.get(at + 1).getFloat32(), k2 = kx.get(at + 2 * b).getFloat32(), k3 = kx.get(at + 2 * b + 1).getFloat32();
@@ -589,9 +586,10 @@ final class Kernels {
      * The oracle's further work-groups each score {@link #LOCAL} blocks j of one (KV head h, query block qb):
      * S[h][qb][j], written after the outputs ({@code SCORES_AT}), is the largest mass ({@code SCORE_MODE} mass) or the
      * largest single probability (max) any row of qb and any head of h's group has in block j, each vector's
-     * following from the chunk statistics under its M and L (masses also kept in {@code masses} for SPEC 5). One kernel for both, so that a decode step pays one launch less (TornadoVM 5.2 waits for each
-     * kernel before launching the next); the blocks' masses spread over many work-groups (one thread walking its
-     * vector's blocks after the merge left this kernel at ~45 us at T = 128k). Thread s < SPLITS (at most
+     * following from the chunk statistics under its M and L (masses also kept in {@code masses} for SPEC 5). One
+     * kernel for both, so that a decode step pays one launch less (TornadoVM 5.2 waits for each kernel before
+     * launching the next); the blocks' scores spread over many work-groups (one thread walking its vector's blocks
+     * after the merge made this kernel the slow part of a long-context call). Thread s < SPLITS (at most
      * {@link #LOCAL}) reads split s's max and sum, so M and L are two trees; query block qb's rows are
      * {@code p[STARTS + qb] .. p[STARTS + qb + 1] - 1}.
      */
@@ -660,7 +658,7 @@ final class Kernels {
                     float acc0 = 0f, acc1 = 0f;
                     int sp = 0;
                     // Sixteen splits a round: a round costs about one L2 round trip, and a decode step at a long context has 128
-                    // splits (with eight a round the merge took 18 us of a dense float16 call at T = 128k on the H100).
+                    // splits, so fewer rounds is fewer round trips.
                     for (; sp + 16 <= splits; sp += 16) {
                         int s0 = at + sp * (d + 2) + lo, s8 = s0 + 8 * (d + 2);
                         float p0 = partial.get(s0), p1 = partial.get(s0 + (d + 2)), p2 = partial.get(s0 + 2 * (d + 2)), p3 = partial.get(s0 + 3 * (d + 2));

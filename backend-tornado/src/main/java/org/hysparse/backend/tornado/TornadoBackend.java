@@ -24,9 +24,9 @@ final class TornadoBackend implements AttentionBackend {
     private final Devices.Found device;
     /**
      * Selection plans, the last one covering the largest scores, list count and budget seen, so that a smaller
-     * call reuses it (each new plan is a TornadoVM compile, about a second on the H100: a decode step after a
-     * two-query-block prefill tail paid one). Replaced plans stay open until {@link #close}: closing one while
-     * other plans run made the kit's concurrent-calls rule fail once on PoCL.
+     * call reuses it (each new plan is a TornadoVM compile, which a decode step after a two-query-block prefill
+     * tail would otherwise pay). Replaced plans stay open until {@link #close}: closing one while other plans run
+     * made the kit's concurrent-calls rule fail once on PoCL.
      */
     private final java.util.List<Plan> selections = new java.util.ArrayList<>();
     /** The device copy of each cache (by identity); entries of collected caches go, see {@link #deviceCache}. */
@@ -185,7 +185,7 @@ final class TornadoBackend implements AttentionBackend {
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, sel);
         p.grid = Plans.grid(listCap);
         // Calls, not a CUDA graph: its arrays are TornadoVM's, whose page locks any plan's teardown drops (see HostPins;
-        // before that was found, a graph here gave the kit's needle selection wrong on the H100), and a selection is one
+        // before that was found, a graph here gave the kit's needle selection wrong), and a selection is one
         // kernel between two small copies, so a graph would save little.
         p.plan = Plans.open(device.device(), new GridScheduler("s.rank", p.grid), false, g);
         return p;
