@@ -44,7 +44,7 @@ class MainTest {
         Result rh = run("run", "--help");
         assertTrue(rh.out().contains("--context") && rh.out().contains("--delta"), rh.out());
         assertFalse(rh.out().contains("(default: null)"), "every option shows its real default: " + rh.out());
-        assertTrue(rh.out().contains("(default: 16384)") && rh.out().contains("(default: hysparse-80b)"), rh.out());
+        assertTrue(rh.out().contains("(default: 32)") && rh.out().contains("(default: fp32)"), rh.out());
         assertTrue(h.out().contains("HYSPARSE_JAVA_OPTS") && h.out().contains("HYSPARSE_CLASSPATH"), h.out());
     }
 

@@ -1,0 +1,160 @@
+package org.hysparse.api;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One layer's KV memory for many sequences (continuous batching): fixed pages of {@code blockSize} tokens
+ * ({@code [kvHead][slot][headDim]}, as a {@link KvCache}'s), handed to the sequences of that layer as they
+ * append and taken back when they close. Each sequence is a {@link KvCache} whose block table names pool
+ * pages; {@link KvCache#fork()} shares the prefix's pages by reference count (a shared prompt is stored once),
+ * and a page still shared when a sequence appends into it is copied first (copy on write). A sparse layer
+ * still reads a sequence through its {@link KvCacheView}: the same pages, no copy.
+ *
+ * <p>Closing a sequence returns its pages at once; closing the pool closes every sequence and drops every
+ * page. A pool of at most {@code maxPages} pages refuses an append that would need more, before writing
+ * anything. Not safe for appends concurrent with reads, as a {@link KvCache}.
+ */
+public final class KvPool implements AutoCloseable {
+    private final int kvHeads;
+    private final int headDim;
+    private final int blockSize;
+    private final KvPrecision precision;
+    private final int maxPages;
+    private final List<KvPage> keys = new ArrayList<>();
+    private final List<KvPage> values = new ArrayList<>();
+    private final List<Integer> refs = new ArrayList<>();
+    private final ArrayDeque<Integer> free = new ArrayDeque<>();
+    private final List<KvCache> sequences = new ArrayList<>();
+    /** A pool made for one {@link KvCache} (and its forks): it closes with the last of them. */
+    private boolean privatePool;
+    private boolean closed;
+
+    /** A pool without a page limit. */
+    public KvPool(int kvHeads, int headDim, int blockSize, KvPrecision precision) {
+        this(kvHeads, headDim, blockSize, precision, Integer.MAX_VALUE);
+    }
+
+    public KvPool(int kvHeads, int headDim, int blockSize, KvPrecision precision, int maxPages) {
+        Checks.positive("kvHeads", kvHeads);
+        Checks.positive("headDim", headDim);
+        Checks.blockSize("blockSize", blockSize);
+        Checks.positive("maxPages", maxPages);
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
+        this.blockSize = blockSize;
+        this.precision = Objects.requireNonNull(precision, "precision");
+        this.maxPages = maxPages;
+    }
+
+    /** A new, empty sequence of this pool. */
+    public KvCache newSequence() {
+        ensureOpen();
+        return new KvCache(this, new int[0], 0);
+    }
+
+    public int kvHeads() { return kvHeads; }
+    public int headDim() { return headDim; }
+    public int blockSize() { return blockSize; }
+    public KvPrecision precision() { return precision; }
+    public int maxPages() { return maxPages; }
+
+    /** Pages held by at least one sequence. */
+    public int pagesInUse() { return keys.size() - free.size(); }
+
+    /** Pages allocated and free for reuse. */
+    public int freePages() { return free.size(); }
+
+    /** Pages ever allocated (in use or free): the pool's memory. */
+    public int pagesAllocated() { return keys.size(); }
+
+    /** Open sequences. */
+    public int sequences() { return sequences.size(); }
+
+    /** K and V bytes of the pages in use: shared pages count once. */
+    public long bytesInUse() {
+        return KvBudget.cacheBytes((long) pagesInUse() * blockSize, kvHeads, headDim, precision);
+    }
+
+    /** Closes every sequence and drops every page. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true; // first: a sequence closed below then hands nothing back to a pool that drops everything
+        for (KvCache c : List.copyOf(sequences)) c.close();
+        sequences.clear();
+        keys.clear();
+        values.clear();
+        refs.clear();
+        free.clear();
+    }
+
+    public boolean isClosed() { return closed; }
+
+    // ---- for KvCache ----
+
+    KvPage keyPage(int page) { return keys.get(page); }
+
+    KvPage valuePage(int page) { return values.get(page); }
+
+    int refs(int page) { return refs.get(page); }
+
+    /** Whether {@code n} more pages can be had (free or new). */
+    void ensureRoom(int n) {
+        ensureOpen();
+        long room = (long) free.size() + maxPages - keys.size();
+        if (n > room) {
+            throw new IllegalStateException("pool: expected room for " + n + " more pages but got " + room + " (" + pagesInUse()
+                    + " of at most " + maxPages + " in use)");
+        }
+    }
+
+    /** A page for one holder: a free one (reused), else a new one. */
+    int take() {
+        ensureRoom(1);
+        Integer p = free.poll();
+        if (p == null) {
+            keys.add(KvPage.allocate(precision, blockSize * kvHeads * headDim));
+            values.add(KvPage.allocate(precision, blockSize * kvHeads * headDim));
+            refs.add(0);
+            p = keys.size() - 1;
+        }
+        refs.set(p, 1);
+        return p;
+    }
+
+    void share(int page) { refs.set(page, refs.get(page) + 1); }
+
+    void release(int page) {
+        int r = refs.get(page) - 1;
+        refs.set(page, r);
+        if (r == 0) free.add(page);
+    }
+
+    void closed(KvCache c) {
+        sequences.remove(c);
+        if (privatePool && sequences.isEmpty()) close();
+    }
+
+    KvCache forked(KvCache source, int[] table, int length) {
+        ensureOpen();
+        for (int p : table) share(p);
+        return new KvCache(this, table, length);
+    }
+
+    static KvPool privatePool(int kvHeads, int headDim, int blockSize, KvPrecision precision) {
+        KvPool p = new KvPool(kvHeads, headDim, blockSize, precision);
+        p.privatePool = true;
+        return p;
+    }
+
+    void opened(KvCache c) { sequences.add(c); }
+
+    /** A sequence closed: its pool forgets it, and a private pool closes with its last sequence. */
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("KV pool is closed");
+    }
+}
