@@ -1,5 +1,7 @@
 package org.hysparse.api;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -42,6 +44,57 @@ public interface AttentionBackend extends AutoCloseable {
         float[] out = new float[q.rows() * q.heads() * q.headDim()];
         sparse(request, out);
         return out;
+    }
+
+    /**
+     * Continuous batching: one oracle call per request, into {@code outputs[i]}, after {@link Checks#oracleBatch}
+     * has checked all of them (so an invalid request leaves every output untouched). The default runs them one
+     * after another; a backend overrides it to run them as one piece of work.
+     */
+    default void oracle(OracleBatch batch, List<OracleOutput> outputs) {
+        Checks.oracleBatch(batch, outputs);
+        for (int i = 0; i < batch.size(); i++) oracle(batch.get(i), outputs.get(i));
+    }
+
+    /** A batch of oracle calls into freshly allocated outputs. */
+    default List<OracleOutput> oracle(OracleBatch batch) {
+        List<OracleOutput> outputs = new ArrayList<>();
+        if (batch != null) for (OracleRequest r : batch.requests()) outputs.add(OracleOutput.allocate(r));
+        oracle(batch, outputs);
+        return outputs;
+    }
+
+    /** Selections for many sequences' scores, checked all before any is made; selection is cheap, so one by one. */
+    default List<BlockSelection> select(List<SelectionRequest> requests) {
+        if (requests == null) throw new IllegalArgumentException("requests: expected selection requests but got null");
+        for (int i = 0; i < requests.size(); i++) {
+            SelectionRequest r = requests.get(i);
+            if (r == null) throw new IllegalArgumentException("requests[" + i + "]: expected a selection request but got null");
+            try {
+                Checks.selection(r);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("requests[" + i + "]." + e.getMessage(), e);
+            }
+        }
+        List<BlockSelection> out = new ArrayList<>();
+        for (SelectionRequest r : requests) out.add(select(r));
+        return out;
+    }
+
+    /** Continuous batching of sparse calls, as {@link #oracle(OracleBatch, List)}. */
+    default void sparse(SparseBatch batch, List<float[]> outputs) {
+        Checks.sparseBatch(batch, outputs);
+        for (int i = 0; i < batch.size(); i++) sparse(batch.get(i), outputs.get(i));
+    }
+
+    /** A batch of sparse calls into freshly allocated outputs. */
+    default List<float[]> sparse(SparseBatch batch) {
+        List<float[]> outputs = new ArrayList<>();
+        if (batch != null) {
+            for (SparseRequest r : batch.requests()) outputs.add(new float[r.queries().rows() * r.queries().heads() * r.queries().headDim()]);
+        }
+        sparse(batch, outputs);
+        return outputs;
     }
 
     /** Releases threads or device memory. */

@@ -1,6 +1,7 @@
 package org.hysparse.api;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Input validation per SPEC "Errors", in one place for every backend. Each check throws
@@ -101,7 +102,78 @@ public final class Checks {
         sink("sink", r.sink(), r.queries());
     }
 
+    /**
+     * A batch of oracle calls and one caller-owned output per request: each request as {@link #oracle(OracleRequest,
+     * OracleOutput)} checks it (messages prefixed {@code requests[i].}), every cache a sequence of the first one's
+     * pool (a server's layer mixes users' sequences: none may name another pool's pages), and no two requests
+     * writing the same buffers.
+     */
+    public static void oracleBatch(OracleBatch batch, List<OracleOutput> outputs) {
+        if (batch == null) throw new IllegalArgumentException("batch: expected requests but got null");
+        if (outputs == null || outputs.size() != batch.size()) {
+            throw new IllegalArgumentException("outputs: expected " + batch.size() + " (one a request) but got "
+                    + (outputs == null ? "null" : outputs.size()));
+        }
+        KvPool pool = poolOf(batch.get(0).kv());
+        for (int i = 0; i < batch.size(); i++) {
+            OracleRequest r = batch.get(i);
+            int at = i;
+            inRequest(i, () -> oracle(r, outputs.get(at)));
+            samePool(i, r.kv(), pool);
+            for (int j = 0; j < i; j++) {
+                OracleOutput a = outputs.get(i), b = outputs.get(j);
+                if (a.out() == b.out() || a.scores().data() == b.scores().data()) {
+                    throw new IllegalArgumentException("outputs[" + i + "]: expected buffers of its own but got those of outputs[" + j + "]");
+                }
+            }
+        }
+    }
+
+    /** A batch of sparse calls and one output per request, as {@link #oracleBatch} checks an oracle batch. */
+    public static void sparseBatch(SparseBatch batch, List<float[]> outputs) {
+        if (batch == null) throw new IllegalArgumentException("batch: expected requests but got null");
+        if (outputs == null || outputs.size() != batch.size()) {
+            throw new IllegalArgumentException("outputs: expected " + batch.size() + " (one a request) but got "
+                    + (outputs == null ? "null" : outputs.size()));
+        }
+        KvPool pool = poolOf(batch.get(0).shared());
+        for (int i = 0; i < batch.size(); i++) {
+            SparseRequest r = batch.get(i);
+            int at = i;
+            inRequest(i, () -> sparse(r, outputs.get(at)));
+            samePool(i, r.shared(), pool);
+            for (int j = 0; j < i; j++) {
+                if (outputs.get(i) == outputs.get(j)) {
+                    throw new IllegalArgumentException("outputs[" + i + "]: expected a buffer of its own but got that of outputs[" + j + "]");
+                }
+            }
+        }
+    }
+
     // ---- shared pieces ----
+
+    private static void inRequest(int i, Runnable check) {
+        try {
+            check.run();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("requests[" + i + "]." + e.getMessage(), e);
+        }
+    }
+
+    private static KvPool poolOf(KvSource kv) {
+        return switch (kv) {
+            case KvCache c -> c.pool();
+            case KvCacheView v -> v.cache().pool();
+            case SwaCache s -> null;
+        };
+    }
+
+    private static void samePool(int i, KvSource kv, KvPool pool) {
+        if (poolOf(kv) != pool) {
+            throw new IllegalArgumentException("requests[" + i + "].kv: expected a sequence of the batch's pool (that of requests[0])"
+                    + " but got one of another pool");
+        }
+    }
 
     private static void attention(Queries q, KvSource kv, float scale) {
         if (kv instanceof SwaCache) {

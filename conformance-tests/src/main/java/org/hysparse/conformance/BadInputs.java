@@ -99,6 +99,22 @@ final class BadInputs {
         bad.add(new Bad("out", "sparse output of the wrong size", (o, oo) -> b.sparse(SparseRequest.of(q, view, sel, w.swa, win, w.gateSel, w.gateSwa), new float[7])));
         bad.add(new Bad("selection", "dropped mass of an out-of-range selection", (o, oo) -> b.droppedMass(DroppedMassRequest.of(q, w.cache,
                 new BlockSelection(sel.geometry(), sel.queryBlocks(), sel.kvHeads(), outOfRange)))));
+        bad.add(new Bad("requests[1].kv", "a batch mixing two pools' sequences", (o, oo) -> {
+            try (KvPool foreign = new KvPool(c.hkv(), c.dim(), c.block(), w.precision)) {
+                KvCache stranger = foreign.newSequence();
+                stranger.append(Workload.gaussian(rnd, c.tokens() * c.hkv() * c.dim(), 1f), Workload.gaussian(rnd, c.tokens() * c.hkv() * c.dim(), 1f), c.tokens());
+                b.oracle(OracleBatch.of(good, OracleRequest.of(q, stranger, c.geometry())), List.of(oo, OracleOutput.allocate(good)));
+            }
+        }));
+        bad.add(new Bad("outputs[1]", "a batch whose two requests write one buffer", (o, oo) ->
+                b.oracle(OracleBatch.of(good, good), List.of(oo, oo))));
+        bad.add(new Bad("requests[1].q", "a batch with a NaN query in its second request", (o, oo) -> b.oracle(OracleBatch.of(good,
+                OracleRequest.of(new Queries(nanQ, q.rows(), c.hq(), c.dim(), q.positions()), w.cache, c.geometry())),
+                List.of(oo, OracleOutput.allocate(good)))));
+        bad.add(new Bad("outputs", "a sparse batch with one output for two requests", (o, oo) -> {
+            SparseRequest sr = SparseRequest.of(q, view, sel, w.swa, win, w.gateSel, w.gateSwa);
+            b.sparse(SparseBatch.of(sr, sr), List.of(o));
+        }));
         return bad;
     }
 

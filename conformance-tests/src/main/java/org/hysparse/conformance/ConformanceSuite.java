@@ -124,6 +124,9 @@ public final class ConformanceSuite {
                 droppedMass(rule, ctx(w), b, DroppedMassRequest.of(w.queries, w.cache, sel));
             });
             case E2E_1 -> new Pipeline(this, b, ref).run();
+            case BATCH_1 -> new Batches(this, b, ref, 0xBA1).mixed();
+            case BATCH_2 -> new Batches(this, b, ref, 0xBA2).isolation();
+            case BATCH_3 -> new Batches(this, b, ref, 0xBA3).continuous();
             case KV_1 -> viewFollowsCache(b);
             case KV_2 -> byteAccounting();
             case KV_3 -> noCopyOnDecode(b);

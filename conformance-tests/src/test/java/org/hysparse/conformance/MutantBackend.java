@@ -22,7 +22,42 @@ final class MutantBackend implements AttentionBackend {
         /** A per-channel gate read per head: channel 0's value for every channel. */
         GATE_PER_HEAD,
         /** SPEC v2's new input checks skipped: sink logits and mass targeting over MAX scores. */
-        UNCHECKED_V2
+        UNCHECKED_V2,
+        /** A batch whose outputs all get the first request's block scores (a score buffer reused across the batch). */
+        BATCH_SCORES_SHARED,
+        /** Rows remembered by (pool page, slot) on first read and never refreshed: a freed page reused by another sequence reads stale. */
+        STALE_PAGE_MIRROR
+    }
+
+    private final java.util.Map<String, float[]> mirror = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Key (or value) row (t, h), through the stale page mirror when that is the mutation. */
+    private void read(KvSource kv, int t, int h, float[] dst, boolean key) {
+        KvCache cache = kv instanceof KvCacheView v ? v.cache() : kv instanceof KvCache c ? c : null;
+        if (m != Mutation.STALE_PAGE_MIRROR || cache == null) {
+            if (key) kv.readKey(t, h, dst);
+            else kv.readValue(t, h, dst);
+            return;
+        }
+        String at = System.identityHashCode(cache.pool()) + ":" + cache.blockTable()[t / cache.blockSize()] + ":" + t % cache.blockSize()
+                + ":" + h + ":" + key;
+        float[] row = mirror.computeIfAbsent(at, x -> {
+            float[] r = new float[dst.length];
+            if (key) kv.readKey(t, h, r);
+            else kv.readValue(t, h, r);
+            return r;
+        });
+        System.arraycopy(row, 0, dst, 0, dst.length);
+    }
+
+    @Override
+    public void oracle(OracleBatch batch, java.util.List<OracleOutput> outputs) {
+        Checks.oracleBatch(batch, outputs);
+        for (int i = 0; i < batch.size(); i++) oracle(batch.get(i), outputs.get(i));
+        if (m == Mutation.BATCH_SCORES_SHARED) {
+            float[] first = outputs.get(0).scores().data();
+            for (OracleOutput o : outputs) System.arraycopy(first, 0, o.scores().data(), 0, Math.min(first.length, o.scores().data().length));
+        }
     }
 
     private final Mutation m;
@@ -45,7 +80,7 @@ final class MutantBackend implements AttentionBackend {
         float[] k = new float[q.headDim()];
         double[] l = new double[to - from + 1];
         for (int t = from; t <= to; t++) {
-            kv.readKey(t, h, k);
+            read(kv, t, h, k, true);
             double dot = 0;
             for (int d = 0; d < k.length; d++) dot += (double) q.data()[q.offset(i, g) + d] * k[d];
             l[t - from] = s * dot;
@@ -91,7 +126,7 @@ final class MutantBackend implements AttentionBackend {
                 double[] mass = new double[s.kvBlocks()];
                 boolean sum = r.scores() == ScoreMode.MASS || m == Mutation.MASS_FOR_MAX;
                 for (int t = 0; t <= last; t++) {
-                    kv.readValue(t, h, v);
+                    read(kv, t, h, v, false);
                     for (int d = 0; d < v.length; d++) acc[d] += p[t] * v[d];
                     int j = t / r.geometry().blockSize();
                     mass[j] = sum ? mass[j] + p[t] : Math.max(mass[j], p[t]);
@@ -209,14 +244,14 @@ final class MutantBackend implements AttentionBackend {
         float[] k = new float[q.headDim()];
         double[] p = new double[ts.size()];
         for (int n = 0; n < p.length; n++) {
-            kv.readKey(ts.get(n), h, k);
+            read(kv, ts.get(n), h, k, true);
             double dot = 0;
             for (int d = 0; d < k.length; d++) dot += (double) q.data()[q.offset(i, g) + d] * k[d];
             p[n] = s * dot;
         }
         double sinkShare = softmaxInPlace(p, sinks, g);
         for (int n = 0; n < p.length; n++) {
-            kv.readValue(ts.get(n), h, k);
+            read(kv, ts.get(n), h, k, false);
             for (int d = 0; d < k.length; d++) out[d] += p[n] * k[d];
         }
         if (m == Mutation.SINK_WITH_VALUE) for (int d = 0; d < out.length; d++) out[d] += sinkShare;

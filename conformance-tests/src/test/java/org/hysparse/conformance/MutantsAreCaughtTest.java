@@ -41,7 +41,10 @@ class MutantsAreCaughtTest {
             "SINK_IGNORED, HS-SINK-2",
             "SINK_WITH_VALUE, HS-SINK-2",
             "GATE_PER_HEAD, HS-GATE-1",
-            "UNCHECKED_V2, HS-ERR-1"})
+            "UNCHECKED_V2, HS-ERR-1",
+            "BATCH_SCORES_SHARED, HS-BATCH-1",
+            "STALE_PAGE_MIRROR, HS-BATCH-2",
+            "STALE_PAGE_MIRROR, HS-BATCH-3"})
     void mutantIsCaught(Mutation mutation, String ruleId) {
         Rule rule = EnumSet.allOf(Rule.class).stream().filter(r -> r.id().equals(ruleId)).findFirst().orElseThrow();
         RuleResult result = suite.check(rule, new MutantBackend(mutation));

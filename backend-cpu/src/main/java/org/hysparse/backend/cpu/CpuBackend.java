@@ -12,10 +12,11 @@ import java.util.concurrent.Future;
 import org.hysparse.api.*;
 
 /**
- * Backend {@code cpu}. Work is split into one task per (KV head, query block): a task owns its rows of
- * the output and its row of S, so results never depend on scheduling (bit-identical across runs and
- * thread counts) and no two tasks write the same element. Causal blocks past a task's last row are
- * never visited. Safe for concurrent calls: scratch buffers belong to worker threads, not to calls.
+ * Backend {@code cpu}. Work is split into one task per (sequence, KV head, query block): a task owns its rows
+ * of the output and its row of S, so results never depend on scheduling (bit-identical across runs, thread
+ * counts and batch compositions) and no two tasks write the same element. A batch's tasks run as one pool
+ * submission, largest first, so sequences of mixed lengths share the threads. Causal blocks past a task's last
+ * row are never visited. Safe for concurrent calls: scratch buffers belong to worker threads, not to calls.
  */
 final class CpuBackend implements AttentionBackend {
     private final ForkJoinPool pool;
@@ -34,6 +35,18 @@ final class CpuBackend implements AttentionBackend {
     @Override
     public void oracle(OracleRequest r, OracleOutput output) {
         Checks.oracle(r, output);
+        invoke(oracleWork(r, output));
+    }
+
+    @Override
+    public void oracle(OracleBatch batch, List<OracleOutput> outputs) {
+        Checks.oracleBatch(batch, outputs);
+        List<Work> all = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) all.addAll(oracleWork(batch.get(i), outputs.get(i)));
+        invoke(all);
+    }
+
+    private List<Work> oracleWork(OracleRequest r, OracleOutput output) {
         Queries q = r.queries();
         KvSource kv = r.kv();
         BlockScores s = output.scores();
@@ -41,7 +54,7 @@ final class CpuBackend implements AttentionBackend {
         int[] rowStart = s.queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
         Arrays.fill(s.data(), 0f);
         float[] out = output.out();
-        run(s.queryBlocks().count(), kv.kvHeads(), (h, qb) -> {
+        return work(s.queryBlocks().count(), kv.kvHeads(), qb -> (long) (rowStart[qb + 1] - rowStart[qb]) * q.positions()[rowStart[qb + 1] - 1], (h, qb) -> {
             int r0 = rowStart[qb], r1 = rowStart[qb + 1];
             if (r0 == r1) return null;
             int visible = q.positions()[r1 - 1] / bs + 1;
@@ -81,12 +94,25 @@ final class CpuBackend implements AttentionBackend {
     @Override
     public void sparse(SparseRequest r, float[] out) {
         Checks.sparse(r, out);
+        invoke(sparseWork(r, out));
+    }
+
+    @Override
+    public void sparse(SparseBatch batch, List<float[]> outputs) {
+        Checks.sparseBatch(batch, outputs);
+        List<Work> all = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) all.addAll(sparseWork(batch.get(i), outputs.get(i)));
+        invoke(all);
+    }
+
+    private List<Work> sparseWork(SparseRequest r, float[] out) {
         Queries q = r.queries();
         KvCacheView kv = r.shared();
         BlockSelection sel = r.selection();
         int bs = sel.geometry().blockSize();
         int[] rowStart = sel.queryBlocks().rowStarts(q.positions(), sel.geometry().queryBlockSize());
-        run(sel.queryBlocks().count(), kv.kvHeads(), (h, qb) -> {
+        return work(sel.queryBlocks().count(), kv.kvHeads(),
+                qb -> (long) (rowStart[qb + 1] - rowStart[qb]) * (longest(sel, qb) * bs + r.window()), (h, qb) -> {
             int r0 = rowStart[qb], r1 = rowStart[qb + 1];
             if (r0 == r1) return null;
             Rows t = begin(q, kv.kvHeads(), h, r0, r1, r.scale(), bs, 0);
@@ -128,7 +154,7 @@ final class CpuBackend implements AttentionBackend {
         int nqb = sel.queryBlocks().count();
         int[] rowStart = sel.queryBlocks().rowStarts(q.positions(), sel.geometry().queryBlockSize());
         double[] max = new double[kv.kvHeads() * nqb], sum = new double[kv.kvHeads() * nqb];
-        run(nqb, kv.kvHeads(), (h, qb) -> {
+        invoke(work(nqb, kv.kvHeads(), qb -> (long) (rowStart[qb + 1] - rowStart[qb]) * (q.positions()[Math.max(0, rowStart[qb + 1] - 1)] + 1), (h, qb) -> {
             int r0 = rowStart[qb], r1 = rowStart[qb + 1];
             if (r0 == r1) return null;
             Rows t = begin(q, kv.kvHeads(), h, r0, r1, r.scale(), bs, q.positions()[r1 - 1] / bs + 1);
@@ -145,7 +171,7 @@ final class CpuBackend implements AttentionBackend {
                 sum[h * nqb + qb] += delta;
             }
             return null;
-        });
+        }));
         double m = 0, total = 0;
         for (int i = 0; i < max.length; i++) {
             m = Math.max(m, max[i]);
@@ -189,15 +215,30 @@ final class CpuBackend implements AttentionBackend {
         Void run(int h, int qb) throws Exception;
     }
 
-    /** Runs one task per (KV head, query block), latest query blocks first: they see the most keys. */
-    private void run(int queryBlocks, int kvHeads, Task task) {
-        List<Callable<Void>> tasks = new ArrayList<>(queryBlocks * kvHeads);
+    /** A task and its cost estimate (query vectors times keys it reads), for ordering a batch's tasks. */
+    private record Work(long cost, Callable<Void> task) {
+    }
+
+    /** One task per (KV head, query block) of one call, each with its query block's cost. */
+    private static List<Work> work(int queryBlocks, int kvHeads, java.util.function.IntToLongFunction cost, Task task) {
+        List<Work> tasks = new ArrayList<>(queryBlocks * kvHeads);
         for (int qb = queryBlocks - 1; qb >= 0; qb--) {
+            long c = cost.applyAsLong(qb);
             for (int h = 0; h < kvHeads; h++) {
                 int hh = h, qq = qb;
-                tasks.add(() -> task.run(hh, qq));
+                tasks.add(new Work(c, () -> task.run(hh, qq)));
             }
         }
+        return tasks;
+    }
+
+    /**
+     * Runs the tasks on the pool, the costliest first (a longest-first schedule: in a batch of mixed lengths the
+     * long sequences start at once and the short ones fill in around them).
+     */
+    private void invoke(List<Work> work) {
+        List<Callable<Void>> tasks = new ArrayList<>(work.size());
+        work.stream().sorted(java.util.Comparator.comparingLong(Work::cost).reversed()).forEach(w -> tasks.add(w.task()));
         if (tasks.size() == 1) {
             // A lone task (decode with one KV head) runs on the caller: no hand-off to wait for.
             try {
@@ -215,6 +256,13 @@ final class CpuBackend implements AttentionBackend {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
+    }
+
+    /** Blocks in the longest of query block qb's selection lists (over KV heads). */
+    private static int longest(BlockSelection sel, int qb) {
+        int most = 0;
+        for (int h = 0; h < sel.kvHeads(); h++) most = Math.max(most, sel.blocks(h, qb).length);
+        return most;
     }
 
     private static RuntimeException rethrow(Throwable t) {
