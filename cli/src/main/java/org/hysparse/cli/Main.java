@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
                 "  HYSPARSE_CLASSPATH    extra jars, e.g. a third-party backend; switching backend = changing the classpath",
                 "  HYSPARSE_JAVA_OPTS    extra JVM flags, e.g. -Xmx8g",
                 "  TORNADOVM_HOME        a TornadoVM SDK: adds the tornado backend and TornadoVM's JVM flags"},
-        subcommands = {BackendsCommand.class, RunCommand.class, ConformanceCommand.class, BenchCommand.class,
+        subcommands = {BackendsCommand.class, RunCommand.class, ServeCommand.class, ConformanceCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces on errors.")

@@ -40,7 +40,7 @@ class MainTest {
         assertTrue(v.out().matches("(?s)hysparse \\d+\\.\\d+\\.\\d+.*"), v.out());
         Result h = run("--help");
         assertEquals(0, h.code());
-        for (String sub : new String[] {"backends", "run", "conformance", "bench"}) assertTrue(h.out().contains(sub), h.out());
+        for (String sub : new String[] {"backends", "run", "serve", "conformance", "bench"}) assertTrue(h.out().contains(sub), h.out());
         Result rh = run("run", "--help");
         assertTrue(rh.out().contains("--context") && rh.out().contains("--delta"), rh.out());
         assertFalse(rh.out().contains("(default: null)"), "every option shows its real default: " + rh.out());
@@ -104,6 +104,26 @@ class MainTest {
             double v = Double.parseDouble(recall);
             assertTrue(v >= 0 && v <= 1, recall);
         }
+    }
+
+    @Test
+    void serveRunsSequencesThatArriveForkAndLeaveOverOnePoolPerLayer() {
+        Result r = run("serve", "--batch", "5", "--steps", "40", "--prompt-min", "40", "--prompt-max", "300", "--heads", "8/2",
+                "--dim", "32", "--pattern", "FSSFS", "--kv", "bf16");
+        assertEquals(0, r.code(), r.err());
+        String o = r.out();
+        assertTrue(o.contains("hysparse serve on backend 'cpu'") && o.contains("40 decode steps"), o);
+        assertTrue(o.matches("(?s).*sequences started \\((\\d+) forks\\), (\\d+) finished.*"), o);
+        assertTrue(o.contains("tokens/s") && o.contains("p50") && o.contains("p99"), o);
+        Matcher pool = Pattern.compile("pool \\(first full layer\\): (\\d+) pages in use, (\\d+) free, (\\d+) allocated, peak (\\d+)").matcher(o);
+        assertTrue(pool.find(), o);
+        int inUse = Integer.parseInt(pool.group(1)), free = Integer.parseInt(pool.group(2)), allocated = Integer.parseInt(pool.group(3));
+        assertEquals(allocated, inUse + free, o);
+        assertTrue(allocated <= Integer.parseInt(pool.group(4)) + 1, "freed pages are reused, not allocated anew: " + o);
+        assertTrue(o.contains("KV per sequence"), o);
+        Result bad = run("serve", "--batch", "0");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().startsWith("hysparse: --batch: expected >= 1 but got 0"), bad.err());
     }
 
     @Test

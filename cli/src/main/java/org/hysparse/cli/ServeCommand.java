@@ -1,0 +1,224 @@
+package org.hysparse.cli;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.hysparse.api.*;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * A serving simulation: sequences arrive with prompts of random lengths, decode a random number of tokens and
+ * leave; some fork a running sequence (a shared prompt). Every layer keeps one {@link KvPool} for all sequences,
+ * and each decode step runs every layer as one batch over the live sequences.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Simulate serving: sequences arriving, decoding and leaving, every layer one KV pool and one batched call a step.")
+final class ServeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Option(names = "--preset", description = "Heads and head dim from this model (default: ${DEFAULT-VALUE}).")
+    String preset = ModelPreset.HYSPARSE_80B.name();
+    @Option(names = "--pattern", description = "Layers simulated: one of the preset's groups, a full layer and its sparse layers (default: ${DEFAULT-VALUE}).")
+    String pattern = "FSSSSSSSSSSS";
+    @Option(names = "--heads", description = "Hq/Hkv, overriding the preset's.")
+    String heads;
+    @Option(names = "--dim", description = "Head dimension, overriding the preset's.")
+    Integer dim;
+    @Option(names = "--batch", description = "Most sequences decoding at once (default: ${DEFAULT-VALUE}).")
+    int batch = 16;
+    @Option(names = "--steps", description = "Decode steps (default: ${DEFAULT-VALUE}).")
+    int steps = 64;
+    @Option(names = "--prompt-min", description = "Shortest prompt, tokens (default: ${DEFAULT-VALUE}).")
+    int promptMin = 1024;
+    @Option(names = "--prompt-max", description = "Longest prompt, tokens (default: ${DEFAULT-VALUE}).")
+    int promptMax = 8192;
+    @Option(names = "--kv", description = "KV storage: fp32, fp16 or bf16 (default: ${DEFAULT-VALUE}).")
+    String kv = "fp16";
+    @Option(names = "--backend", description = "Backend name (default: the best available).")
+    String backend;
+    @Option(names = "--options", description = "Backend options, key=value,...")
+    String options;
+    @Option(names = "--seed", description = "Seed of arrivals and data (default: ${DEFAULT-VALUE}).")
+    long seed = 7;
+
+    private static final int BLOCK = SelectionPolicy.PAPER_BLOCK_SIZE, WINDOW = SelectionPolicy.PAPER_WINDOW;
+
+    /** One sequence: its cache in each full layer's pool, its window ring in each sparse layer, tokens still to make. */
+    private record Seq(List<KvCache> caches, List<SwaCache> windows, int[] left) implements AutoCloseable {
+        @Override
+        public void close() {
+            caches.forEach(KvCache::close);
+            windows.forEach(SwaCache::close);
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        var out = spec.commandLine().getOut();
+        var err = spec.commandLine().getErr();
+        ModelPreset p = ModelPreset.named(preset);
+        int[] h = heads != null ? RunConfig.heads(heads) : new int[] {p.queryHeads(), p.kvHeads()};
+        int hq = h[0], hkv = h[1], d = dim != null ? dim : p.headDim();
+        KvPrecision precision = KvPrecision.parse(kv);
+        String layout = pattern.trim().toUpperCase(Locale.ROOT);
+        if (!layout.matches("F[FS]*")) throw new IllegalArgumentException("--pattern: expected F and S letters starting with F but got '" + pattern + "'");
+        if (batch < 1) throw new IllegalArgumentException("--batch: expected >= 1 but got " + batch);
+        if (steps < 1) throw new IllegalArgumentException("--steps: expected >= 1 but got " + steps);
+        if (promptMin < 1 || promptMax < promptMin) {
+            throw new IllegalArgumentException("--prompt-max: expected >= --prompt-min >= 1 but got " + promptMin + ".." + promptMax);
+        }
+        int full = (int) layout.chars().filter(c -> c == 'F').count();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        Backends backends = Backends.fromClasspath();
+        var provider = backend == null ? backends.chooseDefault().provider() : backends.require(backend);
+        List<KvPool> pools = new ArrayList<>();
+        List<Seq> live = new ArrayList<>();
+        double[] latency = new double[steps];
+        long tokens = 0, started = 0;
+        int peakPages = 0, peakLive = 0, forks = 0, finished = 0;
+        double seconds;
+        try (AttentionBackend b = provider.create(BackendOptions.parse(options)); Progress progress = new Progress(err)) {
+            for (int f = 0; f < full; f++) pools.add(new KvPool(hkv, d, BLOCK, precision));
+            long t0 = System.nanoTime();
+            for (int s = 0; s < steps; s++) {
+                // Arrivals fill free slots (one a step, two at the start); a quarter of them fork a running sequence.
+                for (int a = 0; a < (s == 0 ? Math.min(batch, 4) : 1) && live.size() < batch; a++) {
+                    if (!live.isEmpty() && rnd.nextInt(4) == 0) {
+                        live.add(fork(live.get(rnd.nextInt(live.size())), layout, hkv, d, precision, rnd));
+                        forks++;
+                    } else {
+                        live.add(arrive(pools, layout, hkv, d, precision, promptMin + rnd.nextInt(promptMax - promptMin + 1), rnd));
+                    }
+                    started++;
+                }
+                long st = System.nanoTime();
+                decodeStep(b, live, layout, hq, hkv, d, rnd);
+                latency[s] = (System.nanoTime() - st) / 1e6;
+                tokens += live.size();
+                peakLive = Math.max(peakLive, live.size());
+                for (KvPool pool : pools) peakPages = Math.max(peakPages, pool.pagesInUse());
+                for (int i = live.size() - 1; i >= 0; i--) {
+                    if (--live.get(i).left()[0] <= 0) {
+                        live.remove(i).close();
+                        finished++;
+                    }
+                }
+                progress.step("serve", s + 1, steps);
+            }
+            seconds = (System.nanoTime() - t0) / 1e9;
+            double[] sorted = latency.clone();
+            Arrays.sort(sorted);
+            KvPool pool0 = pools.get(0);
+            long seqTokens = live.stream().mapToLong(q -> q.caches().get(0).length()).sum();
+            int nSeq = Math.max(1, live.size());
+            KvBudget perSeq = new KvBudget(layout.length(), full, seqTokens / nSeq, WINDOW, hkv, d, precision);
+            out.printf(Locale.ROOT, "hysparse serve on backend '%s' (%s)%n", b.name(), provider.device());
+            out.printf(Locale.ROOT, "layers %s (Hq/Hkv %d/%d, D %d, B %d, top-k %d, W %d, KV %s); at most %d sequences, prompts %d..%d%n",
+                    layout, hq, hkv, d, BLOCK, SelectionPolicy.PAPER_TOP_K, WINDOW, precision.shortName(), batch, promptMin, promptMax);
+            out.printf(Locale.ROOT, "%d decode steps, %d sequences started (%d forks), %d finished; %d tokens in %.2f s: %.1f tokens/s%n",
+                    steps, started, forks, finished, tokens, seconds, tokens / seconds);
+            out.printf(Locale.ROOT, "step latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms (all layers, the whole batch)%n",
+                    pct(sorted, 50), pct(sorted, 99), sorted[sorted.length - 1]);
+            out.printf(Locale.ROOT, "pool (first full layer): %d pages in use, %d free, %d allocated, peak %d in use (%s a page)%n",
+                    pool0.pagesInUse(), pool0.freePages(), pool0.pagesAllocated(), peakPages,
+                    ReportFormat.bytes(KvBudget.cacheBytes(BLOCK, hkv, d, precision)));
+            out.printf(Locale.ROOT, "KV per sequence at its mean length %d: HySparse %s, full attention %s (%.2fx), over these %d layers%n",
+                    seqTokens / nSeq, ReportFormat.bytes(perSeq.hySparseBytes()), ReportFormat.bytes(perSeq.fullAttentionBytes()),
+                    perSeq.reductionVsFullAttention(), layout.length());
+            out.flush();
+        } finally {
+            live.forEach(Seq::close);
+            pools.forEach(KvPool::close);
+        }
+        return 0;
+    }
+
+    private static double pct(double[] sorted, int p) {
+        return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p / 100.0 * sorted.length) - 1)];
+    }
+
+    private static float[] gauss(SplittableRandom rnd, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = SyntheticModel.gaussian(rnd);
+        return a;
+    }
+
+    private Seq arrive(List<KvPool> pools, String layout, int hkv, int d, KvPrecision precision, int prompt, SplittableRandom rnd) {
+        List<KvCache> caches = new ArrayList<>();
+        List<SwaCache> windows = new ArrayList<>();
+        for (KvPool pool : pools) {
+            KvCache c = pool.newSequence();
+            c.append(gauss(rnd, prompt * hkv * d), gauss(rnd, prompt * hkv * d), prompt);
+            caches.add(c);
+        }
+        for (char ch : layout.toCharArray()) if (ch == 'S') windows.add(window(hkv, d, precision, prompt, rnd));
+        return new Seq(caches, windows, new int[] {8 + rnd.nextInt(57)});
+    }
+
+    /** A fork shares its parent's pages in every full layer; its window rings start as its parent's tokens would. */
+    private Seq fork(Seq parent, String layout, int hkv, int d, KvPrecision precision, SplittableRandom rnd) {
+        List<KvCache> caches = new ArrayList<>();
+        for (KvCache c : parent.caches()) caches.add(c.fork());
+        List<SwaCache> windows = new ArrayList<>();
+        int length = caches.get(0).length();
+        for (char ch : layout.toCharArray()) if (ch == 'S') windows.add(window(hkv, d, precision, length, rnd));
+        return new Seq(caches, windows, new int[] {8 + rnd.nextInt(57)});
+    }
+
+    /**
+     * A window ring at {@code length} tokens. A ring holds only its last W tokens, so the rows before those are one
+     * random chunk of W rows appended again and again (drawing fresh numbers for rows the ring drops would cost
+     * most of an arrival), and the last W rows are fresh.
+     */
+    private static SwaCache window(int hkv, int d, KvPrecision precision, int length, SplittableRandom rnd) {
+        SwaCache w = new SwaCache(hkv, d, WINDOW, precision);
+        int n = hkv * d, dropped = Math.max(0, length - WINDOW);
+        float[] k = gauss(rnd, WINDOW * n), v = gauss(rnd, WINDOW * n);
+        for (int t = 0; t < dropped; t += WINDOW) {
+            int m = Math.min(WINDOW, dropped - t);
+            w.append(m == WINDOW ? k : Arrays.copyOf(k, m * n), m == WINDOW ? v : Arrays.copyOf(v, m * n), m);
+        }
+        int held = length - dropped;
+        w.append(gauss(rnd, held * n), gauss(rnd, held * n), held);
+        return w;
+    }
+
+    /** One token for every live sequence: every layer a batched call (full: oracle then selection; sparse: sparse). */
+    private void decodeStep(AttentionBackend b, List<Seq> live, String layout, int hq, int hkv, int d, SplittableRandom rnd) {
+        if (live.isEmpty()) return;
+        int n = hkv * d;
+        for (Seq q : live) {
+            for (KvCache c : q.caches()) c.append(gauss(rnd, n), gauss(rnd, n), 1);
+            for (SwaCache w : q.windows()) w.append(gauss(rnd, n), gauss(rnd, n), 1);
+        }
+        BlockGeometry g = BlockGeometry.of(BLOCK);
+        List<BlockSelection> selections = null;
+        int f = -1, s = 0;
+        for (char ch : layout.toCharArray()) {
+            if (ch == 'F') {
+                f++;
+                List<OracleRequest> reqs = new ArrayList<>();
+                for (Seq q : live) reqs.add(OracleRequest.of(Queries.last(gauss(rnd, hq * d), 1, hq, d, q.caches().get(f).length()), q.caches().get(f), g));
+                List<SelectionRequest> sel = new ArrayList<>();
+                for (OracleOutput o : b.oracle(new OracleBatch(reqs))) sel.add(new SelectionRequest(o.scores(), SelectionPolicy.TopK.paper()));
+                selections = b.select(sel);
+            } else {
+                List<SparseRequest> reqs = new ArrayList<>();
+                for (int i = 0; i < live.size(); i++) {
+                    Seq q = live.get(i);
+                    KvCache c = q.caches().get(f);
+                    reqs.add(SparseRequest.of(Queries.last(gauss(rnd, hq * d), 1, hq, d, c.length()), c.view(), selections.get(i),
+                            q.windows().get(s), WINDOW, SyntheticModel.gates(hq * d, rnd), SyntheticModel.gates(hq * d, rnd)));
+                }
+                b.sparse(new SparseBatch(reqs));
+                s++;
+            }
+        }
+    }
+}
