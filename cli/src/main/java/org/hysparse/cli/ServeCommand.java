@@ -121,8 +121,10 @@ final class ServeCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "hysparse serve on backend '%s' (%s)%n", b.name(), provider.device());
             out.printf(Locale.ROOT, "layers %s (Hq/Hkv %d/%d, D %d, B %d, top-k %d, W %d, KV %s); at most %d sequences, prompts %d..%d%n",
                     layout, hq, hkv, d, BLOCK, SelectionPolicy.PAPER_TOP_K, WINDOW, precision.shortName(), batch, promptMin, promptMax);
-            out.printf(Locale.ROOT, "%d decode steps, %d sequences started (%d forks), %d finished; %d tokens in %.2f s: %.1f tokens/s%n",
-                    steps, started, forks, finished, tokens, seconds, tokens / seconds);
+            double stepSeconds = Arrays.stream(latency).sum() / 1e3;
+            out.printf(Locale.ROOT, "%d decode steps, %d sequences started (%d forks), %d finished; %d tokens in %.2f s of steps: %.1f tokens/s"
+                    + " (%.2f s in all, arrivals' synthetic prompts included)%n", steps, started, forks, finished, tokens, stepSeconds,
+                    tokens / stepSeconds, seconds);
             out.printf(Locale.ROOT, "step latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms (all layers, the whole batch)%n",
                     pct(sorted, 50), pct(sorted, 99), sorted[sorted.length - 1]);
             out.printf(Locale.ROOT, "pool (first full layer): %d pages in use, %d free, %d allocated, peak %d in use (%s a page)%n",
