@@ -97,6 +97,14 @@ public interface AttentionBackend extends AutoCloseable {
         return outputs;
     }
 
+    /**
+     * Bytes of device memory this backend holds now (caches it mirrors, plans' buffers); 0 for a backend that
+     * keeps everything in the caller's heap. Mirrors of closed caches are freed at their close, not later.
+     */
+    default long deviceMemoryBytes() {
+        return 0L;
+    }
+
     /** Releases threads or device memory. */
     @Override
     void close();

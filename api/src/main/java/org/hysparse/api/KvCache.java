@@ -24,6 +24,7 @@ public final class KvCache implements KvSource, AutoCloseable {
     private final KvCacheView view = new KvCacheView(this);
     private int length;
     private boolean closed;
+    private final java.util.List<Runnable> onClose = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** A cache with a pool of its own (a sequence that shares pages with no other, unless forked). */
     public KvCache(int kvHeads, int headDim, int blockSize, KvPrecision precision) {
@@ -172,6 +173,19 @@ public final class KvCache implements KvSource, AutoCloseable {
     boolean isClosed() { return closed; }
 
     /**
+     * Runs {@code action} once when this cache closes (at once if it already has): how a device backend frees its
+     * copy of the cache with it, not whenever the garbage collector finds the cache.
+     */
+    public void onClose(Runnable action) {
+        java.util.Objects.requireNonNull(action, "action");
+        if (closed) {
+            action.run();
+            return;
+        }
+        onClose.add(action);
+    }
+
+    /**
      * Returns the pages to the pool at once (a page shared with a fork stays for it). Views of this cache fail
      * from now on. A cache with a pool of its own closes the pool with its last sequence.
      */
@@ -184,5 +198,7 @@ public final class KvCache implements KvSource, AutoCloseable {
             pool.closed(this);
         }
         pages = 0;
+        for (Runnable action : onClose) action.run();
+        onClose.clear();
     }
 }

@@ -97,4 +97,22 @@ class KvPoolTest {
         b.close();
         assertTrue(b.pool().isClosed(), "the private pool closes with its last sequence");
     }
+
+    @Test
+    void closeActionsRunOnceAtCloseAndAtOnceWhenAlreadyClosed() {
+        KvCache c = new KvCache(HKV, D, B, KvPrecision.FLOAT32);
+        int[] runs = new int[1];
+        c.onClose(() -> runs[0]++);
+        assertEquals(0, runs[0]);
+        c.close();
+        c.close();
+        assertEquals(1, runs[0], "once, at the first close");
+        c.onClose(() -> runs[0]++);
+        assertEquals(2, runs[0], "a cache already closed runs it at once");
+        try (KvPool pool = new KvPool(HKV, D, B, KvPrecision.FLOAT32)) {
+            KvCache s = pool.newSequence();
+            s.onClose(() -> runs[0]++);
+        }
+        assertEquals(3, runs[0], "closing the pool closes its sequences, with their actions");
+    }
 }

@@ -29,7 +29,10 @@ final class TornadoBackend implements AttentionBackend {
      * made the kit's concurrent-calls rule fail once on PoCL.
      */
     private final java.util.List<Plan> selections = new java.util.ArrayList<>();
-    /** The device copy of each cache (by identity); entries of collected caches go, see {@link #deviceCache}. */
+    /**
+     * The device copy of each cache (by identity), freed when the cache closes ({@link KvCache#onClose}); entries of
+     * caches collected without a close go too, see {@link #deviceCache}.
+     */
     private final Map<KvCache, DeviceCache> resident = new java.util.WeakHashMap<>();
     /** Every device cache with its cache, so that those of collected caches release their device memory. */
     private final java.util.List<Map.Entry<java.lang.ref.WeakReference<KvCache>, DeviceCache>> owners = new java.util.ArrayList<>();
@@ -257,6 +260,19 @@ final class TornadoBackend implements AttentionBackend {
     }
 
     @Override
+    public long deviceMemoryBytes() {
+        return residentBytes();
+    }
+
+    /** A cache closed: its device copy goes with it, at once. */
+    private synchronized void release(KvCache cache) {
+        DeviceCache dc = resident.remove(cache);
+        if (dc == null) return;
+        owners.removeIf(e -> e.getValue() == dc);
+        dc.close();
+    }
+
+    @Override
     public synchronized void close() {
         selections.forEach(Plan::close);
         selections.clear();
@@ -303,7 +319,8 @@ final class TornadoBackend implements AttentionBackend {
             dc.sync(cache);
             return dc;
         }
-        resident.put(cache, dc);
+        // The first device copy of a cache asks to hear of its close (a grown copy replaces it in the same entry).
+        if (resident.put(cache, dc) == null) cache.onClose(() -> release(cache));
         owners.add(Map.entry(new java.lang.ref.WeakReference<>(cache), dc));
         return dc;
     }

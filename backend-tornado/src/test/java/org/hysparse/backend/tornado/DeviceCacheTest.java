@@ -229,6 +229,33 @@ class DeviceCacheTest {
         }
     }
 
+    /** Closing a cache frees its device copy at once (no garbage collection), and the other caches keep working. */
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void closingACacheFreesItsDeviceMemoryAtOnce(KvPrecision precision) {
+        Random rnd = new Random(29 + precision.ordinal());
+        try (var tornado = OnDevice.tornado();
+             var reference = new ReferenceBackend();
+             var pool = new KvPool(HKV, D, B, precision);
+             var swa = new SwaCache(HKV, D, 16, precision);
+             var swa2 = new SwaCache(HKV, D, 16, precision)) {
+            KvCache a = pool.newSequence(), b = pool.newSequence();
+            appendSame(a, swa, 100, rnd);
+            appendSame(b, swa2, 60, rnd);
+            check(tornado, reference, a, swa, 1, HQ, 8, 3, rnd);
+            check(tornado, reference, b, swa2, 1, HQ, 8, 3, rnd);
+            long both = tornado.deviceMemoryBytes();
+            assertTrue(both > 0 && both == tornado.residentBytes(), "device bytes are reported: " + both);
+            b.close();
+            long one = tornado.deviceMemoryBytes();
+            assertTrue(one > 0 && one < both, "b's device copy freed at its close: " + both + " -> " + one);
+            appendSame(a, swa, 1, rnd);
+            check(tornado, reference, a, swa, 1, HQ, 8, 3, rnd);
+            a.close();
+            assertEquals(0, tornado.deviceMemoryBytes(), "every device copy freed");
+        }
+    }
+
     /** The window ring shares the cache's device buffer, so a window cache of another precision is refused, output untouched. */
     @org.junit.jupiter.api.Test
     void windowOfAnotherPrecisionIsRefusedByName() {
