@@ -35,18 +35,28 @@ final class CpuBackend implements AttentionBackend {
     @Override
     public void oracle(OracleRequest r, OracleOutput output) {
         Checks.oracle(r, output);
-        invoke(oracleWork(r, output));
+        List<Work> then = new ArrayList<>();
+        invoke(oracleWork(r, output, then));
+        invoke(then);
     }
 
     @Override
     public void oracle(OracleBatch batch, List<OracleOutput> outputs) {
         Checks.oracleBatch(batch, outputs);
-        List<Work> all = new ArrayList<>();
-        for (int i = 0; i < batch.size(); i++) all.addAll(oracleWork(batch.get(i), outputs.get(i)));
+        List<Work> all = new ArrayList<>(), then = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) all.addAll(oracleWork(batch.get(i), outputs.get(i), then));
         invoke(all);
+        invoke(then);
     }
 
-    private List<Work> oracleWork(OracleRequest r, OracleOutput output) {
+    /**
+     * Query vectors of a (KV head, query block) task are few in decode, and a layout with few KV heads (the paper's
+     * 80B model has 4) gives fewer tasks than cores: a task over many blocks is then split into pieces of
+     * contiguous blocks, each leaving its online-softmax state and block statistics, merged by a task of the second
+     * phase ({@code then}). The split depends on the request only, never on the thread count, so results do not
+     * either.
+     */
+    private List<Work> oracleWork(OracleRequest r, OracleOutput output, List<Work> then) {
         Queries q = r.queries();
         KvSource kv = r.kv();
         BlockScores s = output.scores();
@@ -54,23 +64,123 @@ final class CpuBackend implements AttentionBackend {
         int[] rowStart = s.queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
         Arrays.fill(s.data(), 0f);
         float[] out = output.out();
-        return work(s.queryBlocks().count(), kv.kvHeads(), qb -> (long) (rowStart[qb + 1] - rowStart[qb]) * q.positions()[rowStart[qb + 1] - 1], (h, qb) -> {
+        int nqb = s.queryBlocks().count(), tasks = nqb * kv.kvHeads(), group = q.heads() / kv.kvHeads();
+        List<Work> first = new ArrayList<>();
+        for (int qb = nqb - 1; qb >= 0; qb--) {
             int r0 = rowStart[qb], r1 = rowStart[qb + 1];
-            if (r0 == r1) return null;
-            int visible = q.positions()[r1 - 1] / bs + 1;
-            Rows t = begin(q, kv.kvHeads(), h, r0, r1, r.scale(), bs, visible);
-            Scratch sc = t.sc();
-            int group = t.group(), rCount = t.rCount(), rPad = t.rPad();
-            setSinks(sc.sel, r.sink(), h, group, rCount);
-            scanVisible(t, q, kv, bs, true);
-            writeOutput(sc, q, r0, group, h, rCount, out, null);
-            for (int j = 0; j < visible; j++) {
-                float max = 0f;
-                for (int x = 0; x < rCount; x++) max = Math.max(max, FlashKernel.blockScore(sc, sc.sel, j, rPad, x, s.mode()));
-                s.data()[s.index(h, qb, j)] = max;
+            if (r0 == r1) continue;
+            int visible = q.positions()[r1 - 1] / bs + 1, end = q.positions()[r1 - 1] + 1;
+            long cost = (long) (r1 - r0) * end;
+            int pieces = pieces(tasks, visible);
+            for (int h = 0; h < kv.kvHeads(); h++) {
+                int hh = h, qq = qb;
+                if (pieces == 1) {
+                    first.add(new Work(cost, () -> {
+                        Rows t = begin(q, kv.kvHeads(), hh, r0, r1, r.scale(), bs, visible);
+                        setSinks(t.sc().sel, r.sink(), hh, group, t.rCount());
+                        scan(t, q, kv, bs, 0, visible, true);
+                        finish(t.sc(), q, s, out, r.sink(), hh, qq, r0, group, t.rCount(), t.rPad(), visible);
+                        return null;
+                    }));
+                    continue;
+                }
+                int rCount = (r1 - r0) * group, rPad = FlashKernel.pad(rCount);
+                Partial part = new Partial(pieces, rPad, q.headDim(), visible);
+                int per = (visible + pieces - 1) / pieces;
+                for (int c = 0; c < pieces; c++) {
+                    int piece = c, j0 = c * per, j1 = Math.min(visible, j0 + per);
+                    first.add(new Work(cost / pieces, () -> {
+                        Rows t = begin(q, kv.kvHeads(), hh, r0, r1, r.scale(), bs, visible);
+                        scan(t, q, kv, bs, j0, j1, true);
+                        part.keep(piece, t.sc(), j0, j1);
+                        return null;
+                    }));
+                }
+                then.add(new Work(cost / visible, () -> {
+                    Scratch sc = scratch.get();
+                    sc.ensure(rPad, q.headDim(), bs, visible);
+                    part.merge(sc, rCount);
+                    setSinks(sc.sel, r.sink(), hh, group, rCount);
+                    finish(sc, q, s, out, r.sink(), hh, qq, r0, group, rCount, rPad, visible);
+                    return null;
+                }));
             }
-            return null;
-        });
+        }
+        return first;
+    }
+
+    /** Tasks a request should make at least before its tasks are split, and the fewest blocks a piece takes. */
+    private static final int SPLIT_TASKS = 32, MIN_PIECE_BLOCKS = 16;
+
+    static int pieces(int tasks, int visible) {
+        if (tasks >= SPLIT_TASKS) return 1;
+        return Math.max(1, Math.min((SPLIT_TASKS + tasks - 1) / tasks, visible / MIN_PIECE_BLOCKS));
+    }
+
+    /** A task's output and its row of S, from the final softmax state and block statistics in {@code sc}. */
+    private static void finish(Scratch sc, Queries q, BlockScores s, float[] out, float[] sink, int h, int qb, int r0, int group,
+                               int rCount, int rPad, int visible) {
+        writeOutput(sc, q, r0, group, h, rCount, out, null);
+        for (int j = 0; j < visible; j++) {
+            float max = 0f;
+            for (int x = 0; x < rCount; x++) max = Math.max(max, FlashKernel.blockScore(sc, sc.sel, j, rPad, x, s.mode()));
+            s.data()[s.index(h, qb, j)] = max;
+        }
+    }
+
+    /**
+     * The pieces of one split task: each piece's online-softmax state (max, sum, accumulator relative to its max)
+     * and the block statistics of its blocks, at their block's slot.
+     */
+    private static final class Partial {
+        final float[][] m, l, acc;
+        final float[] statRef, statSum, statMax;
+        final int rPad, dim;
+
+        Partial(int pieces, int rPad, int dim, int blocks) {
+            this.rPad = rPad;
+            this.dim = dim;
+            m = new float[pieces][];
+            l = new float[pieces][];
+            acc = new float[pieces][];
+            statRef = new float[blocks * rPad];
+            statSum = new float[blocks * rPad];
+            statMax = new float[blocks * rPad];
+        }
+
+        /** Piece c's state from the worker's scratch (each piece writes its own slots: no two pieces share an element). */
+        void keep(int c, Scratch sc, int j0, int j1) {
+            m[c] = Arrays.copyOf(sc.sel.m, rPad);
+            l[c] = Arrays.copyOf(sc.sel.l, rPad);
+            acc[c] = Arrays.copyOf(sc.sel.acc, rPad * dim);
+            System.arraycopy(sc.statRef, j0 * rPad, statRef, j0 * rPad, (j1 - j0) * rPad);
+            System.arraycopy(sc.statSum, j0 * rPad, statSum, j0 * rPad, (j1 - j0) * rPad);
+            System.arraycopy(sc.statMax, j0 * rPad, statMax, j0 * rPad, (j1 - j0) * rPad);
+        }
+
+        /**
+         * The pieces as one state in {@code sc}: max M of the pieces' maxima, sum and accumulator rescaled to it
+         * (a piece that saw no key has max -infinity and adds nothing), statistics for every block.
+         */
+        void merge(Scratch sc, int rCount) {
+            sc.sel.reset(rPad, dim);
+            for (int x = 0; x < rCount; x++) {
+                float top = Float.NEGATIVE_INFINITY;
+                for (float[] mc : m) top = Math.max(top, mc[x]);
+                float sum = 0f;
+                for (int c = 0; c < m.length; c++) {
+                    if (m[c][x] == Float.NEGATIVE_INFINITY) continue;
+                    float f = (float) Math.exp((double) m[c][x] - top);
+                    sum += l[c][x] * f;
+                    for (int e = 0; e < dim; e++) sc.sel.acc[x * dim + e] += acc[c][x * dim + e] * f;
+                }
+                sc.sel.m[x] = top;
+                sc.sel.l[x] = sum;
+            }
+            System.arraycopy(statRef, 0, sc.statRef, 0, statRef.length);
+            System.arraycopy(statSum, 0, sc.statSum, 0, statSum.length);
+            System.arraycopy(statMax, 0, sc.statMax, 0, statMax.length);
+        }
     }
 
     // ---- SPEC 2 ----
@@ -161,7 +271,7 @@ final class CpuBackend implements AttentionBackend {
             Scratch sc = t.sc();
             int rCount = t.rCount(), rPad = t.rPad();
             setSinks(sc.sel, r.sink(), h, t.group(), rCount);
-            scanVisible(t, q, kv, bs, false);
+            scan(t, q, kv, bs, 0, q.positions()[r1 - 1] / bs + 1, false);
             for (int x = 0; x < rCount; x++) {
                 // Dropped = the keys' share of the row's probability (1 without a sink) less the selected mass.
                 double delta = FlashKernel.keyShare(sc.sel, x);
@@ -201,10 +311,10 @@ final class CpuBackend implements AttentionBackend {
         return new Rows(sc, h, r0, r1, group, rCount, rPad);
     }
 
-    /** Every block the task's last row can see, in order, recording block j's stats in slot j. */
-    private static void scanVisible(Rows t, Queries q, KvSource kv, int bs, boolean withValues) {
+    /** Blocks {@code j0 .. j1-1} the task's last row can see, in order, recording block j's stats in slot j. */
+    private static void scan(Rows t, Queries q, KvSource kv, int bs, int j0, int j1, boolean withValues) {
         int end = q.positions()[t.r1() - 1] + 1;
-        for (int j = 0; j * bs < end; j++) {
+        for (int j = j0; j < j1 && j * bs < end; j++) {
             int t0 = j * bs, n = Math.min(bs, end - t0);
             FlashKernel.consume(t.sc(), t.sc().sel, Chunk.keys(kv, t.h(), t0, n, t.sc()),
                     withValues ? Chunk.values(kv, t.h(), t0, n, t.sc()) : null, t0, n, t.rCount(), t.rPad(), q.headDim(), withValues, j);
@@ -237,6 +347,7 @@ final class CpuBackend implements AttentionBackend {
      * long sequences start at once and the short ones fill in around them).
      */
     private void invoke(List<Work> work) {
+        if (work.isEmpty()) return;
         List<Callable<Void>> tasks = new ArrayList<>(work.size());
         work.stream().sorted(java.util.Comparator.comparingLong(Work::cost).reversed()).forEach(w -> tasks.add(w.task()));
         if (tasks.size() == 1) {

@@ -26,6 +26,10 @@ public final class CpuProvider implements AttentionBackendProvider {
         if (ModuleLayer.boot().findModule(VECTOR_MODULE).isEmpty()) {
             return Availability.unavailable("the JVM was started without --add-modules " + VECTOR_MODULE);
         }
+        String bits = System.getProperty("hysparse.cpu.vectorBits");
+        if (bits != null && !bits.isBlank() && !java.util.Set.of("128", "256", "512").contains(bits.trim())) {
+            return Availability.unavailable("hysparse.cpu.vectorBits: expected 128, 256 or 512 but got '" + bits + "'");
+        }
         return Availability.available("Vector API present, " + Runtime.getRuntime().availableProcessors() + " cores");
     }
 
@@ -45,6 +49,8 @@ public final class CpuProvider implements AttentionBackendProvider {
         if (!a.available()) throw new IllegalStateException("backend cpu unavailable: " + a.reason());
         int threads = options.getInt("threads", Runtime.getRuntime().availableProcessors());
         if (threads < 1) throw new IllegalArgumentException("threads: expected >= 1 but got " + threads);
+        System.getLogger(CpuProvider.class.getName()).log(System.Logger.Level.INFO,
+                "cpu backend: " + threads + " threads, " + VectorInfo.describe());
         return new CpuBackend(threads);
     }
 }

@@ -13,7 +13,7 @@ import org.hysparse.api.ScoreMode;
  * Query vectors are padded to {@code rPad}, a multiple of the lane count; padded lanes are always masked.
  */
 final class FlashKernel {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> F = VectorInfo.SPECIES;
     static final int LANES = F.length();
 
     private FlashKernel() {
