@@ -32,8 +32,12 @@ public final class BenchMain {
             if (args[i].equals("--table") && i + 1 < args.length) table = Path.of(args[++i]);
             else jmhArgs.add(args[i]);
         }
-        Options options = new OptionsBuilder().parent(new CommandLineOptions(jmhArgs.toArray(String[]::new)))
-                .include(jmhArgs.stream().anyMatch(a -> !a.startsWith("-")) ? "$^" : "org.hysparse.bench.*").build();
+        // A name filter selects benchmarks, but the ceilings every ratio is measured against run too: without them
+        // a filtered run could only print NaN for its ratios.
+        CommandLineOptions given = new CommandLineOptions(jmhArgs.toArray(String[]::new));
+        boolean filtered = !given.getIncludes().isEmpty();
+        Options options = new OptionsBuilder().parent(given)
+                .include(filtered ? "org\\.hysparse\\.bench\\.MachineBench\\." : "org.hysparse.bench.*").build();
         Collection<RunResult> results = run(options);
         String text = table(results);
         System.out.println(text);
