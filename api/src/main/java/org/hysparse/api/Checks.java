@@ -110,55 +110,45 @@ public final class Checks {
      */
     public static void oracleBatch(OracleBatch batch, List<OracleOutput> outputs) {
         if (batch == null) throw new IllegalArgumentException("batch: expected requests but got null");
-        if (outputs == null || outputs.size() != batch.size()) {
-            throw new IllegalArgumentException("outputs: expected " + batch.size() + " (one a request) but got "
+        batch(batch.requests(), outputs, Checks::oracle, OracleRequest::kv,
+                (a, b) -> a.out() == b.out() || a.scores().data() == b.scores().data());
+    }
+
+    /** A batch of sparse calls and one output per request, as {@link #oracleBatch} checks an oracle batch. */
+    public static void sparseBatch(SparseBatch batch, List<float[]> outputs) {
+        if (batch == null) throw new IllegalArgumentException("batch: expected requests but got null");
+        batch(batch.requests(), outputs, Checks::sparse, SparseRequest::shared, (a, b) -> a == b);
+    }
+
+    /** Each request checked as a single call (messages prefixed {@code requests[i].}), one pool, no output shared. */
+    private static <R, O> void batch(List<R> requests, List<O> outputs, java.util.function.BiConsumer<R, O> check,
+                                     java.util.function.Function<R, KvSource> kv, java.util.function.BiPredicate<O, O> shareBuffers) {
+        if (outputs == null || outputs.size() != requests.size()) {
+            throw new IllegalArgumentException("outputs: expected " + requests.size() + " (one a request) but got "
                     + (outputs == null ? "null" : outputs.size()));
         }
-        KvPool pool = poolOf(batch.get(0).kv());
-        for (int i = 0; i < batch.size(); i++) {
-            OracleRequest r = batch.get(i);
-            int at = i;
-            inRequest(i, () -> oracle(r, outputs.get(at)));
-            samePool(i, r.kv(), pool);
+        KvPool pool = poolOf(kv.apply(requests.get(0)));
+        for (int i = 0; i < requests.size(); i++) {
+            R r = requests.get(i);
+            O out = outputs.get(i);
+            try {
+                check.accept(r, out);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("requests[" + i + "]." + e.getMessage(), e);
+            }
+            if (poolOf(kv.apply(r)) != pool) {
+                throw new IllegalArgumentException("requests[" + i + "].kv: expected a sequence of the batch's pool (that of requests[0])"
+                        + " but got one of another pool");
+            }
             for (int j = 0; j < i; j++) {
-                OracleOutput a = outputs.get(i), b = outputs.get(j);
-                if (a.out() == b.out() || a.scores().data() == b.scores().data()) {
+                if (shareBuffers.test(out, outputs.get(j))) {
                     throw new IllegalArgumentException("outputs[" + i + "]: expected buffers of its own but got those of outputs[" + j + "]");
                 }
             }
         }
     }
 
-    /** A batch of sparse calls and one output per request, as {@link #oracleBatch} checks an oracle batch. */
-    public static void sparseBatch(SparseBatch batch, List<float[]> outputs) {
-        if (batch == null) throw new IllegalArgumentException("batch: expected requests but got null");
-        if (outputs == null || outputs.size() != batch.size()) {
-            throw new IllegalArgumentException("outputs: expected " + batch.size() + " (one a request) but got "
-                    + (outputs == null ? "null" : outputs.size()));
-        }
-        KvPool pool = poolOf(batch.get(0).shared());
-        for (int i = 0; i < batch.size(); i++) {
-            SparseRequest r = batch.get(i);
-            int at = i;
-            inRequest(i, () -> sparse(r, outputs.get(at)));
-            samePool(i, r.shared(), pool);
-            for (int j = 0; j < i; j++) {
-                if (outputs.get(i) == outputs.get(j)) {
-                    throw new IllegalArgumentException("outputs[" + i + "]: expected a buffer of its own but got that of outputs[" + j + "]");
-                }
-            }
-        }
-    }
-
     // ---- shared pieces ----
-
-    private static void inRequest(int i, Runnable check) {
-        try {
-            check.run();
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("requests[" + i + "]." + e.getMessage(), e);
-        }
-    }
 
     private static KvPool poolOf(KvSource kv) {
         return switch (kv) {
@@ -168,12 +158,6 @@ public final class Checks {
         };
     }
 
-    private static void samePool(int i, KvSource kv, KvPool pool) {
-        if (poolOf(kv) != pool) {
-            throw new IllegalArgumentException("requests[" + i + "].kv: expected a sequence of the batch's pool (that of requests[0])"
-                    + " but got one of another pool");
-        }
-    }
 
     private static void attention(Queries q, KvSource kv, float scale) {
         if (kv instanceof SwaCache) {

@@ -30,6 +30,16 @@ public record Queries(float[] data, int rows, int heads, int headDim, int[] posi
         return new Queries(data, rows, heads, headDim, pos);
     }
 
+    /**
+     * The ragged layout of several sequences' rows packed one after another (FlashInfer's indptr): sequence i's rows
+     * are packed rows {@code starts[i] .. starts[i + 1] - 1}; length {@code size + 1}.
+     */
+    public static int[] rowStarts(java.util.List<Queries> sequences) {
+        int[] starts = new int[sequences.size() + 1];
+        for (int i = 0; i < sequences.size(); i++) starts[i + 1] = starts[i] + sequences.get(i).rows();
+        return starts;
+    }
+
     /** Flat index of element 0 of row {@code (row, head)}. */
     public int offset(int row, int head) {
         return (row * heads + head) * headDim;

@@ -25,8 +25,6 @@ public record SparseBatch(List<SparseRequest> requests) {
 
     /** Request i's query rows are packed rows {@code rowStarts()[i] .. rowStarts()[i + 1] - 1}; length size + 1. */
     public int[] rowStarts() {
-        int[] starts = new int[requests.size() + 1];
-        for (int i = 0; i < requests.size(); i++) starts[i + 1] = starts[i] + requests.get(i).queries().rows();
-        return starts;
+        return Queries.rowStarts(requests.stream().map(SparseRequest::queries).toList());
     }
 }
