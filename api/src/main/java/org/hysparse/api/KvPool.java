@@ -15,7 +15,8 @@ import java.util.Objects;
  *
  * <p>Closing a sequence returns its pages at once; closing the pool closes every sequence and drops every
  * page. A pool of at most {@code maxPages} pages refuses an append that would need more, before writing
- * anything. Not safe for appends concurrent with reads, as a {@link KvCache}.
+ * anything. The pool's own bookkeeping is synchronized, so different sequences of one pool may append from
+ * different threads (a sequence itself is not safe for appends concurrent with reads, as any {@link KvCache}).
  */
 public final class KvPool implements AutoCloseable {
     private final int kvHeads;
@@ -30,7 +31,7 @@ public final class KvPool implements AutoCloseable {
     private final List<KvCache> sequences = new ArrayList<>();
     /** A pool made for one {@link KvCache} (and its forks): it closes with the last of them. */
     private boolean privatePool;
-    private boolean closed;
+    private volatile boolean closed;
 
     /** A pool without a page limit. */
     public KvPool(int kvHeads, int headDim, int blockSize, KvPrecision precision) {
@@ -50,7 +51,7 @@ public final class KvPool implements AutoCloseable {
     }
 
     /** A new, empty sequence of this pool. */
-    public KvCache newSequence() {
+    public synchronized KvCache newSequence() {
         ensureOpen();
         return new KvCache(this, new int[0], 0);
     }
@@ -62,25 +63,25 @@ public final class KvPool implements AutoCloseable {
     public int maxPages() { return maxPages; }
 
     /** Pages held by at least one sequence. */
-    public int pagesInUse() { return keys.size() - free.size(); }
+    public synchronized int pagesInUse() { return keys.size() - free.size(); }
 
     /** Pages allocated and free for reuse. */
-    public int freePages() { return free.size(); }
+    public synchronized int freePages() { return free.size(); }
 
     /** Pages ever allocated (in use or free): the pool's memory. */
-    public int pagesAllocated() { return keys.size(); }
+    public synchronized int pagesAllocated() { return keys.size(); }
 
     /** Open sequences. */
-    public int sequences() { return sequences.size(); }
+    public synchronized int sequences() { return sequences.size(); }
 
     /** K and V bytes of the pages in use: shared pages count once. */
-    public long bytesInUse() {
+    public synchronized long bytesInUse() {
         return KvBudget.cacheBytes((long) pagesInUse() * blockSize, kvHeads, headDim, precision);
     }
 
     /** Closes every sequence and drops every page. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) return;
         closed = true; // first: a sequence closed below then hands nothing back to a pool that drops everything
         for (KvCache c : List.copyOf(sequences)) c.close();
@@ -95,14 +96,16 @@ public final class KvPool implements AutoCloseable {
 
     // ---- for KvCache ----
 
+    // Reads are not synchronized: kernels ask for a page per chunk from many threads at once, and a sequence reads
+    // only pages it was handed (after its append, on the thread that appended or one it handed the sequence to).
     KvPage keyPage(int page) { return keys.get(page); }
 
     KvPage valuePage(int page) { return values.get(page); }
 
-    int refs(int page) { return refs.get(page); }
+    synchronized int refs(int page) { return refs.get(page); }
 
     /** Whether {@code n} more pages can be had (free or new). */
-    void ensureRoom(int n) {
+    synchronized void ensureRoom(int n) {
         ensureOpen();
         long room = (long) free.size() + maxPages - keys.size();
         if (n > room) {
@@ -112,7 +115,7 @@ public final class KvPool implements AutoCloseable {
     }
 
     /** A page for one holder: a free one (reused), else a new one. */
-    int take() {
+    synchronized int take() {
         ensureRoom(1);
         Integer p = free.poll();
         if (p == null) {
@@ -125,20 +128,20 @@ public final class KvPool implements AutoCloseable {
         return p;
     }
 
-    void share(int page) { refs.set(page, refs.get(page) + 1); }
+    synchronized void share(int page) { refs.set(page, refs.get(page) + 1); }
 
-    void release(int page) {
+    synchronized void release(int page) {
         int r = refs.get(page) - 1;
         refs.set(page, r);
         if (r == 0) free.add(page);
     }
 
-    void closed(KvCache c) {
+    synchronized void closed(KvCache c) {
         sequences.remove(c);
         if (privatePool && sequences.isEmpty()) close();
     }
 
-    KvCache forked(KvCache source, int[] table, int length) {
+    synchronized KvCache forked(KvCache source, int[] table, int length) {
         ensureOpen();
         for (int p : table) share(p);
         return new KvCache(this, table, length);
@@ -150,7 +153,7 @@ public final class KvPool implements AutoCloseable {
         return p;
     }
 
-    void opened(KvCache c) { sequences.add(c); }
+    synchronized void opened(KvCache c) { sequences.add(c); }
 
     /** A sequence closed: its pool forgets it, and a private pool closes with its last sequence. */
 
