@@ -1,0 +1,49 @@
+package org.hysparse.backend.tornado;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import org.hysparse.api.Availability;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import uk.ac.manchester.tornado.api.GridScheduler;
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+/**
+ * Minimal reproducers of TornadoVM behaviours the backend works around (docs/tornado/workarounds.md): each asserts
+ * the behaviour as TornadoVM 5.2 has it, so that the test fails, and says which workaround can go, on a TornadoVM
+ * that behaves as Java does.
+ */
+class TornadoReproducersTest {
+
+    /** Workaround 2: {@code >>>} on an int compiled as a signed shift. */
+    static void unsignedShift(KernelContext ctx, IntArray in, IntArray out) {
+        int i = ctx.globalIdx;
+        out.set(i, in.get(i) >>> 16);
+    }
+
+    @Test
+    void unsignedShiftOfANegativeIntIsSignExtended() {
+        Availability a = new TornadoProvider().availability();
+        Assumptions.assumeTrue(a.available(), "tornado unavailable: " + a.reason());
+        Devices.Found device = Devices.choose(System.getProperty("hysparse.tornado.device", ""));
+        IntArray in = new IntArray(Kernels.LOCAL), out = new IntArray(Kernels.LOCAL);
+        for (int i = 0; i < Kernels.LOCAL; i++) in.set(i, 0xABCD1234 + i);
+        TaskGraph g = new TaskGraph("repro").transferToDevice(DataTransferMode.EVERY_EXECUTION, in)
+                .task("shift", TornadoReproducersTest::unsignedShift, new KernelContext(), in, out)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
+        TornadoExecutionPlan plan = Plans.open(device.device(), new GridScheduler("repro.shift", Plans.grid(1)), false, g);
+        try {
+            plan.execute();
+        } finally {
+            Plans.close(plan);
+        }
+        int java = 0xABCD1234 >>> 16, signed = 0xABCD1234 >> 16;
+        assertNotEquals(java, out.get(0), "TornadoVM now computes >>> as Java does (" + Integer.toHexString(out.get(0))
+                + "): the signed-shift-and-mask workaround in Kernels can go (docs/tornado/workarounds.md, entry 2)");
+        assertEquals(signed, out.get(0), "neither Java's >>> nor a signed shift: " + Integer.toHexString(out.get(0)));
+    }
+}
