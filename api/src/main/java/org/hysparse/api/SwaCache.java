@@ -16,6 +16,8 @@ public final class SwaCache implements KvSource, AutoCloseable {
     private KvPage values;
     private int length;
     private boolean closed;
+    /** The pool whose ring buffers this cache holds, or null for buffers of its own. */
+    private SwaPool pool;
 
     public SwaCache(int kvHeads, int headDim, int capacity, KvPrecision precision) {
         Checks.positive("kvHeads", kvHeads);
@@ -27,6 +29,17 @@ public final class SwaCache implements KvSource, AutoCloseable {
         this.capacity = capacity;
         this.keys = KvPage.allocate(precision, capacity * kvHeads * headDim);
         this.values = KvPage.allocate(precision, capacity * kvHeads * headDim);
+    }
+
+    /** A ring on buffers of {@code pool}, handed back to it at close. */
+    SwaCache(SwaPool pool, KvPage keys, KvPage values) {
+        this.kvHeads = pool.kvHeads();
+        this.headDim = pool.headDim();
+        this.precision = pool.precision();
+        this.capacity = pool.capacity();
+        this.keys = keys;
+        this.values = values;
+        this.pool = pool;
     }
 
     /** Appends {@code tokens} rows; only the last {@code capacity} are kept. Validates first. */
@@ -70,6 +83,11 @@ public final class SwaCache implements KvSource, AutoCloseable {
                 KvPage.write(newValues, to, row, 0, headDim);
             }
         }
+        // A pooled ring of another capacity leaves its pool: its old buffers go back, the new ones are its own.
+        if (pool != null) {
+            pool.giveBack(this, keys, values);
+            pool = null;
+        }
         keys = newKeys;
         values = newValues;
         capacity = newCapacity;
@@ -107,9 +125,12 @@ public final class SwaCache implements KvSource, AutoCloseable {
         if (closed) throw new IllegalStateException("SWA cache is closed");
     }
 
+    /** Drops the ring; a pooled ring's buffers go back to its pool at once, for the next sequence. */
     @Override
     public void close() {
+        if (closed) return;
         closed = true;
+        if (pool != null) pool.giveBack(this, keys, values);
         keys = null;
         values = null;
     }

@@ -14,8 +14,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * A serving simulation: sequences arrive with prompts of random lengths, decode a random number of tokens and
- * leave; some fork a running sequence (a shared prompt). Every layer keeps one {@link KvPool} for all sequences,
- * and each decode step runs every layer as one batch over the live sequences.
+ * leave; some fork a running sequence (a shared prompt). Every full layer keeps one {@link KvPool} for all
+ * sequences and every sparse layer one {@link SwaPool} of window rings, and each decode step runs every layer as
+ * one batch over the live sequences.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Simulate serving: sequences arriving, decoding and leaving, every layer one KV pool and one batched call a step.")
@@ -78,6 +79,7 @@ final class ServeCommand implements Callable<Integer> {
         Backends backends = Backends.fromClasspath();
         var provider = backend == null ? backends.chooseDefault().provider() : backends.require(backend);
         List<KvPool> pools = new ArrayList<>();
+        List<SwaPool> ringPools = new ArrayList<>();
         List<Seq> live = new ArrayList<>();
         double[] latency = new double[steps];
         long tokens = 0, started = 0;
@@ -85,15 +87,16 @@ final class ServeCommand implements Callable<Integer> {
         double seconds;
         try (AttentionBackend b = provider.create(BackendOptions.parse(options)); Progress progress = new Progress(err)) {
             for (int f = 0; f < full; f++) pools.add(new KvPool(hkv, d, BLOCK, precision));
+            for (int l = 0; l < layout.length() - full; l++) ringPools.add(new SwaPool(hkv, d, WINDOW, precision));
             long t0 = System.nanoTime();
             for (int s = 0; s < steps; s++) {
                 // Arrivals fill free slots (one a step, two at the start); a quarter of them fork a running sequence.
                 for (int a = 0; a < (s == 0 ? Math.min(batch, 4) : 1) && live.size() < batch; a++) {
                     if (!live.isEmpty() && rnd.nextInt(4) == 0) {
-                        live.add(fork(live.get(rnd.nextInt(live.size())), layout, hkv, d, precision, rnd));
+                        live.add(fork(live.get(rnd.nextInt(live.size())), ringPools, hkv, d, rnd));
                         forks++;
                     } else {
-                        live.add(arrive(pools, layout, hkv, d, precision, promptMin + rnd.nextInt(promptMax - promptMin + 1), rnd));
+                        live.add(arrive(pools, ringPools, hkv, d, promptMin + rnd.nextInt(promptMax - promptMin + 1), rnd));
                     }
                     started++;
                 }
@@ -130,6 +133,10 @@ final class ServeCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "pool (first full layer): %d pages in use, %d free, %d allocated, peak %d in use (%s a page)%n",
                     pool0.pagesInUse(), pool0.freePages(), pool0.pagesAllocated(), peakPages,
                     ReportFormat.bytes(KvBudget.cacheBytes(BLOCK, hkv, d, precision)));
+            if (!ringPools.isEmpty()) {
+                out.printf(Locale.ROOT, "window rings (first sparse layer): %d in use, %d allocated (reused as sequences leave)%n",
+                        ringPools.get(0).ringsInUse(), ringPools.get(0).ringsAllocated());
+            }
             out.printf(Locale.ROOT, "KV per sequence at its mean length %d: HySparse %s, full attention %s (%.2fx), over these %d layers%n",
                     seqTokens / nSeq, ReportFormat.bytes(perSeq.hySparseBytes()), ReportFormat.bytes(perSeq.fullAttentionBytes()),
                     perSeq.reductionVsFullAttention(), layout.length());
@@ -137,6 +144,7 @@ final class ServeCommand implements Callable<Integer> {
         } finally {
             live.forEach(Seq::close);
             pools.forEach(KvPool::close);
+            ringPools.forEach(SwaPool::close);
         }
         return 0;
     }
@@ -151,7 +159,7 @@ final class ServeCommand implements Callable<Integer> {
         return a;
     }
 
-    private Seq arrive(List<KvPool> pools, String layout, int hkv, int d, KvPrecision precision, int prompt, SplittableRandom rnd) {
+    private Seq arrive(List<KvPool> pools, List<SwaPool> ringPools, int hkv, int d, int prompt, SplittableRandom rnd) {
         List<KvCache> caches = new ArrayList<>();
         List<SwaCache> windows = new ArrayList<>();
         for (KvPool pool : pools) {
@@ -159,17 +167,17 @@ final class ServeCommand implements Callable<Integer> {
             c.append(gauss(rnd, prompt * hkv * d), gauss(rnd, prompt * hkv * d), prompt);
             caches.add(c);
         }
-        for (char ch : layout.toCharArray()) if (ch == 'S') windows.add(window(hkv, d, precision, prompt, rnd));
+        for (SwaPool ring : ringPools) windows.add(window(ring, hkv, d, prompt, rnd));
         return new Seq(caches, windows, new int[] {8 + rnd.nextInt(57)});
     }
 
     /** A fork shares its parent's pages in every full layer; its window rings start as its parent's tokens would. */
-    private Seq fork(Seq parent, String layout, int hkv, int d, KvPrecision precision, SplittableRandom rnd) {
+    private Seq fork(Seq parent, List<SwaPool> ringPools, int hkv, int d, SplittableRandom rnd) {
         List<KvCache> caches = new ArrayList<>();
         for (KvCache c : parent.caches()) caches.add(c.fork());
         List<SwaCache> windows = new ArrayList<>();
         int length = caches.get(0).length();
-        for (char ch : layout.toCharArray()) if (ch == 'S') windows.add(window(hkv, d, precision, length, rnd));
+        for (SwaPool ring : ringPools) windows.add(window(ring, hkv, d, length, rnd));
         return new Seq(caches, windows, new int[] {8 + rnd.nextInt(57)});
     }
 
@@ -178,8 +186,8 @@ final class ServeCommand implements Callable<Integer> {
      * random chunk of W rows appended again and again (drawing fresh numbers for rows the ring drops would cost
      * most of an arrival), and the last W rows are fresh.
      */
-    private static SwaCache window(int hkv, int d, KvPrecision precision, int length, SplittableRandom rnd) {
-        SwaCache w = new SwaCache(hkv, d, WINDOW, precision);
+    private static SwaCache window(SwaPool pool, int hkv, int d, int length, SplittableRandom rnd) {
+        SwaCache w = pool.newRing();
         int n = hkv * d, dropped = Math.max(0, length - WINDOW);
         float[] k = gauss(rnd, WINDOW * n), v = gauss(rnd, WINDOW * n);
         for (int t = 0; t < dropped; t += WINDOW) {

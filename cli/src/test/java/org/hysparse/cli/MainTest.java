@@ -121,6 +121,7 @@ class MainTest {
         assertEquals(allocated, inUse + free, o);
         assertTrue(allocated <= Integer.parseInt(pool.group(4)) + 1, "freed pages are reused, not allocated anew: " + o);
         assertTrue(o.contains("KV per sequence"), o);
+        assertTrue(o.matches("(?s).*window rings \\(first sparse layer\\): \\d+ in use, \\d+ allocated.*"), o);
         Result bad = run("serve", "--batch", "0");
         assertEquals(2, bad.code());
         assertTrue(bad.err().startsWith("hysparse: --batch: expected >= 1 but got 0"), bad.err());
