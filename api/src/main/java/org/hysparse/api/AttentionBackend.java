@@ -27,6 +27,20 @@ public interface AttentionBackend extends AutoCloseable {
     /** SPEC 3: sparse attention over the shared cache view plus the SWA branch, gated, into {@code out[Lq][Hq][D]}. */
     void sparse(SparseRequest request, float[] out);
 
+    /**
+     * SPEC 1 then SPEC 2 in one call: the oracle into {@code output}, then the selection {@code policy} makes from its
+     * scores. Both are checked before either runs (a mass target over {@code MAX} scores is refused before the
+     * oracle writes anything). The default composes {@link #oracle(OracleRequest, OracleOutput)} and
+     * {@link #select(SelectionRequest)}; a device backend overrides it to keep the scores on the device between the
+     * two (the scores are still written to {@code output}).
+     */
+    default BlockSelection oracleAndSelect(OracleRequest request, OracleOutput output, SelectionPolicy policy) {
+        Checks.oracle(request, output);
+        Checks.policyFor(request.scores(), policy);
+        oracle(request, output);
+        return select(new SelectionRequest(output.scores(), policy));
+    }
+
     /** SPEC 5: max and mean dropped mass of a selection under the full layer's probabilities. */
     DroppedMass droppedMass(DroppedMassRequest request);
 

@@ -46,10 +46,7 @@ public final class Checks {
     /** SPEC 2 inputs. */
     public static void selection(SelectionRequest r) {
         BlockScores s = r.scores();
-        if (r.policy() instanceof SelectionPolicy.MassTarget && s.mode() != ScoreMode.MASS) {
-            throw new IllegalArgumentException("scores: expected MASS scores for mass-targeted selection (only masses bound the"
-                    + " dropped mass) but got " + s.mode() + " scores; run the oracle withScores(ScoreMode.MASS)");
-        }
+        policyFor(s.mode(), r.policy());
         float[] d = s.data();
         for (int i = 0; i < d.length; i++) {
             if (!(d[i] >= 0f && d[i] <= 1.0001f)) {
@@ -62,6 +59,15 @@ public final class Checks {
                 throw new IllegalArgumentException("scores: expected at least " + visible + " KV blocks for query block "
                         + (s.queryBlocks().first() + qb) + " but got " + s.kvBlocks());
             }
+        }
+    }
+
+    /** A selection policy over scores of {@code mode}: mass targeting needs masses (SPEC 5). */
+    public static void policyFor(ScoreMode mode, SelectionPolicy policy) {
+        if (policy == null) throw new IllegalArgumentException("policy: expected a selection policy but got null");
+        if (policy instanceof SelectionPolicy.MassTarget && mode != ScoreMode.MASS) {
+            throw new IllegalArgumentException("scores: expected MASS scores for mass-targeted selection (only masses bound the"
+                    + " dropped mass) but got " + mode + " scores; run the oracle withScores(ScoreMode.MASS)");
         }
     }
 

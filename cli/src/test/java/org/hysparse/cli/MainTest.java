@@ -163,15 +163,15 @@ class MainTest {
     void conformancePassesForAGoodBackendAndFailsForABrokenOne(@TempDir Path dir) throws Exception {
         Result good = run("conformance", "--backend", "cpu", "--kv", "fp32,bf16", "--junit-xml", dir.toString());
         assertEquals(0, good.code(), good.out() + good.err());
-        assertTrue(good.out().contains("cpu [fp32]: 26 passed, 0 failed, 0 skipped"), good.out());
-        assertTrue(good.out().contains("cpu [bf16]: 26 passed, 0 failed, 0 skipped"), good.out());
+        assertTrue(good.out().contains("cpu [fp32]: 27 passed, 0 failed, 0 skipped"), good.out());
+        assertTrue(good.out().contains("cpu [bf16]: 27 passed, 0 failed, 0 skipped"), good.out());
         assertTrue(good.out().contains("conformance: PASSED"));
         assertTrue(Files.readString(dir.resolve("TEST-hysparse.conformance.cpu.fp32.xml")).contains("failures=\"0\""));
         // --all: the runner finds every provider on this classpath; the broken one must fail by rule.
         Result all = run("conformance", "--all", "--kv", "fp32");
         assertEquals(1, all.code(), all.out());
-        assertTrue(all.out().contains("reference [fp32]: 26 passed, 0 failed, 0 skipped"), all.out());
-        assertTrue(all.out().contains("cpu [fp32]: 26 passed, 0 failed, 0 skipped"), all.out());
+        assertTrue(all.out().contains("reference [fp32]: 27 passed, 0 failed, 0 skipped"), all.out());
+        assertTrue(all.out().contains("cpu [fp32]: 27 passed, 0 failed, 0 skipped"), all.out());
         assertTrue(all.out().contains("broken-scale [fp32]:"), all.out());
         assertTrue(all.out().contains("FAILED  HS-ORACLE-1"), all.out());
         assertTrue(all.out().contains("conformance: FAILED"), all.out());

@@ -95,6 +95,7 @@ public final class ConformanceSuite {
             case SELECT_2 -> forEachCase(w -> selectionShape(rule, w, b));
             case SELECT_3 -> forEachCase(w -> massTarget(rule, w, b));
             case SELECT_4 -> needles(b);
+            case SELECT_5 -> forEachCase(w -> fused(rule, w, b));
             case SPARSE_1 -> forEachCase(w -> {
                 SparseRequest r = sparseRequest(w, ref.select(new SelectionRequest(refOracle(w).scores(), SelectionPolicy.TopK.of(w.c.k()))));
                 Compare.rows(rule, ctx(w), b.sparse(r), ref.sparse(r), w.c.hq(), w.c.dim(), tol.outRelL2());
@@ -314,6 +315,29 @@ public final class ConformanceSuite {
                         + dm.max() + " for the backend's selection");
             }
         }
+    }
+
+    /** HS-SELECT-5: the fused call against the two calls it stands for, on the backend itself and the reference. */
+    private void fused(Rule rule, Workload w, AttentionBackend b) {
+        for (SelectionPolicy p : List.of(SelectionPolicy.TopK.paper(w.c.k()), SelectionPolicy.TopK.of(w.c.k()))) {
+            OracleRequest r = oracleRequest(w);
+            OracleOutput out = OracleOutput.allocate(r);
+            BlockSelection fusedSel = b.oracleAndSelect(r, out, p);
+            Compare.rows(rule, ctx(w) + " fused oracle", out.out(), refOracle(w).out(), w.c.hq(), w.c.dim(), tol.outRelL2());
+            scores(rule, ctx(w) + " fused oracle", out.scores(), refOracle(w).scores());
+            Compare.exactly(rule, ctx(w) + " " + p + " fused vs select on its own scores", fusedSel, b.select(new SelectionRequest(out.scores(), p)));
+        }
+        // A mass target over MAX scores is refused before the oracle writes anything.
+        OracleRequest r = oracleRequest(w);
+        OracleOutput out = OracleOutput.allocate(r);
+        java.util.Arrays.fill(out.out(), 7f);
+        try {
+            b.oracleAndSelect(r, out, SelectionPolicy.MassTarget.of(0.1, w.c.kvBlocks()));
+            throw new RuleFailure(rule, ctx(w) + ": a mass target over MAX scores was accepted by oracleAndSelect");
+        } catch (IllegalArgumentException e) {
+            check(rule, String.valueOf(e.getMessage()).startsWith("scores"), ctx(w) + ": the refusal should name 'scores': " + e.getMessage());
+        }
+        for (float f : out.out()) check(rule, f == 7f, ctx(w) + ": oracleAndSelect wrote its output before refusing the policy");
     }
 
     private void needles(AttentionBackend b) {

@@ -10,6 +10,7 @@ public enum Rule {
     SELECT_1("HS-SELECT-1", "given the reference's S, the selection equals the reference's exactly"),
     SELECT_2("HS-SELECT-2", "selection shape: ascending, min(k, visible) blocks, forced sink and local blocks present"),
     SELECT_3("HS-SELECT-3", "mass-targeted selection keeps every row's dropped mass <= delta when kMax is not hit"),
+    SELECT_5("HS-SELECT-5", "oracleAndSelect gives the oracle's outputs and the selection select makes from its scores, and checks both before either runs"),
     SELECT_4("HS-SELECT-4", "a planted needle block is selected from the backend's own scores"),
     SPARSE_1("HS-SPARSE-1", "sparse attention (selected blocks of the shared cache + SWA window, gated) within tolerance of the reference"),
     SINK_1("HS-SINK-1", "oracle with sink logits: output, S in both modes and dropped mass within tolerance of the reference"),

@@ -26,7 +26,20 @@ final class MutantBackend implements AttentionBackend {
         /** A batch whose outputs all get the first request's block scores (a score buffer reused across the batch). */
         BATCH_SCORES_SHARED,
         /** Rows remembered by (pool page, slot) on first read and never refreshed: a freed page reused by another sequence reads stale. */
-        STALE_PAGE_MIRROR
+        STALE_PAGE_MIRROR,
+        /** A fused oracle-and-select that keeps the scores to itself: the caller's score buffer is left as it was. */
+        FUSED_SCORES_KEPT
+    }
+
+    @Override
+    public BlockSelection oracleAndSelect(OracleRequest request, OracleOutput output, SelectionPolicy policy) {
+        if (m != Mutation.FUSED_SCORES_KEPT) return AttentionBackend.super.oracleAndSelect(request, output, policy);
+        Checks.oracle(request, output);
+        Checks.policyFor(request.scores(), policy);
+        OracleOutput mine = OracleOutput.allocate(request);
+        oracle(request, mine);
+        System.arraycopy(mine.out(), 0, output.out(), 0, mine.out().length);
+        return select(new SelectionRequest(mine.scores(), policy));
     }
 
     private final java.util.Map<String, float[]> mirror = new java.util.concurrent.ConcurrentHashMap<>();

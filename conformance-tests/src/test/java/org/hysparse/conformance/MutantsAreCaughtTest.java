@@ -44,7 +44,8 @@ class MutantsAreCaughtTest {
             "UNCHECKED_V2, HS-ERR-1",
             "BATCH_SCORES_SHARED, HS-BATCH-1",
             "STALE_PAGE_MIRROR, HS-BATCH-2",
-            "STALE_PAGE_MIRROR, HS-BATCH-3"})
+            "STALE_PAGE_MIRROR, HS-BATCH-3",
+            "FUSED_SCORES_KEPT, HS-SELECT-5"})
     void mutantIsCaught(Mutation mutation, String ruleId) {
         Rule rule = EnumSet.allOf(Rule.class).stream().filter(r -> r.id().equals(ruleId)).findFirst().orElseThrow();
         RuleResult result = suite.check(rule, new MutantBackend(mutation));
