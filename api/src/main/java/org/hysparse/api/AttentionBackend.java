@@ -80,16 +80,7 @@ public interface AttentionBackend extends AutoCloseable {
 
     /** Selections for many sequences' scores, checked all before any is made; selection is cheap, so one by one. */
     default List<BlockSelection> select(List<SelectionRequest> requests) {
-        if (requests == null) throw new IllegalArgumentException("requests: expected selection requests but got null");
-        for (int i = 0; i < requests.size(); i++) {
-            SelectionRequest r = requests.get(i);
-            if (r == null) throw new IllegalArgumentException("requests[" + i + "]: expected a selection request but got null");
-            try {
-                Checks.selection(r);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("requests[" + i + "]." + e.getMessage(), e);
-            }
-        }
+        Checks.selections(requests);
         List<BlockSelection> out = new ArrayList<>();
         for (SelectionRequest r : requests) out.add(select(r));
         return out;

@@ -137,11 +137,7 @@ public final class Checks {
         for (int i = 0; i < requests.size(); i++) {
             R r = requests.get(i);
             O out = outputs.get(i);
-            try {
-                check.accept(r, out);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("requests[" + i + "]." + e.getMessage(), e);
-            }
+            inRequest(i, () -> check.accept(r, out));
             if (poolOf(kv.apply(r)) != pool) {
                 throw new IllegalArgumentException("requests[" + i + "].kv: expected a sequence of the batch's pool (that of requests[0])"
                         + " but got one of another pool");
@@ -155,6 +151,25 @@ public final class Checks {
     }
 
     // ---- shared pieces ----
+
+    /** Selection requests for many sequences, each as {@link #selection} checks it (messages prefixed {@code requests[i].}). */
+    public static void selections(List<SelectionRequest> requests) {
+        if (requests == null) throw new IllegalArgumentException("requests: expected selection requests but got null");
+        for (int i = 0; i < requests.size(); i++) {
+            SelectionRequest r = requests.get(i);
+            if (r == null) throw new IllegalArgumentException("requests[" + i + "]: expected a selection request but got null");
+            inRequest(i, () -> selection(r));
+        }
+    }
+
+    /** Runs request i's check, its message prefixed with {@code requests[i].}: one place for every batch check. */
+    private static void inRequest(int i, Runnable check) {
+        try {
+            check.run();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("requests[" + i + "]." + e.getMessage(), e);
+        }
+    }
 
     private static KvPool poolOf(KvSource kv) {
         return switch (kv) {

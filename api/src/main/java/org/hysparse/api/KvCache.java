@@ -1,8 +1,5 @@
 package org.hysparse.api;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /**
  * A full attention layer's KV cache, paged in blocks of {@code blockSize} tokens, each page head-major
  * ({@code [kvHead][slot][headDim]}) so that one head's block is contiguous. Its pages come from a
@@ -78,7 +75,7 @@ public final class KvCache implements KvSource, AutoCloseable {
      */
     public KvCache fork() {
         ensureOpen();
-        return pool.forked(this, java.util.Arrays.copyOf(table, pages), length);
+        return pool.forked(java.util.Arrays.copyOf(table, pages), length);
     }
 
     /** The pool this cache's pages come from. */

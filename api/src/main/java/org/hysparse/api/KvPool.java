@@ -136,12 +136,14 @@ public final class KvPool implements AutoCloseable {
         if (r == 0) free.add(page);
     }
 
+    /** A sequence closed: its pool forgets it, and a private pool closes with its last sequence. */
     synchronized void closed(KvCache c) {
         sequences.remove(c);
         if (privatePool && sequences.isEmpty()) close();
     }
 
-    synchronized KvCache forked(KvCache source, int[] table, int length) {
+    /** A new sequence sharing the pages of {@code table} (each counted once more for it) and {@code length} tokens. */
+    synchronized KvCache forked(int[] table, int length) {
         ensureOpen();
         for (int p : table) share(p);
         return new KvCache(this, table, length);
@@ -154,8 +156,6 @@ public final class KvPool implements AutoCloseable {
     }
 
     synchronized void opened(KvCache c) { sequences.add(c); }
-
-    /** A sequence closed: its pool forgets it, and a private pool closes with its last sequence. */
 
     private void ensureOpen() {
         if (closed) throw new IllegalStateException("KV pool is closed");

@@ -15,9 +15,7 @@ record RunConfig(String pattern, int context, int decode, int prefillRows, int h
                  String preset) {
 
     RunConfig {
-        if (pattern.isEmpty() || pattern.charAt(0) != 'F' || !pattern.matches("[FS]+")) {
-            throw new IllegalArgumentException("--pattern: expected F and S letters starting with F (a sparse layer needs a full layer before it) but got '" + pattern + "'");
-        }
+        checkPattern(pattern);
         positive("--context", context);
         if (decode < 0) throw new IllegalArgumentException("--decode: expected >= 0 but got " + decode);
         if (prefillRows < 0 || prefillRows > context) {
@@ -55,6 +53,19 @@ record RunConfig(String pattern, int context, int decode, int prefillRows, int h
         java.util.Arrays.fill(p, 'S');
         for (int i = 0; i < full; i++) p[(int) ((long) i * layers / full)] = 'F';
         return new String(p);
+    }
+
+    /** A layout of F and S letters starting with F: a sparse layer reads the closest full layer before it. */
+    static String checkPattern(String pattern) {
+        if (pattern.isEmpty() || pattern.charAt(0) != 'F' || !pattern.matches("[FS]+")) {
+            throw new IllegalArgumentException("--pattern: expected F and S letters starting with F (a sparse layer needs a full layer before it) but got '" + pattern + "'");
+        }
+        return pattern;
+    }
+
+    /** {@code --heads} as given, else the preset's Hq/Hkv. */
+    static int[] heads(String text, org.hysparse.api.ModelPreset preset) {
+        return text != null ? heads(text) : new int[] {preset.queryHeads(), preset.kvHeads()};
     }
 
     /** Parses "32/8". */

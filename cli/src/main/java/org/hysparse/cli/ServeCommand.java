@@ -64,11 +64,10 @@ final class ServeCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         ModelPreset p = ModelPreset.named(preset);
-        int[] h = heads != null ? RunConfig.heads(heads) : new int[] {p.queryHeads(), p.kvHeads()};
+        int[] h = RunConfig.heads(heads, p);
         int hq = h[0], hkv = h[1], d = dim != null ? dim : p.headDim();
         KvPrecision precision = KvPrecision.parse(kv);
-        String layout = pattern.trim().toUpperCase(Locale.ROOT);
-        if (!layout.matches("F[FS]*")) throw new IllegalArgumentException("--pattern: expected F and S letters starting with F but got '" + pattern + "'");
+        String layout = RunConfig.checkPattern(pattern.trim().toUpperCase(Locale.ROOT));
         if (batch < 1) throw new IllegalArgumentException("--batch: expected >= 1 but got " + batch);
         if (steps < 1) throw new IllegalArgumentException("--steps: expected >= 1 but got " + steps);
         if (promptMin < 1 || promptMax < promptMin) {

@@ -56,7 +56,7 @@ final class WorkloadOptions {
         String layout = pattern != null ? pattern.trim().toUpperCase(Locale.ROOT)
                 : layers != null || full != null ? RunConfig.evenPattern(layers != null ? layers : p.layers(), full != null ? full : 5)
                 : p.pattern();
-        int[] h = heads != null ? RunConfig.heads(heads) : new int[] {p.queryHeads(), p.kvHeads()};
+        int[] h = RunConfig.heads(heads, p);
         boolean custom = pattern != null || layers != null || full != null || heads != null || dim != null;
         return new RunConfig(layout, context, decode, prefill, h[0], h[1], dim != null ? dim : p.headDim(), block, topk, window, delta,
                 KvPrecision.parse(kv), seed, needles, ScoreMode.parse(scores), v1Policy, custom ? "" : p.name());

@@ -79,7 +79,7 @@ final class CpuBackend implements AttentionBackend {
                         Rows t = begin(q, kv.kvHeads(), hh, r0, r1, r.scale(), bs, visible);
                         setSinks(t.sc().sel, r.sink(), hh, group, t.rCount());
                         scan(t, q, kv, bs, 0, visible, true);
-                        finish(t.sc(), q, s, out, r.sink(), hh, qq, r0, group, t.rCount(), t.rPad(), visible);
+                        finish(t.sc(), q, s, out, hh, qq, r0, group, t.rCount(), t.rPad(), visible);
                         return null;
                     }));
                     continue;
@@ -101,7 +101,7 @@ final class CpuBackend implements AttentionBackend {
                     sc.ensure(rPad, q.headDim(), bs, visible);
                     part.merge(sc, rCount);
                     setSinks(sc.sel, r.sink(), hh, group, rCount);
-                    finish(sc, q, s, out, r.sink(), hh, qq, r0, group, rCount, rPad, visible);
+                    finish(sc, q, s, out, hh, qq, r0, group, rCount, rPad, visible);
                     return null;
                 }));
             }
@@ -118,7 +118,7 @@ final class CpuBackend implements AttentionBackend {
     }
 
     /** A task's output and its row of S, from the final softmax state and block statistics in {@code sc}. */
-    private static void finish(Scratch sc, Queries q, BlockScores s, float[] out, float[] sink, int h, int qb, int r0, int group,
+    private static void finish(Scratch sc, Queries q, BlockScores s, float[] out, int h, int qb, int r0, int group,
                                int rCount, int rPad, int visible) {
         writeOutput(sc, q, r0, group, h, rCount, out, null);
         for (int j = 0; j < visible; j++) {

@@ -15,6 +15,17 @@ import org.hysparse.api.KvPrecision;
 public final class CpuProvider implements AttentionBackendProvider {
     public static final String NAME = "cpu";
     private static final String VECTOR_MODULE = "jdk.incubator.vector";
+    /** The system property forcing the vector width (see {@link VectorInfo}). */
+    static final String VECTOR_BITS = "hysparse.cpu.vectorBits";
+
+    /**
+     * Why {@code bits} cannot be a forced vector width, or null when it can (or none is forced). Here, not in
+     * {@link VectorInfo}, so that the provider can say it without loading a Vector API class.
+     */
+    static String badVectorBits(String bits) {
+        if (bits == null || bits.isBlank() || java.util.Set.of("128", "256", "512").contains(bits.trim())) return null;
+        return VECTOR_BITS + ": expected 128, 256 or 512 but got '" + bits + "'";
+    }
 
     @Override public String name() { return NAME; }
 
@@ -26,10 +37,8 @@ public final class CpuProvider implements AttentionBackendProvider {
         if (ModuleLayer.boot().findModule(VECTOR_MODULE).isEmpty()) {
             return Availability.unavailable("the JVM was started without --add-modules " + VECTOR_MODULE);
         }
-        String bits = System.getProperty("hysparse.cpu.vectorBits");
-        if (bits != null && !bits.isBlank() && !java.util.Set.of("128", "256", "512").contains(bits.trim())) {
-            return Availability.unavailable("hysparse.cpu.vectorBits: expected 128, 256 or 512 but got '" + bits + "'");
-        }
+        String bad = badVectorBits(System.getProperty(VECTOR_BITS));
+        if (bad != null) return Availability.unavailable(bad);
         return Availability.available("Vector API present, " + Runtime.getRuntime().availableProcessors() + " cores");
     }
 

@@ -12,20 +12,17 @@ import jdk.incubator.vector.VectorSpecies;
  * the Vector API module.
  */
 final class VectorInfo {
-    static final String PROPERTY = "hysparse.cpu.vectorBits";
+    static final String PROPERTY = CpuProvider.VECTOR_BITS;
     static final VectorSpecies<Float> SPECIES = choose(System.getProperty(PROPERTY));
 
     private VectorInfo() {
     }
 
     static VectorSpecies<Float> choose(String bits) {
+        String bad = CpuProvider.badVectorBits(bits);
+        if (bad != null) throw new IllegalArgumentException(bad);
         if (bits == null || bits.isBlank()) return FloatVector.SPECIES_PREFERRED;
-        return switch (bits.trim()) {
-            case "128" -> FloatVector.SPECIES_128;
-            case "256" -> FloatVector.SPECIES_256;
-            case "512" -> FloatVector.SPECIES_512;
-            default -> throw new IllegalArgumentException(PROPERTY + ": expected 128, 256 or 512 but got '" + bits + "'");
-        };
+        return VectorSpecies.of(float.class, VectorShape.forBitSize(Integer.parseInt(bits.trim())));
     }
 
     /** What was chosen and why, for the device line and the log. */
