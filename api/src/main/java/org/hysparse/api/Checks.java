@@ -49,8 +49,9 @@ public final class Checks {
         policyFor(s.mode(), r.policy());
         float[] d = s.data();
         for (int i = 0; i < d.length; i++) {
-            if (!(d[i] >= 0f && d[i] <= 1.0001f)) {
-                throw new IllegalArgumentException("scores: expected values in [0, 1] but got " + d[i] + " at flat index " + i);
+            if (!(d[i] >= 0f && d[i] <= Tolerances.SCORE_MAX)) {
+                throw new IllegalArgumentException("scores: expected values in [0, 1] (up to " + Tolerances.SCORE_MAX
+                        + " for rounding) but got " + d[i] + " at flat index " + i);
             }
         }
         for (int qb = 0; qb < s.queryBlocks().count(); qb++) {

@@ -24,6 +24,8 @@ import picocli.CommandLine.Model.CommandSpec;
 final class ConformanceCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+    @picocli.CommandLine.ParentCommand
+    Main main;
 
     static final class Which {
         @Option(names = "--backend", description = "One backend by name (default: the default backend).")
@@ -59,7 +61,7 @@ final class ConformanceCommand implements Callable<Integer> {
             var provider = which == null || which.backend == null ? backends.chooseDefault().provider() : backends.require(which.backend);
             reports.addAll(ConformanceRunner.run(provider, BackendOptions.parse(options), seed, only));
         }
-        out.print(ConformanceRunner.summary(reports));
+        out.print(ConformanceRunner.summary(reports, main != null && main.verbose));
         if (junitXml != null) out.println("JUnit XML: " + JUnitXml.write(reports, junitXml));
         boolean ok = reports.stream().allMatch(ConformanceReport::passed);
         out.println(ok ? "conformance: PASSED" : "conformance: FAILED");

@@ -69,7 +69,7 @@ public abstract class AttentionBackendVerification {
                         switch (r.status()) {
                             case PASSED -> { }
                             case SKIPPED -> Assumptions.abort(r.message());
-                            case FAILED -> throw new AssertionError(r.message());
+                            case FAILED -> throw new AssertionError(r.message(), r.cause() instanceof RuleFailure ? null : r.cause());
                         }
                     })));
         });

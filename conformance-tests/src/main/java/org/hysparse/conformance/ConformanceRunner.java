@@ -72,6 +72,25 @@ public final class ConformanceRunner {
         return sb.toString();
     }
 
+    /**
+     * The summary, and under each failed rule whose backend threw, that exception's stack trace (the CLI's
+     * {@code --verbose}): an implementer finds the line.
+     */
+    public static String summary(List<ConformanceReport> reports, boolean traces) {
+        if (!traces) return summary(reports);
+        StringBuilder sb = new StringBuilder(summary(reports));
+        for (ConformanceReport r : reports) {
+            for (RuleResult rr : r.failures()) {
+                if (rr.cause() == null || rr.cause() instanceof RuleFailure) continue;
+                java.io.StringWriter trace = new java.io.StringWriter();
+                rr.cause().printStackTrace(new java.io.PrintWriter(trace));
+                sb.append(r.backend()).append(" [").append(r.precision().shortName()).append("] ").append(rr.rule().id())
+                        .append(" threw:\n").append(trace);
+            }
+        }
+        return sb.toString();
+    }
+
     /** Rule ids that failed, e.g. to assert which rule caught a mutant. */
     public static Set<String> failedIds(ConformanceReport report) {
         return report.failures().stream().map(r -> r.rule().id()).collect(Collectors.toCollection(java.util.TreeSet::new));

@@ -28,6 +28,8 @@ public final class ConformanceSuite {
     private final Tolerance tol;
     private final ReferenceBackend ref = new ReferenceBackend();
     private final Map<String, OracleOutput> refOracle = new HashMap<>();
+    /** The case the running rule is on, named in the failure when the backend throws. */
+    private volatile String currentCase;
 
     public ConformanceSuite(KvPrecision precision, long seed) {
         this.precision = precision;
@@ -62,10 +64,14 @@ public final class ConformanceSuite {
         } catch (RuleSkipped s) {
             return new RuleResult(rule, RuleResult.Status.SKIPPED, rule.id() + " skipped: " + s.getMessage(), millis(start));
         } catch (RuleFailure f) {
-            return new RuleResult(rule, RuleResult.Status.FAILED, f.getMessage(), millis(start));
+            return new RuleResult(rule, RuleResult.Status.FAILED, f.getMessage(), millis(start), f.getCause() != null ? f.getCause() : f);
         } catch (RuntimeException | AssertionError | OutOfMemoryError e) {
-            return new RuleResult(rule, RuleResult.Status.FAILED, rule.id() + " threw " + e + " [seed " + seed + ", "
-                    + precision + "]", millis(start));
+            // The backend threw: say where (the case that was running) and keep the exception for its stack trace.
+            String where = currentCase != null ? " in case " + currentCase : "";
+            return new RuleResult(rule, RuleResult.Status.FAILED, rule.id() + " threw " + e + where + " [seed=" + seed + ", "
+                    + precision + "] (the cause has the stack trace)", millis(start), e);
+        } finally {
+            currentCase = null;
         }
     }
 
@@ -97,8 +103,19 @@ public final class ConformanceSuite {
             case SELECT_4 -> needles(b);
             case SELECT_5 -> forEachCase(w -> fused(rule, w, b));
             case SPARSE_1 -> forEachCase(w -> {
-                SparseRequest r = sparseRequest(w, ref.select(new SelectionRequest(refOracle(w).scores(), SelectionPolicy.TopK.of(w.c.k()))));
+                BlockSelection sel = ref.select(new SelectionRequest(refOracle(w).scores(), SelectionPolicy.TopK.of(w.c.k())));
+                SparseRequest r = sparseRequest(w, sel);
                 Compare.rows(rule, ctx(w), b.sparse(r), ref.sparse(r), w.c.hq(), w.c.dim(), tol.outRelL2());
+                // Each branch alone (gates 1/0 and 0/1): a wrong window and a wrong selected branch no longer look alike.
+                float[] ones = new float[w.gateSel.length], zeros = new float[w.gateSel.length];
+                Arrays.fill(ones, 1f);
+                int win = w.swa == null ? 0 : w.c.window();
+                SparseRequest selOnly = SparseRequest.of(w.queries, w.cache.view(), sel, w.swa, win, ones, zeros);
+                Compare.rows(rule, ctx(w) + " selected branch alone (gates 1/0)", b.sparse(selOnly), ref.sparse(selOnly),
+                        w.c.hq(), w.c.dim(), tol.outRelL2());
+                SparseRequest swaOnly = SparseRequest.of(w.queries, w.cache.view(), sel, w.swa, win, zeros, ones);
+                Compare.rows(rule, ctx(w) + " window branch alone (gates 0/1)", b.sparse(swaOnly), ref.sparse(swaOnly),
+                        w.c.hq(), w.c.dim(), tol.outRelL2());
             });
             case SINK_1 -> forEachCase(w -> oracleSinks(rule, w, b));
             case SINK_2 -> forEachCase(w -> {
@@ -129,7 +146,7 @@ public final class ConformanceSuite {
             case BATCH_2 -> new Batches(this, b, ref, 0xBA2).isolation();
             case BATCH_3 -> new Batches(this, b, ref, 0xBA3).continuous();
             case KV_1 -> viewFollowsCache(b);
-            case KV_2 -> byteAccounting();
+            case KV_2 -> byteAccounting(b);
             case KV_3 -> noCopyOnDecode(b);
             case DET_1 -> determinism(b);
             case THREAD_1 -> threadSafety(b);
@@ -151,10 +168,17 @@ public final class ConformanceSuite {
 
     private void forEachCase(Consumer<Workload> check) {
         for (Case c : cases()) {
-            try (Workload w = new Workload(c, precision)) {
+            try (Workload w = open(c)) {
                 check.accept(w);
             }
         }
+    }
+
+    /** The workload of case {@code c}, remembered as the running case for a failure's message. */
+    Workload open(Case c) {
+        Workload w = new Workload(c, precision);
+        currentCase = ctx(w);
+        return w;
     }
 
     String ctx(Workload w) {
@@ -242,7 +266,7 @@ public final class ConformanceSuite {
 
     private void causality(AttentionBackend b) {
         for (String name : List.of("partial-last-block", "t-below-b-prefill", "gqa-32-8-decode")) {
-            try (Workload w = new Workload(find(name), precision)) {
+            try (Workload w = open(find(name))) {
                 OracleOutput before = b.oracle(oracleRequest(w));
                 Random rnd = new Random(seed ^ 0x5EED);
                 int extra = 2 * w.c.block() + 3;
@@ -343,7 +367,7 @@ public final class ConformanceSuite {
     private void needles(AttentionBackend b) {
         for (Case c : cases()) {
             if (c.pattern() != Pattern.NEEDLE) continue;
-            try (Workload w = new Workload(c, precision)) {
+            try (Workload w = open(c)) {
                 // The paper's way (MAX scores, nothing forced) and v1's (MASS scores, sink and local forced).
                 BlockSelection paper = b.select(new SelectionRequest(b.oracle(oracleRequest(w)).scores(), SelectionPolicy.TopK.paper(c.k())));
                 BlockSelection v1 = b.select(new SelectionRequest(b.oracle(oracleRequest(w).withScores(ScoreMode.MASS)).scores(),
@@ -364,7 +388,7 @@ public final class ConformanceSuite {
     }
 
     private void viewFollowsCache(AttentionBackend b) {
-        try (Workload w = new Workload(find("gqa-32-8-decode"), precision)) {
+        try (Workload w = open(find("gqa-32-8-decode"))) {
             KvCacheView view = w.cache.view();
             if (!view.sharesWith(w.cache) || view.keyPage(0) != w.cache.keyPage(0) || view.ownedBytes() != 0) {
                 throw new RuleFailure(Rule.KV_1, ctx(w) + ": the view does not read the cache's own pages");
@@ -385,9 +409,15 @@ public final class ConformanceSuite {
         }
     }
 
-    private void byteAccounting() {
-        try (Workload w = new Workload(find("partial-last-block"), precision)) {
+    /**
+     * SPEC 4's byte formulas, on caches the backend has just read (reading never grows or copies them), and the
+     * backend's own device memory: back to its level before once the caches it read are closed.
+     */
+    private void byteAccounting(AttentionBackend b) {
+        long deviceBefore = b.deviceMemoryBytes();
+        try (Workload w = open(find("partial-last-block"))) {
             Case c = w.c;
+            everything(b, w);
             long per = (long) c.hkv() * c.dim() * precision.bytes();
             check(Rule.KV_2, w.cache.bytes() == 2L * c.tokens() * per, ctx(w) + ": cache bytes " + w.cache.bytes() + ", SPEC 4 says " + 2L * c.tokens() * per);
             check(Rule.KV_2, w.cache.view().ownedBytes() == 0, ctx(w) + ": the view owns " + w.cache.view().ownedBytes() + " bytes");
@@ -400,6 +430,9 @@ public final class ConformanceSuite {
             check(Rule.KV_2, here.hySparseBytes() == w.cache.bytes() + 3 * w.swa.bytes(), ctx(w) + ": budget " + here.hySparseBytes()
                     + " != one full cache + three windows " + (w.cache.bytes() + 3 * w.swa.bytes()));
         }
+        long deviceAfter = b.deviceMemoryBytes();
+        check(Rule.KV_2, deviceAfter <= deviceBefore, "device memory " + deviceBefore + " bytes before a workload and "
+                + deviceAfter + " after its caches closed: a device copy outlived its cache [seed=" + seed + ", " + precision + "]");
     }
 
     /**
@@ -412,7 +445,7 @@ public final class ConformanceSuite {
             throw new RuleSkipped("this JVM cannot measure per-thread allocation");
         }
         sun.setThreadAllocatedMemoryEnabled(true);
-        try (Workload w = new Workload(find("long-decode"), precision)) {
+        try (Workload w = open(find("long-decode"))) {
             long atT = decodeStepAllocation(b, sun, w, w.queries);
             long bytesAtT = w.cache.bytes();
             Random rnd = new Random(seed ^ 0xA110C);
@@ -468,38 +501,74 @@ public final class ConformanceSuite {
 
     private void determinism(AttentionBackend b) {
         for (String name : List.of("long-prefill-tail", "gqa-32-8-decode", "peaked")) {
-            try (Workload w = new Workload(find(name), precision)) {
+            try (Workload w = open(find(name))) {
                 same(Rule.DET_1, ctx(w), everything(b, w), everything(b, w));
             }
         }
     }
 
+    /**
+     * HS-THREAD-1. Two parts, both started together through a barrier with more threads than cores, so that calls
+     * overlap: (1) many sparse layers of one full layer (each its own gates, sinks and selection) reading one
+     * shared cache at once, the real HySparse pattern; (2) whole steps of different cases. Every result is
+     * compared bitwise with the same call made serially.
+     */
     private void threadSafety(AttentionBackend b) {
+        int threads = Math.max(8, 2 * Runtime.getRuntime().availableProcessors());
+        try (Workload w = open(find("partial-last-block"))) {
+            Random rnd = new Random(seed ^ 0x7EAD);
+            List<SparseRequest> layers = new ArrayList<>();
+            for (int l = 0; l < threads; l++) {
+                int k = 1 + l % Math.max(1, w.c.kvBlocks());
+                BlockSelection sel = ref.select(new SelectionRequest(refOracle(w).scores(), SelectionPolicy.TopK.paper(k)));
+                int n = w.gateSel.length;
+                layers.add(SparseRequest.of(w.queries, w.cache.view(), sel, w.swa, w.c.window(), Workload.uniform(rnd, n),
+                        Workload.uniform(rnd, n)).withSinks(l % 2 == 0 ? w.sinkSel : null, l % 3 == 0 ? w.sinkSwa : null));
+            }
+            List<float[]> serial = layers.stream().map(b::sparse).toList();
+            concurrently(threads, t -> {
+                for (int rep = 0; rep < 4; rep++) {
+                    Compare.bitwise(Rule.THREAD_1, ctx(w) + " sparse layer " + t + " of " + threads + " sharing one cache, repetition "
+                            + rep + ", concurrent vs serial", serial.get(t), b.sparse(layers.get(t)));
+                }
+            });
+        }
         List<String> names = List.of("partial-last-block", "gqa-32-8-decode", "small-query-blocks", "needle");
         Map<String, Outputs> serial = new HashMap<>();
         for (String n : names) {
-            try (Workload w = new Workload(find(n), precision)) {
+            try (Workload w = open(find(n))) {
                 serial.put(n, everything(b, w));
             }
         }
-        ExecutorService pool = Executors.newFixedThreadPool(4);
+        concurrently(threads, t -> {
+            String n = names.get(t % names.size());
+            try (Workload w = new Workload(find(n), precision)) {
+                same(Rule.THREAD_1, ctx(w) + " thread " + t + " concurrent vs serial", serial.get(n), everything(b, w));
+            }
+        });
+    }
+
+    /** Runs {@code body(t)} on {@code threads} threads released together; the first failure is rethrown. */
+    private void concurrently(int threads, java.util.function.IntConsumer body) {
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
             List<Future<?>> futures = new ArrayList<>();
-            for (int rep = 0; rep < 2; rep++) {
-                for (String n : names) {
-                    futures.add(pool.submit(() -> {
-                        try (Workload w = new Workload(find(n), precision)) {
-                            same(Rule.THREAD_1, ctx(w) + " concurrent vs serial", serial.get(n), everything(b, w));
-                        }
-                    }));
-                }
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    body.accept(id);
+                    return null;
+                }));
             }
             for (Future<?> f : futures) {
                 try {
                     f.get();
                 } catch (java.util.concurrent.ExecutionException e) {
                     if (e.getCause() instanceof RuleFailure rf) throw rf;
-                    throw new RuleFailure(Rule.THREAD_1, "concurrent call threw " + e.getCause());
+                    throw new RuleFailure(Rule.THREAD_1, "a concurrent call threw " + e.getCause() + " [seed=" + seed + ", "
+                            + precision + "]", e.getCause());
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new RuleFailure(Rule.THREAD_1, "interrupted");
@@ -512,7 +581,7 @@ public final class ConformanceSuite {
 
     private void inputsUnchanged(AttentionBackend b) {
         for (String name : List.of("partial-last-block", "window-beyond-t", "needle")) {
-            try (Workload w = new Workload(find(name), precision)) {
+            try (Workload w = open(find(name))) {
                 Snapshot before = Snapshot.of(w);
                 OracleOutput o = b.oracle(oracleRequest(w));
                 float[] scores = o.scores().data().clone();

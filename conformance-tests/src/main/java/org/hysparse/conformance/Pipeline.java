@@ -55,7 +55,7 @@ final class Pipeline {
 
     private void step(String name, KvCache cache, List<SwaCache> windows, BlockGeometry g, int rows, Tolerance tol) {
         String ctx = "[E2E " + name + ", T=" + cache.length() + ", Hq/Hkv=" + HQ + "/" + HKV + ", D=" + D + ", B=" + B + ", W="
-                + WINDOW + ", k=" + K + ", seed " + suite.seed() + ", " + suite.precision() + "]";
+                + WINDOW + ", k=" + K + ", seed=" + suite.seed() + ", " + suite.precision() + "]";
         Queries q = Queries.last(Workload.gaussian(rnd, rows * HQ * D, 1.5f), rows, HQ, D, cache.length());
         OracleRequest or = OracleRequest.of(q, cache, g);
         OracleOutput got = b.oracle(or), want = ref.oracle(or);

@@ -9,5 +9,11 @@ public final class RuleFailure extends AssertionError {
         this.rule = rule;
     }
 
+    /** A rule broken by the backend throwing: {@code cause} is the backend's exception, kept for its stack trace. */
+    public RuleFailure(Rule rule, String message, Throwable cause) {
+        super(rule.id() + " " + message, cause);
+        this.rule = rule;
+    }
+
     public Rule rule() { return rule; }
 }

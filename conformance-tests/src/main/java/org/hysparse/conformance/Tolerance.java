@@ -1,10 +1,11 @@
 package org.hysparse.conformance;
 
 import org.hysparse.api.KvPrecision;
+import org.hysparse.api.Tolerances;
 
-/** SPEC "Conformance tolerances": {@code out} relative L2 per row; {@code S} absolute. */
+/** SPEC "Conformance tolerances" for one precision ({@link Tolerances} holds the figures): {@code out} relative L2 per row; {@code S} absolute. */
 public record Tolerance(double outRelL2, double scoreAbs) {
     public static Tolerance of(KvPrecision precision) {
-        return precision == KvPrecision.FLOAT32 ? new Tolerance(1e-4, 1e-5) : new Tolerance(2e-2, 1e-3);
+        return new Tolerance(Tolerances.outRelL2(precision), Tolerances.scoreAbs(precision));
     }
 }

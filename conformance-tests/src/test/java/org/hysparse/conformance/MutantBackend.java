@@ -28,7 +28,45 @@ final class MutantBackend implements AttentionBackend {
         /** Rows remembered by (pool page, slot) on first read and never refreshed: a freed page reused by another sequence reads stale. */
         STALE_PAGE_MIRROR,
         /** A fused oracle-and-select that keeps the scores to itself: the caller's score buffer is left as it was. */
-        FUSED_SCORES_KEPT
+        FUSED_SCORES_KEPT,
+        /** Selection lists in the order blocks were picked, not ascending. */
+        UNSORTED_SELECTION,
+        /** Mass targeting that stops once the mass left out is within twice delta. */
+        DELTA_LOOSE,
+        /** Block scores written one block later (an off-by-one in the block index): the scored block is its neighbour. */
+        S_BLOCK_SHIFT,
+        /** Dropped mass reporting the worst row as the mean too. */
+        MASS_MEAN_AS_MAX,
+        /** A view snapshotted on first use: tokens appended to the cache later are never read by the selected branch. */
+        VIEW_SNAPSHOT,
+        /** A "device copy" of every cache read, counted in deviceMemoryBytes and never freed when the cache closes. */
+        DEVICE_COPY_LEAKED,
+        /** One ulp of the first output flipped on every other sparse call (as an unordered parallel sum would). */
+        NONDETERMINISTIC,
+        /** Sparse outputs staged through one buffer shared by every caller. */
+        SHARED_SCRATCH
+    }
+
+    private final java.util.Map<KvCache, Integer> snapshots = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+    private final java.util.Map<KvCache, Long> deviceCopies = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+    private final java.util.concurrent.atomic.AtomicLong sparseCalls = new java.util.concurrent.atomic.AtomicLong();
+    private float[] scratch = new float[0];
+
+    @Override
+    public long deviceMemoryBytes() {
+        synchronized (deviceCopies) {
+            return deviceCopies.values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    /** The cache behind a source (a cache, or a view of one); null for a window. */
+    private static KvCache cacheOf(KvSource kv) {
+        return kv instanceof KvCacheView v ? v.cache() : kv instanceof KvCache c ? c : null;
+    }
+
+    private void mirrorOnDevice(KvSource kv) {
+        KvCache c = cacheOf(kv);
+        if (m == Mutation.DEVICE_COPY_LEAKED && c != null) deviceCopies.put(c, c.bytes());
     }
 
     @Override
@@ -46,7 +84,7 @@ final class MutantBackend implements AttentionBackend {
 
     /** Key (or value) row (t, h), through the stale page mirror when that is the mutation. */
     private void read(KvSource kv, int t, int h, float[] dst, boolean key) {
-        KvCache cache = kv instanceof KvCacheView v ? v.cache() : kv instanceof KvCache c ? c : null;
+        KvCache cache = cacheOf(kv);
         if (m != Mutation.STALE_PAGE_MIRROR || cache == null) {
             if (key) kv.readKey(t, h, dst);
             else kv.readValue(t, h, dst);
@@ -123,6 +161,7 @@ final class MutantBackend implements AttentionBackend {
     @Override
     public void oracle(OracleRequest r, OracleOutput o) {
         if (m != Mutation.NO_VALIDATION) Checks.oracle(r.withSink(sinkUnchecked(r.sink())), o);
+        mirrorOnDevice(r.kv());
         Queries q = r.queries();
         KvSource kv = r.kv();
         BlockScores s = o.scores();
@@ -145,6 +184,10 @@ final class MutantBackend implements AttentionBackend {
                     mass[j] = sum ? mass[j] + p[t] : Math.max(mass[j], p[t]);
                 }
                 for (int d = 0; d < acc.length; d++) o.out()[q.offset(i, g) + d] = (float) acc[d];
+                if (m == Mutation.S_BLOCK_SHIFT) {
+                    for (int j = mass.length - 1; j > 0; j--) mass[j] = mass[j - 1];
+                    mass[0] = 0;
+                }
                 for (int j = 0; j < mass.length; j++) {
                     int at = s.index(g / (q.heads() / kv.kvHeads()), qb, j);
                     s.data()[at] = m == Mutation.S_SUMMED ? s.data()[at] + (float) mass[j] : Math.max(s.data()[at], (float) mass[j]);
@@ -175,7 +218,10 @@ final class MutantBackend implements AttentionBackend {
                 }
                 double left = 0;
                 for (int j = 0; j < visible; j++) if (!taken[j]) left += s.get(h, qb, j);
-                while (n < budget && !(p instanceof SelectionPolicy.MassTarget mt && left <= mt.delta())) {
+                double slack = m == Mutation.DELTA_LOOSE ? 2 : 1;
+                java.util.List<Integer> picked = new java.util.ArrayList<>();
+                for (int j = 0; j < visible; j++) if (taken[j]) picked.add(j);
+                while (n < budget && !(p instanceof SelectionPolicy.MassTarget mt && left <= slack * mt.delta())) {
                     int best = -1;
                     for (int j = 0; j < visible; j++) {
                         if (taken[j]) continue;
@@ -185,11 +231,13 @@ final class MutantBackend implements AttentionBackend {
                     }
                     if (best < 0) break;
                     taken[best] = true;
+                    picked.add(best);
                     n++;
                     left -= s.get(h, qb, best);
                 }
                 int[] list = new int[n];
                 for (int j = 0, c = 0; j < visible; j++) if (taken[j]) list[c++] = j;
+                if (m == Mutation.UNSORTED_SELECTION) list = picked.stream().mapToInt(Integer::intValue).toArray();
                 out[h * nqb + qb] = list;
             }
         }
@@ -199,8 +247,19 @@ final class MutantBackend implements AttentionBackend {
     @Override
     public void sparse(SparseRequest r, float[] out) {
         Checks.sparse(r.withSinks(sinkUnchecked(r.sinkSel()), sinkUnchecked(r.sinkSwa())), out);
+        mirrorOnDevice(r.shared());
         Queries q = r.queries();
         KvSource shared = r.shared();
+        KvCache sharedCache = cacheOf(shared);
+        int readable = m == Mutation.VIEW_SNAPSHOT && sharedCache != null
+                ? snapshots.computeIfAbsent(sharedCache, KvCache::length) : Integer.MAX_VALUE;
+        float[] dst = out;
+        if (m == Mutation.SHARED_SCRATCH) {
+            synchronized (this) {
+                if (scratch.length < out.length) scratch = new float[out.length];
+                dst = scratch;
+            }
+        }
         if (m == Mutation.VIEW_COPIED) {
             KvCache copy = new KvCache(shared.kvHeads(), shared.headDim(), r.selection().geometry().blockSize(), KvPrecision.FLOAT32);
             int row = shared.kvHeads() * shared.headDim();
@@ -225,7 +284,9 @@ final class MutantBackend implements AttentionBackend {
                 int h = kvHead(g, q.heads(), shared.kvHeads());
                 double[] sel = new double[q.headDim()];
                 java.util.List<Integer> ts = new java.util.ArrayList<>();
-                for (int j : r.selection().blocks(h, qb)) for (int t = j * bs; t <= Math.min(pos, (j + 1) * bs - 1); t++) ts.add(t);
+                for (int j : r.selection().blocks(h, qb)) {
+                    for (int t = j * bs; t <= Math.min(pos, (j + 1) * bs - 1) && t < readable; t++) ts.add(t);
+                }
                 attend(q, i, g, shared, ts, r.scale(), sel, r.sinkSel());
                 double[] swa = new double[q.headDim()];
                 if (r.window() > 0) {
@@ -238,10 +299,12 @@ final class MutantBackend implements AttentionBackend {
                 float[] ga = m == Mutation.GATES_SWAPPED ? r.gateSwa() : r.gateSel();
                 float[] gb = m == Mutation.GATES_SWAPPED ? r.gateSel() : r.gateSwa();
                 for (int d = 0; d < q.headDim(); d++) {
-                    out[q.offset(i, g) + d] = (float) (gate(ga, q, gi, d) * sel[d] + gate(gb, q, gi, d) * swa[d]);
+                    dst[q.offset(i, g) + d] = (float) (gate(ga, q, gi, d) * sel[d] + gate(gb, q, gi, d) * swa[d]);
                 }
             }
         }
+        if (dst != out) System.arraycopy(dst, 0, out, 0, out.length);
+        if (m == Mutation.NONDETERMINISTIC && sparseCalls.getAndIncrement() % 2 == 1) out[0] = Math.nextUp(out[0]);
     }
 
     /** Per head ([Lq][Hq]) or per channel ([Lq][Hq][D]), by length. */
@@ -289,6 +352,7 @@ final class MutantBackend implements AttentionBackend {
                 sum += Math.max(0, left);
             }
         }
-        return new DroppedMass(Math.max(0, max), sum / (q.rows() * q.heads()));
+        double mean = m == Mutation.MASS_MEAN_AS_MAX ? Math.max(0, max) : sum / (q.rows() * q.heads());
+        return new DroppedMass(Math.max(0, max), mean);
     }
 }

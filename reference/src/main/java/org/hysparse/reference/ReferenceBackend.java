@@ -174,7 +174,8 @@ public final class ReferenceBackend implements AttentionBackend {
                 // Dropped = the visible keys' mass outside the selection (a sink's share is no key's).
                 double delta = 0;
                 for (double m : mass) delta += m;
-                for (int j : r.selection().blocks(g / groups, qb)) delta -= mass[j];
+                // A query block's list may name blocks after this row (visible to its later rows): they hold none of its mass.
+                for (int j : r.selection().blocks(g / groups, qb)) if (j < mass.length) delta -= mass[j];
                 delta = Math.max(0, delta);
                 max = Math.max(max, delta);
                 sum += delta;
