@@ -55,7 +55,7 @@ public interface AttentionBackend extends AutoCloseable {
     /** Sparse attention into a freshly allocated output. */
     default float[] sparse(SparseRequest request) {
         Queries q = request.queries();
-        float[] out = new float[q.rows() * q.heads() * q.headDim()];
+        float[] out = Allocation.floats("out", (long) q.rows() * q.heads() * q.headDim(), "[Lq][Hq][D]");
         sparse(request, out);
         return out;
     }
@@ -96,7 +96,8 @@ public interface AttentionBackend extends AutoCloseable {
     default List<float[]> sparse(SparseBatch batch) {
         List<float[]> outputs = new ArrayList<>();
         if (batch != null) {
-            for (SparseRequest r : batch.requests()) outputs.add(new float[r.queries().rows() * r.queries().heads() * r.queries().headDim()]);
+            for (SparseRequest r : batch.requests()) outputs.add(Allocation.floats("out",
+                    (long) r.queries().rows() * r.queries().heads() * r.queries().headDim(), "[Lq][Hq][D]"));
         }
         sparse(batch, outputs);
         return outputs;

@@ -47,4 +47,23 @@ public record BackendOptions(Map<String, String> values) {
             throw new IllegalArgumentException("option " + key + ": expected an integer but got '" + v + "'", e);
         }
     }
+
+    /** A size in bytes: a plain number, or with a unit B, KB, MB, GB, TB (powers of 1024, case-insensitive), e.g. 16GB. */
+    public long getBytes(String key, long fallback) {
+        String v = values.get(key);
+        return v == null ? fallback : parseBytes("option " + key, v);
+    }
+
+    /** {@code text} as bytes (see {@link #getBytes}); {@code name} leads the error. */
+    public static long parseBytes(String name, String text) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)\\s*(\\d+)\\s*([KMGT]?B?)\\s*").matcher(text);
+        if (!m.matches()) throw new IllegalArgumentException(name + ": expected a size such as 512MB or 16GB but got '" + text + "'");
+        String unit = m.group(2).toUpperCase(java.util.Locale.ROOT);
+        int shift = unit.isEmpty() || unit.equals("B") ? 0 : 10 * ("KMGT".indexOf(unit.charAt(0)) + 1);
+        try {
+            return Math.multiplyExact(Long.parseLong(m.group(1)), 1L << shift);
+        } catch (ArithmeticException | NumberFormatException e) {
+            throw new IllegalArgumentException(name + ": expected a size below 8 EB but got '" + text + "'");
+        }
+    }
 }

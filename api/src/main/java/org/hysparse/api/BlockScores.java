@@ -23,7 +23,8 @@ public record BlockScores(ScoreMode mode, BlockGeometry geometry, QueryBlocks qu
     public static BlockScores allocate(ScoreMode mode, BlockGeometry geometry, QueryBlocks queryBlocks, int kvHeads,
                                        int kvBlocks) {
         return new BlockScores(mode, geometry, queryBlocks, kvHeads, kvBlocks,
-                new float[kvHeads * queryBlocks.count() * kvBlocks]);
+                Allocation.floats("scores", (long) kvHeads * queryBlocks.count() * kvBlocks,
+                        "[" + kvHeads + "][" + queryBlocks.count() + "][" + kvBlocks + "]"));
     }
 
     public int index(int h, int qb, int j) {

@@ -43,7 +43,8 @@ public final class KvCache implements KvSource, AutoCloseable {
 
     /**
      * Appends {@code tokens} rows of keys and values, each laid out {@code [tokens][kvHeads][headDim]}.
-     * Validates everything first, the pool's room included: on error nothing is appended.
+     * Validates everything first, the pool's room and the heap for its new pages included: on error (an
+     * {@link IllegalArgumentException}, a full pool, an {@link OutOfHeapException}) nothing is appended.
      */
     public void append(float[] k, float[] v, int tokens) {
         ensureOpen();
@@ -55,7 +56,7 @@ public final class KvCache implements KvSource, AutoCloseable {
         Checks.finite("v", v, tokens * rowElems);
         boolean copyLast = length % blockSize != 0 && pool.refs(table[pages - 1]) > 1;
         int newPages = (length + tokens + blockSize - 1) / blockSize - pages;
-        pool.ensureRoom(newPages + (copyLast ? 1 : 0));
+        pool.reserve(newPages + (copyLast ? 1 : 0), "kv: appending " + tokens + " tokens");
         if (copyLast) copyOnWrite(pages - 1);
         for (int i = 0; i < tokens; i++) {
             int slot = length % blockSize;

@@ -19,6 +19,10 @@ import java.util.Objects;
  * different threads (a sequence itself is not safe for appends concurrent with reads, as any {@link KvCache}).
  */
 public final class KvPool implements AutoCloseable {
+    static {
+        Allocation.ready(); // its reserve must be taken before the heap fills, not when reporting that it has
+    }
+
     private final int kvHeads;
     private final int headDim;
     private final int blockSize;
@@ -111,6 +115,33 @@ public final class KvPool implements AutoCloseable {
         if (n > room) {
             throw new IllegalStateException("pool: expected room for " + n + " more pages but got " + room + " (" + pagesInUse()
                     + " of at most " + maxPages + " in use)");
+        }
+    }
+
+    /**
+     * Room for {@code n} more pages, allocated now onto the free list so that the append that follows cannot fail
+     * half-way: an exhausted heap is an {@link OutOfHeapException} before the sequence changes, and the pages this
+     * call made are dropped again (the heap they took is free for the exception's message and for the caller).
+     */
+    synchronized void reserve(int n, String what) {
+        ensureRoom(n);
+        int need = n - free.size(), before = keys.size();
+        for (int i = 0; i < need; i++) {
+            try {
+                keys.add(KvPage.allocate(precision, blockSize * kvHeads * headDim));
+                values.add(KvPage.allocate(precision, blockSize * kvHeads * headDim));
+            } catch (OutOfMemoryError e) {
+                // Undo without allocating (the heap is full): drop this call's pages from the ends of the lists.
+                Allocation.releaseReserve();
+                while (keys.size() > before) keys.remove(keys.size() - 1);
+                while (values.size() > before) values.remove(values.size() - 1);
+                while (refs.size() > before) refs.remove(refs.size() - 1);
+                while (!free.isEmpty() && free.peekLast() >= before) free.pollLast();
+                throw Allocation.rearmed(new OutOfHeapException(what + " (" + need + " more KV pages)",
+                        KvBudget.cacheBytes((long) need * blockSize, kvHeads, headDim, precision)));
+            }
+            refs.add(0);
+            free.add(keys.size() - 1);
         }
     }
 

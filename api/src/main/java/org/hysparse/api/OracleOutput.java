@@ -8,7 +8,7 @@ public record OracleOutput(float[] out, BlockScores scores) {
         Queries q = request.queries();
         BlockGeometry g = request.geometry();
         int kvBlocks = Math.max(1, g.kvBlocks(request.kv().length()));
-        return new OracleOutput(new float[q.rows() * q.heads() * q.headDim()],
+        return new OracleOutput(Allocation.floats("out", (long) q.rows() * q.heads() * q.headDim(), "[Lq][Hq][D]"),
                 BlockScores.allocate(request.scores(), g, request.queryBlocks(), request.kv().kvHeads(), kvBlocks));
     }
 }

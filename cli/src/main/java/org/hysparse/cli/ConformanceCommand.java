@@ -48,6 +48,8 @@ final class ConformanceCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         var out = spec.commandLine().getOut();
+        // The report folder first: a path that cannot be written fails now, not after the whole kit has run.
+        if (junitXml != null) WritableFolder.check("--junit-xml", junitXml);
         Backends backends = Backends.fromClasspath();
         Set<KvPrecision> only = EnumSet.allOf(KvPrecision.class);
         if (kv != null) {

@@ -33,6 +33,9 @@ final class RunCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         RunConfig config = workload.config();
+        if (report != null) WritableFolder.check("--report", report);
+        HeapCheck.require("this run (" + config.layers() + " layers, " + config.fullLayers() + " full, " + config.context()
+                + " tokens of " + config.kv().shortName() + " KV)", HeapCheck.runBytes(config));
         Backends backends = Backends.fromClasspath();
         var provider = backend == null ? backends.chooseDefault().provider() : backends.require(backend);
         RunReport r;

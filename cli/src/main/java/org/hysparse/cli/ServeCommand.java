@@ -47,6 +47,9 @@ final class ServeCommand implements Callable<Integer> {
     String options;
     @Option(names = "--seed", description = "Seed of arrivals and data (default: ${DEFAULT-VALUE}).")
     long seed = 7;
+    @Option(names = "--monitor", description = "Soak check: every N steps record the heap after GC, the thread count, pool pages and "
+            + "the backend's device memory; exit 1 when the heap grows past the pools' own growth or threads grow (default: off).")
+    int monitor;
 
     private static final int BLOCK = SelectionPolicy.PAPER_BLOCK_SIZE, WINDOW = SelectionPolicy.PAPER_WINDOW;
 
@@ -70,10 +73,13 @@ final class ServeCommand implements Callable<Integer> {
         String layout = RunConfig.checkPattern(pattern.trim().toUpperCase(Locale.ROOT));
         if (batch < 1) throw new IllegalArgumentException("--batch: expected >= 1 but got " + batch);
         if (steps < 1) throw new IllegalArgumentException("--steps: expected >= 1 but got " + steps);
+        if (monitor < 0) throw new IllegalArgumentException("--monitor: expected >= 0 but got " + monitor);
         if (promptMin < 1 || promptMax < promptMin) {
             throw new IllegalArgumentException("--prompt-max: expected >= --prompt-min >= 1 but got " + promptMin + ".." + promptMax);
         }
         int full = (int) layout.chars().filter(c -> c == 'F').count();
+        HeapCheck.require("serving " + batch + " sequences of up to " + (promptMax + steps) + " tokens",
+                HeapCheck.serveBytes(layout.length(), full, batch, (long) promptMax + steps, WINDOW, hkv, d, precision));
         SplittableRandom rnd = new SplittableRandom(seed);
         Backends backends = Backends.fromClasspath();
         var provider = backend == null ? backends.chooseDefault().provider() : backends.require(backend);
@@ -84,6 +90,8 @@ final class ServeCommand implements Callable<Integer> {
         long tokens = 0, started = 0;
         int peakPages = 0, peakLive = 0, forks = 0, finished = 0;
         double seconds;
+        Soak soak = monitor > 0 ? new Soak() : null;
+        boolean steady = true;
         try (AttentionBackend b = provider.create(BackendOptions.parse(options)); Progress progress = new Progress(err)) {
             for (int f = 0; f < full; f++) pools.add(new KvPool(hkv, d, BLOCK, precision));
             for (int l = 0; l < layout.length() - full; l++) ringPools.add(new SwaPool(hkv, d, WINDOW, precision));
@@ -112,6 +120,7 @@ final class ServeCommand implements Callable<Integer> {
                     }
                 }
                 progress.step("serve", s + 1, steps);
+                if (soak != null && (s + 1) % monitor == 0) soak.sample(s + 1, pools, ringPools, b);
             }
             seconds = (System.nanoTime() - t0) / 1e9;
             double[] sorted = latency.clone();
@@ -139,13 +148,59 @@ final class ServeCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "KV per sequence at its mean length %d: HySparse %s, full attention %s (%.2fx), over these %d layers%n",
                     seqTokens / nSeq, ReportFormat.bytes(perSeq.hySparseBytes()), ReportFormat.bytes(perSeq.fullAttentionBytes()),
                     perSeq.reductionVsFullAttention(), layout.length());
+            if (soak != null) steady = soak.report(out);
             out.flush();
         } finally {
             live.forEach(Seq::close);
             pools.forEach(KvPool::close);
             ringPools.forEach(SwaPool::close);
         }
-        return 0;
+        return steady ? 0 : 1;
+    }
+
+    /**
+     * The soak check's samples. The pools keep their high-water mark of pages (freed pages are reused, not given
+     * back), so the heap may grow by what the pools grew and no more; threads must not grow at all.
+     */
+    private static final class Soak {
+        private record Sample(int step, long heap, int threads, long poolBytes, long device) {
+        }
+
+        private final List<Sample> samples = new ArrayList<>();
+
+        void sample(int step, List<KvPool> pools, List<SwaPool> rings, AttentionBackend b) {
+            System.gc();
+            long heap = java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+            long poolBytes = 0;
+            for (KvPool p : pools) poolBytes += KvBudget.cacheBytes((long) p.pagesAllocated() * p.blockSize(), p.kvHeads(), p.headDim(), p.precision());
+            for (SwaPool r : rings) poolBytes += r.ringsAllocated() * KvBudget.cacheBytes(r.capacity(), r.kvHeads(), r.headDim(), r.precision());
+            samples.add(new Sample(step, heap, java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount(), poolBytes,
+                    b.deviceMemoryBytes()));
+        }
+
+        /** Prints the samples and the verdict; true when steady. Judged from the second sample (after warm-up). */
+        boolean report(java.io.PrintWriter out) {
+            out.printf(Locale.ROOT, "soak: %8s %12s %8s %12s %12s%n", "step", "heap (GC'd)", "threads", "pool bytes", "device");
+            for (Sample x : samples) {
+                out.printf(Locale.ROOT, "soak: %8d %12s %8d %12s %12s%n", x.step(), ReportFormat.bytes(x.heap()), x.threads(),
+                        ReportFormat.bytes(x.poolBytes()), ReportFormat.bytes(x.device()));
+            }
+            if (samples.size() < 3) {
+                out.println("soak: fewer than 3 samples, no verdict (use more --steps or a smaller --monitor)");
+                return true;
+            }
+            Sample first = samples.get(1), last = samples.get(samples.size() - 1);
+            long heapGrowth = last.heap() - first.heap(), poolGrowth = last.poolBytes() - first.poolBytes();
+            // 16 MiB: what the JIT, class data and GC bookkeeping may add over a long run.
+            boolean heapOk = heapGrowth <= poolGrowth + (16L << 20);
+            boolean threadsOk = last.threads() <= first.threads();
+            boolean deviceOk = last.device() <= first.device() + poolGrowth;
+            out.printf(Locale.ROOT, "soak: heap after GC %s -> %s (pools grew %s): %s; threads %d -> %d: %s; device %s -> %s: %s%n",
+                    ReportFormat.bytes(first.heap()), ReportFormat.bytes(last.heap()), ReportFormat.bytes(poolGrowth), heapOk ? "flat" : "GROWING",
+                    first.threads(), last.threads(), threadsOk ? "flat" : "GROWING", ReportFormat.bytes(first.device()),
+                    ReportFormat.bytes(last.device()), deviceOk ? "flat" : "GROWING");
+            return heapOk && threadsOk && deviceOk;
+        }
     }
 
     private static double pct(double[] sorted, int p) {

@@ -158,13 +158,12 @@ final class DeviceCache implements AutoCloseable {
             case BFLOAT16 -> 7;
         };
         this.nativeHalf = nativeHalf && precision == KvPrecision.FLOAT16 ? 1 : 0;
-        // 16-bit keys are stored by dimension pairs (see Kernels), so an odd D is padded like a V row.
-        kPage = hkv * (mbits == 0 ? d : row) * b;
+        kPage = kPage(cache);
         nbCap = bucket((caps.tokens + b - 1) / b);
         selCap = Math.min(nbCap, caps.selected);
         cpb = (b + Kernels.LOCAL - 1) / Kernels.LOCAL;
         ringPages = (caps.ring + b - 1) / b;
-        pages = nbCap + caps.rings * ringPages;
+        pages = pages(cache, caps);
         long elements = (long) pages * Math.max(page, kPage);
         if (elements > Integer.MAX_VALUE) throw new IllegalArgumentException("kv: expected at most 2^31 cache elements on the device but got " + elements);
         host = new HostArrays(pins);
@@ -196,6 +195,24 @@ final class DeviceCache implements AutoCloseable {
     /** K and V together: the pages this plan has room for (the cache's, then the window rings'), V rows padded to an even D. */
     long deviceBytes() {
         return (long) pages * (page + kPage) * precision.bytes();
+    }
+
+    /** What {@link #deviceBytes()} will be for a copy of {@code cache} with room for {@code caps}: asked before allocating. */
+    static long deviceBytes(KvCache cache, Caps caps) {
+        int d = cache.headDim();
+        return (long) pages(cache, caps) * (cache.blockSize() * cache.kvHeads() * (d + (d & 1)) + kPage(cache)) * cache.precision().bytes();
+    }
+
+    /** Elements of a K page: 16-bit keys are stored by dimension pairs (see Kernels), so an odd D is padded like a V row. */
+    private static int kPage(KvCache cache) {
+        int d = cache.headDim();
+        return cache.kvHeads() * (cache.precision() == KvPrecision.FLOAT32 ? d : d + (d & 1)) * cache.blockSize();
+    }
+
+    /** Pages of a copy with room for {@code caps}: the cache's, then each window ring's. */
+    private static int pages(KvCache cache, Caps caps) {
+        int b = cache.blockSize();
+        return bucket((caps.tokens + b - 1) / b) + caps.rings * ((caps.ring + b - 1) / b);
     }
 
     /** Rings this plan needs to hold {@code swa} as well as those it holds. */

@@ -27,8 +27,16 @@ final class Plans {
         return w;
     }
 
+    /** For the fault tests: thrown (once) by the next {@link #open}, as TornadoVM would when a compile fails. */
+    static volatile RuntimeException failNextOpen;
+
     /** A plan of {@code graphs} on {@code device}, each run as one CUDA graph if {@code cudaGraphs} (see {@link Devices#graphs}). */
     static TornadoExecutionPlan open(TornadoDevice device, GridScheduler scheduler, boolean cudaGraphs, TaskGraph... graphs) {
+        RuntimeException fault = failNextOpen;
+        if (fault != null) {
+            failNextOpen = null;
+            throw fault;
+        }
         ImmutableTaskGraph[] snapshots = Arrays.stream(graphs).map(TaskGraph::snapshot).toArray(ImmutableTaskGraph[]::new);
         // No fast-relaxed math: block scores must add up like the reference's to keep TopK ties stable.
         TornadoExecutionPlan plan = new TornadoExecutionPlan(snapshots).withGridScheduler(scheduler).withDevice(device)

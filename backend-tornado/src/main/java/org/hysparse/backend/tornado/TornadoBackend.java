@@ -45,11 +45,29 @@ final class TornadoBackend implements AttentionBackend {
      */
     private final HostPins pins;
 
-    /** {@code pins}: run calls on a cache as CUDA graphs, their host arrays page-locked through these (closed with this); null: as calls. */
-    TornadoBackend(Devices.Found device, boolean nativeHalf, HostPins pins) {
+    /** Device bytes the backend's cache copies may hold together (option {@code memory}). */
+    private final long memoryLimit;
+    /** Caches whose close this backend listens for (once each, whatever number of device copies they had). */
+    private final Map<KvCache, Boolean> hooked = new java.util.WeakHashMap<>();
+    private volatile boolean closed;
+
+    /**
+     * {@code pins}: run calls on a cache as CUDA graphs, their host arrays page-locked through these (closed with this);
+     * null: as calls. {@code memoryLimit}: device bytes the cache copies may hold together.
+     */
+    TornadoBackend(Devices.Found device, boolean nativeHalf, HostPins pins, long memoryLimit) {
         this.device = device;
         this.nativeHalf = nativeHalf;
         this.pins = pins;
+        this.memoryLimit = memoryLimit;
+    }
+
+    TornadoBackend(Devices.Found device, boolean nativeHalf, HostPins pins) {
+        this(device, nativeHalf, pins, Long.MAX_VALUE);
+    }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("tornado backend is closed: its device memory and plans are gone; create another");
     }
 
     @Override public String name() { return TornadoProvider.NAME; }
@@ -106,6 +124,7 @@ final class TornadoBackend implements AttentionBackend {
     @Override
     public synchronized BlockSelection select(SelectionRequest r) {
         Checks.selection(r);
+        ensureOpen();
         BlockScores s = r.scores();
         SelectionPolicy policy = r.policy();
         int nqb = s.queryBlocks().count(), nb = s.kvBlocks(), hkv = s.kvHeads();
@@ -274,6 +293,8 @@ final class TornadoBackend implements AttentionBackend {
 
     @Override
     public synchronized void close() {
+        if (closed) return;
+        closed = true;
         selections.forEach(Plan::close);
         selections.clear();
         owners.forEach(e -> e.getValue().close());
@@ -302,25 +323,43 @@ final class TornadoBackend implements AttentionBackend {
      * a prefill keeps the prefill's plan); device caches of collected caches are closed here.
      */
     private DeviceCache deviceCache(KvCache cache, DeviceCache.Caps need) {
+        ensureOpen();
         owners.removeIf(e -> {
             boolean gone = e.getKey().get() == null;
             if (gone) e.getValue().close();
             return gone;
         });
         DeviceCache dc = resident.get(cache);
-        if (dc != null && !dc.caps.covers(need)) {
-            DeviceCache old = dc;
-            owners.removeIf(e -> e.getValue() == old);
-            old.close();
-            dc = new DeviceCache(cache, old.caps.grow(need), device.device(), nativeHalf, pins);
-        } else if (dc == null) {
-            dc = new DeviceCache(cache, DeviceCache.Caps.of(need), device.device(), nativeHalf, pins);
-        } else {
+        if (dc != null && dc.caps.covers(need)) {
             dc.sync(cache);
             return dc;
         }
-        // The first device copy of a cache asks to hear of its close (a grown copy replaces it in the same entry).
-        if (resident.put(cache, dc) == null) cache.onClose(() -> release(cache));
+        DeviceCache.Caps caps = dc != null ? dc.caps.grow(need) : DeviceCache.Caps.of(need);
+        long bytes = DeviceCache.deviceBytes(cache, caps), others = residentBytes() - (dc != null ? dc.deviceBytes() : 0);
+        // Refused before anything is freed or allocated: the cache, its current device copy and the backend stay as they were.
+        if (others + bytes > memoryLimit) {
+            throw new IllegalStateException("tornado: the device copy of a cache of " + cache.length() + " tokens needs " + bytes
+                    + " bytes of device memory but " + others + " of the backend's limit of " + memoryLimit + " are held by other caches;"
+                    + " raise the limit with the backend option memory=<size> (and TornadoVM's -Dtornado.device.memory;"
+                    + " HYSPARSE_TORNADO_MEMORY for the hysparse command), or close caches");
+        }
+        if (dc != null) {
+            // The old copy goes first, so that old and new never hold device memory together.
+            DeviceCache old = dc;
+            owners.removeIf(e -> e.getValue() == old);
+            resident.remove(cache);
+            old.close();
+        }
+        try {
+            dc = new DeviceCache(cache, caps, device.device(), nativeHalf, pins);
+        } catch (RuntimeException e) {
+            // TornadoVM failed to compile or allocate: the cache is untouched and has no device copy (the next call makes
+            // one again), and the backend goes on serving other caches.
+            throw new IllegalStateException("tornado: making the device copy of a cache of " + cache.length() + " tokens (" + bytes
+                    + " bytes of device memory, kernels compiled for it) failed: " + e + "; the cache is intact and the backend usable", e);
+        }
+        resident.put(cache, dc);
+        if (hooked.put(cache, Boolean.TRUE) == null) cache.onClose(() -> release(cache));
         owners.add(Map.entry(new java.lang.ref.WeakReference<>(cache), dc));
         return dc;
     }

@@ -47,7 +47,9 @@ public final class TornadoProvider implements AttentionBackendProvider {
     /**
      * Options: {@code device=B:D} (TornadoVM backend and device index) or {@code device=NAME} (substring);
      * {@code float16=native|words}, how float16 caches are read (see {@link Devices#nativeHalf}); {@code launch=calls|graph},
-     * whether a call on a cache runs as one CUDA graph (the CUDA driver's default; see {@link Devices#graphs}).
+     * whether a call on a cache runs as one CUDA graph (the CUDA driver's default; see {@link Devices#graphs});
+     * {@code memory=16GB}, the device memory the backend may hold (default: TornadoVM's {@code tornado.device.memory},
+     * which TornadoVM itself enforces too, so raise both).
      */
     @Override
     public AttentionBackend create(BackendOptions options) {
@@ -69,7 +71,10 @@ public final class TornadoProvider implements AttentionBackendProvider {
                     + "fails then runs as sequential Java, which gives this backend's outputs wrong without an error; run with -D"
                     + RECOVER_BAILOUT + "=False (the hysparse launcher does)");
         }
-        return new TornadoBackend(device, nativeHalf, pins);
+        // The device memory the backend may hold: option memory=, else TornadoVM's own limit (tornado.device.memory).
+        long memory = options.getBytes("memory", BackendOptions.parseBytes("-Dtornado.device.memory",
+                System.getProperty("tornado.device.memory", "4GB")));
+        return new TornadoBackend(device, nativeHalf, pins, memory);
     }
 
     /**

@@ -15,11 +15,17 @@ final class OnDevice {
 
     /** The backend, or the calling test skipped with TornadoVM's reason. */
     static TornadoBackend tornado() {
+        return tornado(BackendOptions.none());
+    }
+
+    /** The backend with {@code extra} options besides the device ones, or the calling test skipped with TornadoVM's reason. */
+    static TornadoBackend tornado(BackendOptions extra) {
         TornadoProvider provider = new TornadoProvider();
         // Asked once: TornadoVM's runtime fails in a static initializer, and only the first failure names the cause.
         Availability a = provider.availability();
         Assumptions.assumeTrue(a.available(), "tornado unavailable: " + a.reason());
-        return (TornadoBackend) provider.create(BackendOptions.none().with("device", System.getProperty("hysparse.tornado.device", ""))
+        BackendOptions options = extra;
+        return (TornadoBackend) provider.create(options.with("device", System.getProperty("hysparse.tornado.device", ""))
                 .with("float16", System.getProperty("hysparse.tornado.float16", ""))
                 .with("launch", System.getProperty("hysparse.tornado.launch", "")));
     }
