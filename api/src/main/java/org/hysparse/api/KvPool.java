@@ -83,17 +83,37 @@ public final class KvPool implements AutoCloseable {
         return KvBudget.cacheBytes((long) pagesInUse() * blockSize, kvHeads, headDim, precision);
     }
 
+    private final List<Runnable> onClose = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /**
+     * Runs {@code action} once when this pool closes (at once if it already has): how a device backend frees its
+     * copy of the pool's pages with it. A pool of one standalone {@link KvCache} closes with that cache.
+     */
+    public void onClose(Runnable action) {
+        Objects.requireNonNull(action, "action");
+        if (closed) {
+            action.run();
+            return;
+        }
+        onClose.add(action);
+    }
+
     /** Closes every sequence and drops every page. */
     @Override
-    public synchronized void close() {
-        if (closed) return;
-        closed = true; // first: a sequence closed below then hands nothing back to a pool that drops everything
-        for (KvCache c : List.copyOf(sequences)) c.close();
-        sequences.clear();
-        keys.clear();
-        values.clear();
-        refs.clear();
-        free.clear();
+    public void close() {
+        synchronized (this) {
+            if (closed) return;
+            closed = true; // first: a sequence closed below then hands nothing back to a pool that drops everything
+            for (KvCache c : List.copyOf(sequences)) c.close();
+            sequences.clear();
+            keys.clear();
+            values.clear();
+            refs.clear();
+            free.clear();
+        }
+        // Outside the lock: an action may take a backend's lock, which may be held by a thread waiting for this pool.
+        for (Runnable action : onClose) action.run();
+        onClose.clear();
     }
 
     public boolean isClosed() { return closed; }

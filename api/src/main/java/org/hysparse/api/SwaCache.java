@@ -125,6 +125,9 @@ public final class SwaCache implements KvSource, AutoCloseable {
         if (closed) throw new IllegalStateException("SWA cache is closed");
     }
 
+    /** Whether {@link #close} has run: a device backend then frees the ring's slot. */
+    public boolean isClosed() { return closed; }
+
     /** Drops the ring; a pooled ring's buffers go back to its pool at once, for the next sequence. */
     @Override
     public void close() {

@@ -44,7 +44,9 @@ final class MutantBackend implements AttentionBackend {
         /** One ulp of the first output flipped on every other sparse call (as an unordered parallel sum would). */
         NONDETERMINISTIC,
         /** Sparse outputs staged through one buffer shared by every caller. */
-        SHARED_SCRATCH
+        SHARED_SCRATCH,
+        /** An index bug: the sparse layer throws ArrayIndexOutOfBoundsException on a prefill tail. */
+        THROWS_IN_SPARSE
     }
 
     private final java.util.Map<KvCache, Integer> snapshots = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
@@ -248,6 +250,10 @@ final class MutantBackend implements AttentionBackend {
     public void sparse(SparseRequest r, float[] out) {
         Checks.sparse(r.withSinks(sinkUnchecked(r.sinkSel()), sinkUnchecked(r.sinkSwa())), out);
         mirrorOnDevice(r.shared());
+        if (m == Mutation.THROWS_IN_SPARSE && r.queries().rows() > 1) {
+            int[] lists = new int[r.queries().rows()];
+            lists[r.queries().rows()] = 1; // the planted bug: one past the end
+        }
         Queries q = r.queries();
         KvSource shared = r.shared();
         KvCache sharedCache = cacheOf(shared);

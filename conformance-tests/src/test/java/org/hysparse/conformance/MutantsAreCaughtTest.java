@@ -57,7 +57,8 @@ class MutantsAreCaughtTest {
             "DEVICE_COPY_LEAKED, HS-KV-2",
             "NONDETERMINISTIC, HS-DET-1",
             "SHARED_SCRATCH, HS-THREAD-1",
-            "WINDOW_OFF_BY_ONE, HS-SPARSE-1"})
+            "WINDOW_OFF_BY_ONE, HS-SPARSE-1",
+            "THROWS_IN_SPARSE, HS-SPARSE-1"})
     void mutantIsCaught(Mutation mutation, String ruleId) {
         Rule rule = EnumSet.allOf(Rule.class).stream().filter(r -> r.id().equals(ruleId)).findFirst().orElseThrow();
         RuleResult result = suite.check(rule, new MutantBackend(mutation));
@@ -94,6 +95,19 @@ class MutantsAreCaughtTest {
             if (s.check(Rule.THREAD_1, new MutantBackend(Mutation.SHARED_SCRATCH)).status() == RuleResult.Status.FAILED) caught++;
         }
         assertTrue(caught >= 9, "HS-THREAD-1 caught the shared scratch buffer in only " + caught + " of 10 runs");
+    }
+
+    /** A backend that throws: the failure names the case that was running and keeps the exception, trace and all. */
+    @Test
+    void aThrowingBackendsFailureNamesTheCaseAndKeepsTheCause() {
+        RuleResult r = suite.check(Rule.SPARSE_1, new MutantBackend(Mutation.THROWS_IN_SPARSE));
+        assertEquals(RuleResult.Status.FAILED, r.status());
+        assertTrue(r.message().startsWith("HS-SPARSE-1 threw java.lang.ArrayIndexOutOfBoundsException") && r.message().contains(" in case [")
+                && r.message().contains("seed="), r.message());
+        assertInstanceOf(ArrayIndexOutOfBoundsException.class, r.cause());
+        assertTrue(java.util.Arrays.stream(r.cause().getStackTrace()).anyMatch(f -> f.getClassName().endsWith("MutantBackend")));
+        String verbose = ConformanceRunner.summary(java.util.List.of(new ConformanceReport("mutant", KvPrecision.FLOAT32, java.util.List.of(r))), true);
+        assertTrue(verbose.contains("HS-SPARSE-1 threw:") && verbose.contains("at org.hysparse.conformance.MutantBackend.sparse"), verbose);
     }
 
     /** A rule no mutant breaks is a rule nobody has seen fail: every rule needs at least one row above. */

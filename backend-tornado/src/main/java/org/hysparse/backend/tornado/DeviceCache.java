@@ -23,7 +23,10 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import uk.ac.manchester.tornado.api.types.arrays.TornadoNativeArray;
 
 /**
- * One full layer's cache resident on the device, with the one execution plan whose graphs read it.
+ * One full layer's KV pool resident on the device, with the one execution plan whose graphs read it: every
+ * sequence of the pool (a standalone {@link KvCache} is the one sequence of its own pool) is read through its
+ * block table, which travels with each call, so a new sequence costs no compile, only the upload of its rows; a
+ * fork's shared pages are the same device pages. Physical pages are the pool's own page numbers.
  * Graph {@code a} owns the K/V buffers: its first run uploads the cache whole, later runs write only the
  * rows appended since (staged {@link #STAGE} tokens at a time). Graphs {@code o} (oracle, SPEC 1) and
  * {@code p} (sparse, SPEC 3) consume those same buffers (TornadoVM's persistOnDevice / consumeFromDevice),
@@ -134,8 +137,11 @@ final class DeviceCache implements AutoCloseable {
     private final List<String> graphs;
     /** The ring of each window cache read through this plan; weak, so a dropped window cache frees its slot. */
     private final Map<SwaCache, Ring> rings = new WeakHashMap<>();
-    /** Tokens of the cache on the device. */
-    private int uploaded;
+    /** What each sequence has on the device: its length and block table then (a page replaced by copy on write goes again). */
+    private record Seen(int length, int[] table) {
+    }
+
+    private final Map<KvCache, Seen> seen = new WeakHashMap<>();
     /** Oracle graphs whose outputs come back within each run (see {@link #outBack}). */
     private final java.util.Set<String> outEveryRun = new java.util.HashSet<>();
     /** The last oracle run and its graph, from which the block masses can still be fetched. */
@@ -144,12 +150,13 @@ final class DeviceCache implements AutoCloseable {
 
     /** {@code pins}: run each call as one CUDA graph, its arrays page-locked through these; null: run as calls. */
     DeviceCache(KvCache cache, Caps caps, TornadoDevice device, boolean nativeHalf, HostPins pins) {
+        KvPool pool = cache.pool();
         this.caps = caps;
         this.cudaGraphs = pins != null;
-        b = cache.blockSize();
-        hkv = cache.kvHeads();
-        d = cache.headDim();
-        precision = cache.precision();
+        b = pool.blockSize();
+        hkv = pool.kvHeads();
+        d = pool.headDim();
+        precision = pool.precision();
         row = d + (d & 1);
         page = b * hkv * row;
         mbits = switch (precision) {
@@ -158,12 +165,12 @@ final class DeviceCache implements AutoCloseable {
             case BFLOAT16 -> 7;
         };
         this.nativeHalf = nativeHalf && precision == KvPrecision.FLOAT16 ? 1 : 0;
-        kPage = kPage(cache);
+        kPage = kPage(pool);
         nbCap = bucket((caps.tokens + b - 1) / b);
         selCap = Math.min(nbCap, caps.selected);
         cpb = (b + Kernels.LOCAL - 1) / Kernels.LOCAL;
         ringPages = (caps.ring + b - 1) / b;
-        pages = pages(cache, caps);
+        pages = pages(pool, caps);
         long elements = (long) pages * Math.max(page, kPage);
         if (elements > Integer.MAX_VALUE) throw new IllegalArgumentException("kv: expected at most 2^31 cache elements on the device but got " + elements);
         host = new HostArrays(pins);
@@ -177,19 +184,23 @@ final class DeviceCache implements AutoCloseable {
             }
             graphs = all.stream().map(TaskGraph::getTaskGraphName).toList();
             plan = Plans.open(device, scheduler, cudaGraphs, all.toArray(TaskGraph[]::new));
+            // The sequence that asked travels with the buffers' first transfer, each row at its pool page; others come
+            // through the append graph when they are first read.
+            int[] table = cache.blockTable();
             for (int t = 0; t < cache.length(); t++) {
+                int at = table[t / b] * b + t % b;
                 for (int h = 0; h < hkv; h++) {
-                    upload(cache.keyPage(t), cache.offset(t, h), segment("k"), t, h, true);
-                    upload(cache.valuePage(t), cache.offset(t, h), segment("v"), t, h, false);
+                    upload(cache.keyPage(t), cache.offset(t, h), segment("k"), at, h, true);
+                    upload(cache.valuePage(t), cache.offset(t, h), segment("v"), at, h, false);
                 }
             }
             i("a.params").set(Kernels.STAGE_TOKENS, 0);
             plan.withGraph(0).execute();
+            seen.put(cache, new Seen(cache.length(), table));
         } catch (RuntimeException | Error e) {
             host.close();
             throw e;
         }
-        uploaded = cache.length();
     }
 
     /** K and V together: the pages this plan has room for (the cache's, then the window rings'), V rows padded to an even D. */
@@ -197,26 +208,27 @@ final class DeviceCache implements AutoCloseable {
         return (long) pages * (page + kPage) * precision.bytes();
     }
 
-    /** What {@link #deviceBytes()} will be for a copy of {@code cache} with room for {@code caps}: asked before allocating. */
-    static long deviceBytes(KvCache cache, Caps caps) {
-        int d = cache.headDim();
-        return (long) pages(cache, caps) * (cache.blockSize() * cache.kvHeads() * (d + (d & 1)) + kPage(cache)) * cache.precision().bytes();
+    /** What {@link #deviceBytes()} will be for a copy of {@code pool} with room for {@code caps}: asked before allocating. */
+    static long deviceBytes(KvPool pool, Caps caps) {
+        int d = pool.headDim();
+        return (long) pages(pool, caps) * (pool.blockSize() * pool.kvHeads() * (d + (d & 1)) + kPage(pool)) * pool.precision().bytes();
     }
 
     /** Elements of a K page: 16-bit keys are stored by dimension pairs (see Kernels), so an odd D is padded like a V row. */
-    private static int kPage(KvCache cache) {
-        int d = cache.headDim();
-        return cache.kvHeads() * (cache.precision() == KvPrecision.FLOAT32 ? d : d + (d & 1)) * cache.blockSize();
+    private static int kPage(KvPool pool) {
+        int d = pool.headDim();
+        return pool.kvHeads() * (pool.precision() == KvPrecision.FLOAT32 ? d : d + (d & 1)) * pool.blockSize();
     }
 
-    /** Pages of a copy with room for {@code caps}: the cache's, then each window ring's. */
-    private static int pages(KvCache cache, Caps caps) {
-        int b = cache.blockSize();
+    /** Pages of a copy with room for {@code caps}: the pool's, then each window ring's. */
+    private static int pages(KvPool pool, Caps caps) {
+        int b = pool.blockSize();
         return bucket((caps.tokens + b - 1) / b) + caps.rings * ((caps.ring + b - 1) / b);
     }
 
-    /** Rings this plan needs to hold {@code swa} as well as those it holds. */
+    /** Rings this plan needs to hold {@code swa} as well as those it holds (a closed window's ring slot is free again). */
     int ringsWith(SwaCache swa) {
+        rings.keySet().removeIf(SwaCache::isClosed);
         return rings.size() + (rings.containsKey(swa) ? 0 : 1);
     }
 
@@ -365,9 +377,13 @@ final class DeviceCache implements AutoCloseable {
         return (int) Math.max(1, Math.min(Math.min(MAX_SPLITS, chunks), SPLIT_GROUPS / groups));
     }
 
-    /** The parameters fixed by the cache, with room for {@code rows} row positions: one array per graph, since each graph transfers its own. */
+    /**
+     * The parameters fixed by the pool, with room for {@code rows} row positions and then a block table of the plan's
+     * block capacity: one array per graph, since each graph transfers its own.
+     */
     private IntArray shapeParams(int rows) {
-        IntArray p = host.ints(Kernels.PARAMS + rows);
+        IntArray p = host.ints(Kernels.PARAMS + rows + nbCap);
+        p.set(Kernels.TABLE_AT, Kernels.PARAMS + rows);
         p.set(Kernels.HKV, hkv);
         p.set(Kernels.DIM, d);
         p.set(Kernels.BLOCK, b);
@@ -395,10 +411,36 @@ final class DeviceCache implements AutoCloseable {
 
     // ---- operations ----
 
-    /** Writes the rows appended since the last call into the device buffers. */
+    /**
+     * Writes the rows of {@code cache} the device does not have yet into its pool pages: all of a sequence read for
+     * the first time, else those appended since, and again the rows of a page its table no longer names (replaced
+     * by copy on write after a fork). Runs stop at page ends: consecutive blocks need not be consecutive pages.
+     */
     void sync(KvCache cache) {
-        stage(cache, uploaded, cache.length() - uploaded, uploaded);
-        uploaded = cache.length();
+        int[] table = cache.blockTable();
+        Seen was = seen.get(cache);
+        int from = was == null ? 0 : was.length();
+        if (was != null) {
+            for (int j = 0; j < was.table().length && j * b < from; j++) {
+                if (was.table()[j] != table[j]) {
+                    from = j * b;
+                    break;
+                }
+            }
+        }
+        for (int t = from; t < cache.length(); ) {
+            int n = Math.min(cache.length() - t, b - t % b);
+            stage(cache, t, n, table[t / b] * b + t % b);
+            t += n;
+        }
+        seen.put(cache, new Seen(cache.length(), table));
+    }
+
+    /** Writes {@code cache}'s block table into {@code params} from {@link Kernels#TABLE_AT}: logical block to pool page. */
+    private static void setTable(IntArray params, KvCache cache) {
+        int[] table = cache.blockTable();
+        int at = params.get(Kernels.TABLE_AT);
+        for (int j = 0; j < table.length; j++) params.set(at + j, table[j]);
     }
 
     /**
@@ -462,11 +504,12 @@ final class DeviceCache implements AutoCloseable {
     }
 
     /** SPEC 1 on the device; afterwards {@link #masses()} holds each query vector's mass per block. */
-    void oracle(OracleRequest r, OracleOutput output) {
+    void oracle(KvCache cache, OracleRequest r, OracleOutput output) {
         Queries q = r.queries();
         int vectors = q.rows() * q.heads(), nb = output.scores().kvBlocks(), nqb = output.scores().queryBlocks().count();
         String g = graphFor("o", vectors, nqb);
         IntArray params = i(g + ".params");
+        setTable(params, cache);
         setQueries(params, f(g + ".q"), q, r.scale(), r.kv().length(), r.geometry().queryBlockSize());
         params.set(Kernels.NQB, nqb);
         params.set(Kernels.FIRST_QB, output.scores().queryBlocks().first());
@@ -517,6 +560,7 @@ final class DeviceCache implements AutoCloseable {
         int vectors = q.rows() * q.heads();
         String g = graphFor("p", vectors, sel.queryBlocks().count());
         IntArray params = i(g + ".params"), selDev = i(g + ".sel");
+        setTable(params, r.shared().cache());
         FloatArray qDev = f(g + ".q");
         setQueries(params, qDev, q, r.scale(), r.shared().length(), sel.geometry().queryBlockSize());
         Ring ring = r.window() > 0 ? ring(r.swa()) : null;

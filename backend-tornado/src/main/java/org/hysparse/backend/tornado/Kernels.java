@@ -44,7 +44,7 @@ final class Kernels {
             NQB = 8, WINDOW = 9, RING = 10, CHUNK_STRIDE = 11, SINK = 12, LOCAL_BLOCKS = 13, BUDGET = 14, SEL_STRIDE = 15,
             STAGE_FIRST = 16, STAGE_TOKENS = 17, SPLITS = 18, MBITS = 19, ROW = 20, PAGE = 21, KPAGE = 22, MODE = 23, RING_BASE = 24,
             STARTS = 25, SCORES_AT = 26, COUNT_AT = 27, GATES_AT = 28, VECTORS = 29, SCORE_MODE = 30, SINKS_AT = 31,
-            GATE_SEL_W = 32, GATE_SWA_W = 33, GATES_SWA_AT = 34, PARAMS = 35;
+            GATE_SEL_W = 32, GATE_SWA_W = 33, GATES_SWA_AT = 34, TABLE_AT = 35, PARAMS = 36;
     /** {@code SCORE_MODE}: block mass, or largest probability (the paper's Eq. 3). */
     static final int SCORES_MASS = 0, SCORES_MAX = 1;
     /** Floats per chunk-statistics segment: reference max, sum and largest exponential relative to the reference. */
@@ -224,8 +224,10 @@ final class Kernels {
                 t = ringBase + (from + i) % ring;
             } else {
                 int c = TornadoMath.min(c0 + i / b, c1 - 1);
-                t = (oracle ? c : sel.get(listAt + c)) * b + i % b;
-                visible = visible && t <= last;
+                // Logical block blk of the sequence, at its pool page: the block table rides in the parameters.
+                int blk = oracle ? c : sel.get(listAt + c);
+                visible = visible && blk * b + i % b <= last;
+                t = p.get(p.get(TABLE_AT) + blk) * b + i % b;
             }
             int kAt = keyAt(t, h, 0, b, d, row, kPage, mbits);
             // Dimension 0 of this key's value; dimensions step by 1 (float32) or by 2 halves (16-bit slot pairs).

@@ -30,12 +30,13 @@ final class TornadoBackend implements AttentionBackend {
      */
     private final java.util.List<Plan> selections = new java.util.ArrayList<>();
     /**
-     * The device copy of each cache (by identity), freed when the cache closes ({@link KvCache#onClose}); entries of
-     * caches collected without a close go too, see {@link #deviceCache}.
+     * The device copy of each KV pool (by identity), with one plan for all its sequences, freed when the pool closes
+     * ({@link KvPool#onClose}; a standalone cache's pool closes with it); entries of pools collected without a close
+     * go too, see {@link #deviceCache}.
      */
-    private final Map<KvCache, DeviceCache> resident = new java.util.WeakHashMap<>();
-    /** Every device cache with its cache, so that those of collected caches release their device memory. */
-    private final java.util.List<Map.Entry<java.lang.ref.WeakReference<KvCache>, DeviceCache>> owners = new java.util.ArrayList<>();
+    private final Map<KvPool, DeviceCache> resident = new java.util.WeakHashMap<>();
+    /** Every device copy with its pool, so that those of collected pools release their device memory. */
+    private final java.util.List<Map.Entry<java.lang.ref.WeakReference<KvPool>, DeviceCache>> owners = new java.util.ArrayList<>();
 
     /** float16 caches in TornadoVM's half arrays, converted by the device's instructions ({@link Devices#nativeHalf}). */
     private final boolean nativeHalf;
@@ -47,8 +48,8 @@ final class TornadoBackend implements AttentionBackend {
 
     /** Device bytes the backend's cache copies may hold together (option {@code memory}). */
     private final long memoryLimit;
-    /** Caches whose close this backend listens for (once each, whatever number of device copies they had). */
-    private final Map<KvCache, Boolean> hooked = new java.util.WeakHashMap<>();
+    /** Pools whose close this backend listens for (once each, whatever number of device copies they had). */
+    private final Map<KvPool, Boolean> hooked = new java.util.WeakHashMap<>();
     private volatile boolean closed;
 
     /**
@@ -113,9 +114,9 @@ final class TornadoBackend implements AttentionBackend {
         Queries q = r.queries();
         checkDim(q.headDim());
         KvCache cache = cacheOf(r.kv());
-        var need = new DeviceCache.Caps(cache.length(), q.rows() * q.heads(), output.scores().queryBlocks().count(), 1, 0, 0);
+        var need = new DeviceCache.Caps(tokens(cache), q.rows() * q.heads(), output.scores().queryBlocks().count(), 1, 0, 0);
         DeviceCache dc = deviceCache(cache, need);
-        dc.oracle(r, output);
+        dc.oracle(cache, r, output);
         return dc;
     }
 
@@ -227,9 +228,9 @@ final class TornadoBackend implements AttentionBackend {
             throw new IllegalArgumentException("swa: expected the shared cache's precision " + cache.precision().shortName()
                     + " on the tornado backend but got " + r.swa().precision().shortName());
         }
-        DeviceCache existing = resident.get(cache);
+        DeviceCache existing = resident.get(cache.pool());
         int rings = !window ? 0 : existing == null ? 1 : existing.ringsWith(r.swa());
-        var need = new DeviceCache.Caps(cache.length(), q.rows() * q.heads(), r.selection().queryBlocks().count(),
+        var need = new DeviceCache.Caps(tokens(cache), q.rows() * q.heads(), r.selection().queryBlocks().count(),
                 window ? r.swa().capacity() : 1, rings, DeviceCache.longestList(r.selection()));
         deviceCache(cache, need).sparse(r, out);
     }
@@ -265,12 +266,26 @@ final class TornadoBackend implements AttentionBackend {
 
     /** The graph the last oracle call on {@code cache} ran through ("o", or its decode-sized twin "o1"); for tests. */
     synchronized String lastOracleGraph(KvCache cache) {
-        return resident.get(cache).lastOracleGraph();
+        return resident.get(cache.pool()).lastOracleGraph();
     }
 
-    /** What the plan of {@code cache}'s device copy has room for. */
+    /** What the plan of {@code cache}'s pool's device copy has room for. */
     synchronized DeviceCache.Caps caps(KvCache cache) {
-        return resident.get(cache).caps;
+        return resident.get(cache.pool()).caps;
+    }
+
+    /** Device copies held now: one per pool read (a standalone cache is a pool of its own); for tests. */
+    synchronized int deviceCopies() {
+        return resident.size();
+    }
+
+    /**
+     * Token room the device copy of {@code cache}'s pool needs: every page the pool has made (the device addresses
+     * a page by its pool number), and the sequence's own length.
+     */
+    private static int tokens(KvCache cache) {
+        KvPool pool = cache.pool();
+        return Math.max(cache.length(), Math.multiplyExact(pool.pagesAllocated(), pool.blockSize()));
     }
 
     /** Device bytes of K and V held for all resident caches (their capacity, in each cache's precision). */
@@ -283,9 +298,9 @@ final class TornadoBackend implements AttentionBackend {
         return residentBytes();
     }
 
-    /** A cache closed: its device copy goes with it, at once. */
-    private synchronized void release(KvCache cache) {
-        DeviceCache dc = resident.remove(cache);
+    /** A pool closed: its device copy goes with it, at once. */
+    private synchronized void release(KvPool pool) {
+        DeviceCache dc = resident.remove(pool);
         if (dc == null) return;
         owners.removeIf(e -> e.getValue() == dc);
         dc.close();
@@ -329,38 +344,39 @@ final class TornadoBackend implements AttentionBackend {
             if (gone) e.getValue().close();
             return gone;
         });
-        DeviceCache dc = resident.get(cache);
+        KvPool pool = cache.pool();
+        DeviceCache dc = resident.get(pool);
         if (dc != null && dc.caps.covers(need)) {
             dc.sync(cache);
             return dc;
         }
         DeviceCache.Caps caps = dc != null ? dc.caps.grow(need) : DeviceCache.Caps.of(need);
-        long bytes = DeviceCache.deviceBytes(cache, caps), others = residentBytes() - (dc != null ? dc.deviceBytes() : 0);
+        long bytes = DeviceCache.deviceBytes(pool, caps), others = residentBytes() - (dc != null ? dc.deviceBytes() : 0);
         // Refused before anything is freed or allocated: the cache, its current device copy and the backend stay as they were.
         if (others + bytes > memoryLimit) {
-            throw new IllegalStateException("tornado: the device copy of a cache of " + cache.length() + " tokens needs " + bytes
-                    + " bytes of device memory but " + others + " of the backend's limit of " + memoryLimit + " are held by other caches;"
-                    + " raise the limit with the backend option memory=<size> (and TornadoVM's -Dtornado.device.memory;"
-                    + " HYSPARSE_TORNADO_MEMORY for the hysparse command), or close caches");
+            throw new IllegalStateException("tornado: the device copy of a KV pool (" + pool.pagesAllocated() + " pages, this sequence "
+                    + cache.length() + " tokens) needs " + bytes + " bytes of device memory but " + others + " of the backend's limit of "
+                    + memoryLimit + " are held by other pools; raise the limit with the backend option memory=<size> (and TornadoVM's"
+                    + " -Dtornado.device.memory; HYSPARSE_TORNADO_MEMORY for the hysparse command), or close caches");
         }
         if (dc != null) {
             // The old copy goes first, so that old and new never hold device memory together.
             DeviceCache old = dc;
             owners.removeIf(e -> e.getValue() == old);
-            resident.remove(cache);
+            resident.remove(pool);
             old.close();
         }
         try {
             dc = new DeviceCache(cache, caps, device.device(), nativeHalf, pins);
         } catch (RuntimeException e) {
-            // TornadoVM failed to compile or allocate: the cache is untouched and has no device copy (the next call makes
-            // one again), and the backend goes on serving other caches.
-            throw new IllegalStateException("tornado: making the device copy of a cache of " + cache.length() + " tokens (" + bytes
-                    + " bytes of device memory, kernels compiled for it) failed: " + e + "; the cache is intact and the backend usable", e);
+            // TornadoVM failed to compile or allocate: the cache is untouched and its pool has no device copy (the next
+            // call makes one again), and the backend goes on serving other pools.
+            throw new IllegalStateException("tornado: making the device copy of a KV pool (" + bytes + " bytes of device memory,"
+                    + " kernels compiled for it) failed: " + e + "; the cache is intact and the backend usable", e);
         }
-        resident.put(cache, dc);
-        if (hooked.put(cache, Boolean.TRUE) == null) cache.onClose(() -> release(cache));
-        owners.add(Map.entry(new java.lang.ref.WeakReference<>(cache), dc));
+        resident.put(pool, dc);
+        if (hooked.put(pool, Boolean.TRUE) == null) pool.onClose(() -> release(pool));
+        owners.add(Map.entry(new java.lang.ref.WeakReference<>(pool), dc));
         return dc;
     }
 }

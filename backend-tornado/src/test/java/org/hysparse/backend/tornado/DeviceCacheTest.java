@@ -229,30 +229,63 @@ class DeviceCacheTest {
         }
     }
 
-    /** Closing a cache frees its device copy at once (no garbage collection), and the other caches keep working. */
+    /**
+     * Sequences of one pool share one device copy and one plan (no compile per sequence), each read through its block
+     * table: a fork shares its parent's pages, and after both append (copy on write of the partial last page) each
+     * still reads its own rows; a closed sequence's pages reused by a new one read the new rows; closing a standalone
+     * cache or the pool frees the device memory at once (no garbage collection).
+     */
     @ParameterizedTest
     @EnumSource(KvPrecision.class)
-    void closingACacheFreesItsDeviceMemoryAtOnce(KvPrecision precision) {
+    void sequencesOfAPoolShareOneDeviceCopyFreedWithThePool(KvPrecision precision) {
         Random rnd = new Random(29 + precision.ordinal());
         try (var tornado = OnDevice.tornado();
              var reference = new ReferenceBackend();
-             var pool = new KvPool(HKV, D, B, precision);
              var swa = new SwaCache(HKV, D, 16, precision);
              var swa2 = new SwaCache(HKV, D, 16, precision)) {
+            KvPool pool = new KvPool(HKV, D, B, precision);
             KvCache a = pool.newSequence(), b = pool.newSequence();
             appendSame(a, swa, 100, rnd);
             appendSame(b, swa2, 60, rnd);
             check(tornado, reference, a, swa, 1, HQ, 8, 3, rnd);
+            var plan = tornado.caps(a);
             check(tornado, reference, b, swa2, 1, HQ, 8, 3, rnd);
+            assertEquals(1, tornado.deviceCopies(), "both sequences on the pool's one device copy");
+            assertTrue(plan == tornado.caps(b), "the second sequence needed no new plan");
             long both = tornado.deviceMemoryBytes();
             assertTrue(both > 0 && both == tornado.residentBytes(), "device bytes are reported: " + both);
-            b.close();
-            long one = tornado.deviceMemoryBytes();
-            assertTrue(one > 0 && one < both, "b's device copy freed at its close: " + both + " -> " + one);
-            appendSame(a, swa, 1, rnd);
+
+            // A fork of a at 100 tokens (a partial last page), then both append: copy on write gives each its own last page.
+            KvCache c = a.fork();
+            appendSame(a, swa, 5, rnd);
             check(tornado, reference, a, swa, 1, HQ, 8, 3, rnd);
-            a.close();
-            assertEquals(0, tornado.deviceMemoryBytes(), "every device copy freed");
+            try (var swa3 = new SwaCache(HKV, D, 16, precision)) {
+                swa3.append(gaussian(100 * HKV * D, rnd), gaussian(100 * HKV * D, rnd), 100);
+                appendSame(c, swa3, 105, rnd);
+                check(tornado, reference, c, swa3, 1, HQ, 8, 3, rnd);
+                check(tornado, reference, a, swa, 1, HQ, 8, 3, rnd);
+            }
+            // b leaves; a new sequence reuses its pages with other values. (The pool grew with the fork: a larger copy.)
+            long grown = tornado.deviceMemoryBytes();
+            assertTrue(grown >= both, both + " -> " + grown);
+            b.close();
+            assertEquals(grown, tornado.deviceMemoryBytes(), "a sequence's close leaves the pool's copy");
+            KvCache e = pool.newSequence();
+            try (var swa4 = new SwaCache(HKV, D, 16, precision)) {
+                appendSame(e, swa4, 60, rnd);
+                check(tornado, reference, e, swa4, 1, HQ, 8, 3, rnd);
+            }
+            check(tornado, reference, a, swa, 1, HQ, 8, 3, rnd);
+
+            try (KvCache alone = new KvCache(HKV, D, B, precision); var swa5 = new SwaCache(HKV, D, 16, precision)) {
+                appendSame(alone, swa5, 40, rnd);
+                check(tornado, reference, alone, swa5, 1, HQ, 8, 3, rnd);
+                assertEquals(2, tornado.deviceCopies());
+            }
+            assertEquals(1, tornado.deviceCopies(), "a standalone cache's copy goes with its close");
+            assertEquals(grown, tornado.deviceMemoryBytes());
+            pool.close();
+            assertEquals(0, tornado.deviceMemoryBytes(), "every device copy freed with the pool");
         }
     }
 
