@@ -52,6 +52,8 @@ final class ServeCommand implements Callable<Integer> {
     int monitor;
 
     private static final int BLOCK = SelectionPolicy.PAPER_BLOCK_SIZE, WINDOW = SelectionPolicy.PAPER_WINDOW;
+    /** The most tokens a sequence decodes before it leaves (it draws 8 + 0..56). */
+    private static final int MAX_DECODE = 64;
 
     /** One sequence: its cache in each full layer's pool, its window ring in each sparse layer, tokens still to make. */
     private record Seq(List<KvCache> caches, List<SwaCache> windows, int[] left) implements AutoCloseable {
@@ -78,8 +80,8 @@ final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--prompt-max: expected >= --prompt-min >= 1 but got " + promptMin + ".." + promptMax);
         }
         int full = (int) layout.chars().filter(c -> c == 'F').count();
-        HeapCheck.require("serving " + batch + " sequences of up to " + (promptMax + steps) + " tokens",
-                HeapCheck.serveBytes(layout.length(), full, batch, (long) promptMax + steps, WINDOW, hkv, d, precision));
+        HeapCheck.require("serving " + batch + " sequences of up to " + (promptMax + MAX_DECODE) + " tokens",
+                HeapCheck.serveBytes(layout.length(), full, batch, (long) promptMax + MAX_DECODE + 2L * BLOCK, WINDOW, hkv, d, precision));
         SplittableRandom rnd = new SplittableRandom(seed);
         Backends backends = Backends.fromClasspath();
         var provider = backend == null ? backends.chooseDefault().provider() : backends.require(backend);
@@ -93,7 +95,11 @@ final class ServeCommand implements Callable<Integer> {
         Soak soak = monitor > 0 ? new Soak() : null;
         boolean steady = true;
         try (AttentionBackend b = provider.create(BackendOptions.parse(options)); Progress progress = new Progress(err)) {
-            for (int f = 0; f < full; f++) pools.add(new KvPool(hkv, d, BLOCK, precision));
+            // A server's KV budget, fixed up front (as vLLM sizes its pool): twice every live sequence at its longest
+            // (prompt, decode, a fork's copy on write), since a fork keeps pages of a parent that has left. Host pages are
+            // still made only as needed; a device backend sizes its copy of the pool once.
+            int maxPages = 2 * batch * ((promptMax + MAX_DECODE + BLOCK - 1) / BLOCK + 1);
+            for (int f = 0; f < full; f++) pools.add(new KvPool(hkv, d, BLOCK, precision, maxPages));
             for (int l = 0; l < layout.length() - full; l++) ringPools.add(new SwaPool(hkv, d, WINDOW, precision));
             long t0 = System.nanoTime();
             for (int s = 0; s < steps; s++) {
@@ -222,7 +228,7 @@ final class ServeCommand implements Callable<Integer> {
             caches.add(c);
         }
         for (SwaPool ring : ringPools) windows.add(window(ring, hkv, d, prompt, rnd));
-        return new Seq(caches, windows, new int[] {8 + rnd.nextInt(57)});
+        return new Seq(caches, windows, new int[] {8 + rnd.nextInt(MAX_DECODE - 7)});
     }
 
     /** A fork shares its parent's pages in every full layer; its window rings start as its parent's tokens would. */
@@ -232,7 +238,7 @@ final class ServeCommand implements Callable<Integer> {
         List<SwaCache> windows = new ArrayList<>();
         int length = caches.get(0).length();
         for (SwaPool ring : ringPools) windows.add(window(ring, hkv, d, length, rnd));
-        return new Seq(caches, windows, new int[] {8 + rnd.nextInt(57)});
+        return new Seq(caches, windows, new int[] {8 + rnd.nextInt(MAX_DECODE - 7)});
     }
 
     /**

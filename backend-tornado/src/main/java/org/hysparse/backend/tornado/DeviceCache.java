@@ -72,24 +72,31 @@ final class DeviceCache implements AutoCloseable {
     static final int MIN_SELECTED = 64;
 
     /**
-     * What a plan has room for: tokens of the cache, query vectors, query blocks, slots per window ring, rings,
-     * and blocks per selection list.
+     * What a plan has room for: tokens of the pool's pages (the device buffers), query vectors, query blocks, slots
+     * per window ring, rings, blocks per selection list, and tokens of one sequence (the length of block tables, S
+     * rows and statistics: a pool of many sequences is far larger than any one of them, and those arrays travel).
      */
-    record Caps(int tokens, int vectors, int queryBlocks, int ring, int rings, int selected) {
+    record Caps(int tokens, int vectors, int queryBlocks, int ring, int rings, int selected, int seq) {
         boolean covers(Caps need) {
             return tokens >= need.tokens && vectors >= need.vectors && queryBlocks >= need.queryBlocks && ring >= need.ring
-                    && rings >= need.rings && selected >= need.selected;
+                    && rings >= need.rings && selected >= need.selected && seq >= need.seq;
         }
 
+        /**
+         * Room for {@code need} and what this had. Rings grow fourfold: each sparse layer of a pool's sequences holds
+         * one (a server with 16 sequences and 11 sparse layers per full layer reads 176 rings through one plan), and
+         * each growth is a compile paid by one step.
+         */
         Caps grow(Caps need) {
+            int moreRings = need.rings > rings ? ringSlots(4 * need.rings) : rings;
             return new Caps(Math.max(tokens, roomFor(need.tokens)), Math.max(vectors, bucket(need.vectors)),
-                    Math.max(queryBlocks, bucket(need.queryBlocks)), Math.max(ring, bucket(need.ring)), Math.max(rings, ringSlots(need.rings)),
-                    Math.max(selected, bucket(need.selected)));
+                    Math.max(queryBlocks, bucket(need.queryBlocks)), Math.max(ring, bucket(need.ring)), moreRings,
+                    Math.max(selected, bucket(need.selected)), Math.max(seq, roomFor(need.seq)));
         }
 
         static Caps of(Caps need) {
             return new Caps(roomFor(need.tokens), bucket(need.vectors), bucket(need.queryBlocks), bucket(need.ring), ringSlots(need.rings),
-                    Math.max(MIN_SELECTED, bucket(need.selected)));
+                    Math.max(MIN_SELECTED, bucket(need.selected)), roomFor(need.seq));
         }
 
         /**
@@ -97,7 +104,9 @@ final class DeviceCache implements AutoCloseable {
          * two would otherwise get a new plan, and a compile, at its first decode step.
          */
         private static int roomFor(int tokens) {
-            return bucket(tokens + tokens / 4);
+            long room = tokens + (long) tokens / 4;
+            // Past a million tokens (a pool of many long sequences) in eighths: a power of two could waste nearly half.
+            return room <= 1 << 20 ? bucket(room) : eighths(room);
         }
 
         private static int ringSlots(int rings) {
@@ -116,7 +125,8 @@ final class DeviceCache implements AutoCloseable {
     }
 
     final Caps caps;
-    private final int b, hkv, d, row, page, kPage, mbits, nbCap, selCap, cpb, ringPages, pages;
+    /** {@code nbCap}: blocks of one sequence (tables, S rows); {@code pageCap}: pool pages on the device. */
+    private final int b, hkv, d, row, page, kPage, mbits, nbCap, pageCap, selCap, cpb, ringPages, pages;
     private final KvPrecision precision;
     /** float16 kept in TornadoVM's half arrays and converted by the device (1), or raw bits in int words (0); see {@link Kernels#attend}. */
     private final int nativeHalf;
@@ -166,7 +176,8 @@ final class DeviceCache implements AutoCloseable {
         };
         this.nativeHalf = nativeHalf && precision == KvPrecision.FLOAT16 ? 1 : 0;
         kPage = kPage(pool);
-        nbCap = bucket((caps.tokens + b - 1) / b);
+        nbCap = (caps.seq + b - 1) / b;
+        pageCap = (caps.tokens + b - 1) / b;
         selCap = Math.min(nbCap, caps.selected);
         cpb = (b + Kernels.LOCAL - 1) / Kernels.LOCAL;
         ringPages = (caps.ring + b - 1) / b;
@@ -223,7 +234,7 @@ final class DeviceCache implements AutoCloseable {
     /** Pages of a copy with room for {@code caps}: the pool's, then each window ring's. */
     private static int pages(KvPool pool, Caps caps) {
         int b = pool.blockSize();
-        return bucket((caps.tokens + b - 1) / b) + caps.rings * ((caps.ring + b - 1) / b);
+        return (caps.tokens + b - 1) / b + caps.rings * ((caps.ring + b - 1) / b);
     }
 
     /** Rings this plan needs to hold {@code swa} as well as those it holds (a closed window's ring slot is free again). */
@@ -453,7 +464,7 @@ final class DeviceCache implements AutoCloseable {
         if (ring == null) {
             java.util.Set<Integer> used = new java.util.HashSet<>();
             rings.values().forEach(r -> used.add(r.base));
-            int base = nbCap * b;
+            int base = pageCap * b;
             while (used.contains(base)) base += ringPages * b;
             ring = new Ring(base);
             rings.put(swa, ring);
@@ -650,6 +661,15 @@ final class DeviceCache implements AutoCloseable {
     private IntArray i(String n) { return (IntArray) arrays.get(n); }
 
     private HalfFloatArray x(String n) { return (HalfFloatArray) arrays.get(n); }
+
+    /** {@code n} rounded up to a multiple of an eighth of its power of two: at most an eighth over. */
+    static int eighths(long n) {
+        if (n <= 16) return bucket(n);
+        long step = Long.highestOneBit(n - 1) / 8;
+        long r = (n + step - 1) / step * step;
+        if (r > Integer.MAX_VALUE) throw new IllegalArgumentException("size: expected at most 2^31 tokens on the device but got " + n);
+        return (int) r;
+    }
 
     static int bucket(long n) {
         long b = 1;

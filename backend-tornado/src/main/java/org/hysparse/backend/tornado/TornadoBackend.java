@@ -114,7 +114,8 @@ final class TornadoBackend implements AttentionBackend {
         Queries q = r.queries();
         checkDim(q.headDim());
         KvCache cache = cacheOf(r.kv());
-        var need = new DeviceCache.Caps(tokens(cache), q.rows() * q.heads(), output.scores().queryBlocks().count(), 1, 0, 0);
+        var need = new DeviceCache.Caps(tokens(cache), q.rows() * q.heads(), output.scores().queryBlocks().count(), 1, 0, 0,
+                Math.max(cache.length(), output.scores().kvBlocks() * cache.blockSize()));
         DeviceCache dc = deviceCache(cache, need);
         dc.oracle(cache, r, output);
         return dc;
@@ -231,7 +232,7 @@ final class TornadoBackend implements AttentionBackend {
         DeviceCache existing = resident.get(cache.pool());
         int rings = !window ? 0 : existing == null ? 1 : existing.ringsWith(r.swa());
         var need = new DeviceCache.Caps(tokens(cache), q.rows() * q.heads(), r.selection().queryBlocks().count(),
-                window ? r.swa().capacity() : 1, rings, DeviceCache.longestList(r.selection()));
+                window ? r.swa().capacity() : 1, rings, DeviceCache.longestList(r.selection()), cache.length());
         deviceCache(cache, need).sparse(r, out);
     }
 
@@ -281,11 +282,13 @@ final class TornadoBackend implements AttentionBackend {
 
     /**
      * Token room the device copy of {@code cache}'s pool needs: every page the pool has made (the device addresses
-     * a page by its pool number), and the sequence's own length.
+     * a page by its pool number), and the sequence's own length. A pool with a page limit (a server's KV budget, as
+     * vLLM sizes its pool up front) gets room for all of it at once: it will grow there, and each growth is a compile.
      */
     private static int tokens(KvCache cache) {
         KvPool pool = cache.pool();
-        return Math.max(cache.length(), Math.multiplyExact(pool.pagesAllocated(), pool.blockSize()));
+        long pages = pool.maxPages() < Integer.MAX_VALUE ? pool.maxPages() : pool.pagesAllocated();
+        return (int) Math.min(Integer.MAX_VALUE / 2, Math.max(cache.length(), pages * pool.blockSize()));
     }
 
     /** Device bytes of K and V held for all resident caches (their capacity, in each cache's precision). */

@@ -1,0 +1,33 @@
+package org.hysparse.backend.tornado;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import org.junit.jupiter.api.Test;
+
+/** How a pool's device copy is sized (no device needed). */
+class CapsTest {
+    @Test
+    void largeRoomIsRoundedInEighthsSmallRoomToPowersOfTwo() {
+        for (long n : new long[] {1_000_001, 1_500_000, 1_179_648, 2_000_000_000}) {
+            long r = DeviceCache.eighths(n), step = Long.highestOneBit(n - 1) / 8;
+            assertTrue(r >= n && r < n + step && r % step == 0, n + " -> " + r);
+            assertTrue(r <= n * 1.125 + 1, n + " -> " + r);
+        }
+        assertThrows(IllegalArgumentException.class, () -> DeviceCache.eighths(3L << 30));
+        var small = DeviceCache.Caps.of(new DeviceCache.Caps(71, 12, 1, 1, 0, 0, 71));
+        assertEquals(128, small.tokens(), "a quarter spare, then the power of two");
+        // 64 sequences of about 18k tokens in one pool: room within 2^31 elements for Hkv 8 x D 128.
+        var pool = DeviceCache.Caps.of(new DeviceCache.Caps(1_180_000, 32, 1, 128, 64, 16, 32_768));
+        assertTrue((long) pool.tokens() * 8 * 128 < Integer.MAX_VALUE, "pool room " + pool.tokens());
+        assertEquals(65_536, pool.seq(), "a sequence's room is its own, not the pool's");
+    }
+
+    @Test
+    void ringsGrowFourfold() {
+        var c = DeviceCache.Caps.of(new DeviceCache.Caps(1000, 32, 1, 128, 1, 16, 1000));
+        assertEquals(DeviceCache.MIN_RINGS, c.rings());
+        var grown = c.grow(new DeviceCache.Caps(1000, 32, 1, 128, DeviceCache.MIN_RINGS + 1, 16, 1000));
+        assertEquals(DeviceCache.bucket(4L * (DeviceCache.MIN_RINGS + 1)), grown.rings());
+        assertTrue(grown.covers(new DeviceCache.Caps(1000, 32, 1, 128, 60, 16, 1000)));
+    }
+}
