@@ -74,12 +74,13 @@ final class DeviceCache implements AutoCloseable {
     /**
      * What a plan has room for: tokens of the pool's pages (the device buffers), query vectors, query blocks, slots
      * per window ring, rings, blocks per selection list, and tokens of one sequence (the length of block tables, S
-     * rows and statistics: a pool of many sequences is far larger than any one of them, and those arrays travel).
+     * rows and statistics: a pool of many sequences is far larger than any one of them, and those arrays travel), and
+     * sequences in one call (a batch: their block tables travel in the parameters).
      */
-    record Caps(int tokens, int vectors, int queryBlocks, int ring, int rings, int selected, int seq) {
+    record Caps(int tokens, int vectors, int queryBlocks, int ring, int rings, int selected, int seq, int seqs) {
         boolean covers(Caps need) {
             return tokens >= need.tokens && vectors >= need.vectors && queryBlocks >= need.queryBlocks && ring >= need.ring
-                    && rings >= need.rings && selected >= need.selected && seq >= need.seq;
+                    && rings >= need.rings && selected >= need.selected && seq >= need.seq && seqs >= need.seqs;
         }
 
         /**
@@ -91,12 +92,12 @@ final class DeviceCache implements AutoCloseable {
             int moreRings = need.rings > rings ? ringSlots(4 * need.rings) : rings;
             return new Caps(Math.max(tokens, roomFor(need.tokens)), Math.max(vectors, bucket(need.vectors)),
                     Math.max(queryBlocks, bucket(need.queryBlocks)), Math.max(ring, bucket(need.ring)), moreRings,
-                    Math.max(selected, bucket(need.selected)), Math.max(seq, roomFor(need.seq)));
+                    Math.max(selected, bucket(need.selected)), Math.max(seq, roomFor(need.seq)), Math.max(seqs, bucket(need.seqs)));
         }
 
         static Caps of(Caps need) {
             return new Caps(roomFor(need.tokens), bucket(need.vectors), bucket(need.queryBlocks), bucket(need.ring), ringSlots(need.rings),
-                    Math.max(MIN_SELECTED, bucket(need.selected)), roomFor(need.seq));
+                    Math.max(MIN_SELECTED, bucket(need.selected)), roomFor(need.seq), bucket(need.seqs));
         }
 
         /**
@@ -237,10 +238,10 @@ final class DeviceCache implements AutoCloseable {
         return (caps.tokens + b - 1) / b + caps.rings * ((caps.ring + b - 1) / b);
     }
 
-    /** Rings this plan needs to hold {@code swa} as well as those it holds (a closed window's ring slot is free again). */
-    int ringsWith(SwaCache swa) {
+    /** Rings this plan needs to hold {@code swas} as well as those it holds (a closed window's ring slot is free again). */
+    int ringsWith(java.util.Collection<SwaCache> swas) {
         rings.keySet().removeIf(SwaCache::isClosed);
-        return rings.size() + (rings.containsKey(swa) ? 0 : 1);
+        return rings.size() + (int) swas.stream().distinct().filter(w -> !rings.containsKey(w)).count();
     }
 
     // ---- graphs ----
@@ -274,7 +275,7 @@ final class DeviceCache implements AutoCloseable {
         FloatArray newKf = host.floats(mbits != 0 ? 1 : stageElems), newVf = host.floats(mbits != 0 ? 1 : stageElems);
         IntArray newKh = host.ints(words ? stageElems / 2 : 1), newVh = host.ints(words ? stageElems / 2 : 1);
         HalfFloatArray newKx = host.halves(halves ? stageElems : 2), newVx = host.halves(halves ? stageElems : 2);
-        IntArray params = shapeParams(0);
+        IntArray params = shapeParams(0, 0);
         arrays.putAll(Map.of("kf", kf, "vf", vf, "kh", kh, "vh", vh, "kx", kx, "vx", vx, "a.params", params));
         arrays.putAll(Map.of("newKf", newKf, "newVf", newVf, "newKh", newKh, "newVh", newVh, "newKx", newKx, "newVx", newVx));
         grid("a.append", groupsFor((long) STAGE * hkv * row));
@@ -303,7 +304,7 @@ final class DeviceCache implements AutoCloseable {
         // The scale, the queries, then one sink logit per vector at most (Hq of them in a call).
         FloatArray q = host.floats(1 + vec * d + vec), consts = consts(), out = host.floats(vec * d + hkv * nqb * nbCap);
         FloatArray stats = host.floats(vec * nbCap * cpb * Kernels.STAT), masses = host.floats(vec * nbCap), partial = host.floats(partials(vec));
-        IntArray params = shapeParams(vec + nqb + 1);
+        IntArray params = shapeParams(vec, nqb + 1);
         params.set(Kernels.MODE, 0);
         params.set(Kernels.SINKS_AT, 1 + vec * d);
         params.set(Kernels.CHUNK_STRIDE, nbCap * cpb);
@@ -343,7 +344,7 @@ final class DeviceCache implements AutoCloseable {
     private TaskGraph sparseGraph(String name, int vec, int nqb) {
         int lists = hkv * nqb;
         FloatArray q = host.floats(1 + vec * d + 2 * vec * d + 2 * vec), consts = consts(), out = host.floats(vec * d);
-        IntArray params = shapeParams(vec), sel = host.ints(lists * selCap + lists);
+        IntArray params = shapeParams(vec, 0), sel = host.ints(lists * selCap + lists);
         params.set(Kernels.MODE, 1);
         params.set(Kernels.GATES_AT, 1 + vec * d);
         params.set(Kernels.SINKS_AT, 1 + vec * d + 2 * vec * d);
@@ -373,9 +374,9 @@ final class DeviceCache implements AutoCloseable {
     }
 
     /** Work-groups of one split: (row, KV head, group of up to {@link Kernels#HEADS} query heads). */
-    private int groups(Queries q) {
-        int group = q.heads() / hkv;
-        return q.rows() * hkv * ((group + Kernels.HEADS - 1) / Kernels.HEADS);
+    private int groups(int rows, int heads) {
+        int group = heads / hkv;
+        return rows * hkv * ((group + Kernels.HEADS - 1) / Kernels.HEADS);
     }
 
     /**
@@ -389,12 +390,18 @@ final class DeviceCache implements AutoCloseable {
     }
 
     /**
-     * The parameters fixed by the pool, with room for {@code rows} row positions and then a block table of the plan's
-     * block capacity: one array per graph, since each graph transfers its own.
+     * The parameters fixed by the pool, laid out for up to {@code vec} rows: their positions from {@link Kernels#PARAMS},
+     * {@code extra} slots after them (the oracle's query-block starts), then per row its block table's offset, its
+     * query block among the call's and its window ring (first slot, capacity), then the block tables of up to
+     * {@code caps.seqs} sequences. One array per graph, since each graph transfers its own.
      */
-    private IntArray shapeParams(int rows) {
-        IntArray p = host.ints(Kernels.PARAMS + rows + nbCap);
-        p.set(Kernels.TABLE_AT, Kernels.PARAMS + rows);
+    private IntArray shapeParams(int vec, int extra) {
+        int rowTables = Kernels.PARAMS + vec + extra;
+        IntArray p = host.ints(rowTables + 4 * vec + caps.seqs * nbCap);
+        p.set(Kernels.ROW_TABLE_AT, rowTables);
+        p.set(Kernels.ROW_QB_AT, rowTables + vec);
+        p.set(Kernels.ROW_RING_AT, rowTables + 2 * vec);
+        p.set(Kernels.TABLE_AT, rowTables + 4 * vec);
         p.set(Kernels.HKV, hkv);
         p.set(Kernels.DIM, d);
         p.set(Kernels.BLOCK, b);
@@ -445,13 +452,6 @@ final class DeviceCache implements AutoCloseable {
             t += n;
         }
         seen.put(cache, new Seen(cache.length(), table));
-    }
-
-    /** Writes {@code cache}'s block table into {@code params} from {@link Kernels#TABLE_AT}: logical block to pool page. */
-    private static void setTable(IntArray params, KvCache cache) {
-        int[] table = cache.blockTable();
-        int at = params.get(Kernels.TABLE_AT);
-        for (int j = 0; j < table.length; j++) params.set(at + j, table[j]);
     }
 
     /**
@@ -514,24 +514,68 @@ final class DeviceCache implements AutoCloseable {
         return vectors <= DECODE_VECTORS && queryBlocks <= DECODE_QUERY_BLOCKS && graphs.contains(kind + "1") ? kind + "1" : kind;
     }
 
-    /** SPEC 1 on the device; afterwards {@link #masses()} holds each query vector's mass per block. */
-    void oracle(KvCache cache, OracleRequest r, OracleOutput output) {
-        Queries q = r.queries();
-        int vectors = q.rows() * q.heads(), nb = output.scores().kvBlocks(), nqb = output.scores().queryBlocks().count();
+    /**
+     * Where the rows of {@code queries} go in one call: each sequence's rows after the previous ones', its query
+     * blocks after theirs, and its block table at its own stride in the parameters (row, query block and table
+     * offsets per row), so that one launch serves the batch.
+     */
+    private void setRows(IntArray params, FloatArray qDev, List<Queries> queries, List<KvCache> caches, List<QueryBlocks> qbs, int qBlock) {
+        int rowAt = 0, qbAt = 0, heads = queries.get(0).heads();
+        int rowTable = params.get(Kernels.ROW_TABLE_AT), rowQb = params.get(Kernels.ROW_QB_AT), tables = params.get(Kernels.TABLE_AT);
+        for (int i = 0; i < queries.size(); i++) {
+            Queries q = queries.get(i);
+            MemorySegment.copy(q.data(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, (1L + (long) rowAt * heads * d) * Float.BYTES, q.data().length);
+            int[] table = caches.get(i).blockTable();
+            for (int j = 0; j < table.length; j++) params.set(tables + i * nbCap + j, table[j]);
+            for (int k = 0; k < q.rows(); k++) {
+                params.set(Kernels.PARAMS + rowAt + k, q.positions()[k]);
+                params.set(rowTable + rowAt + k, tables + i * nbCap);
+                params.set(rowQb + rowAt + k, qbAt + qbs.get(i).indexOf(q.positions()[k], qBlock));
+            }
+            rowAt += q.rows();
+            qbAt += qbs.get(i).count();
+        }
+        params.set(Kernels.HQ, heads);
+        params.set(Kernels.QBLOCK, qBlock);
+    }
+
+    /** SPEC 1 on the device for requests on sequences of this pool, in one launch; afterwards {@link #masses()} holds each query vector's mass per block. */
+    void oracle(List<KvCache> caches, List<OracleRequest> requests, List<OracleOutput> outputs) {
+        OracleRequest r0 = requests.get(0);
+        int heads = r0.queries().heads(), rows = 0, nqb = 0, nb = 0;
+        List<Queries> queries = new ArrayList<>();
+        List<QueryBlocks> qbs = new ArrayList<>();
+        for (int i = 0; i < requests.size(); i++) {
+            queries.add(requests.get(i).queries());
+            qbs.add(outputs.get(i).scores().queryBlocks());
+            rows += requests.get(i).queries().rows();
+            nqb += qbs.get(i).count();
+            nb = Math.max(nb, outputs.get(i).scores().kvBlocks());
+        }
+        int vectors = rows * heads;
         String g = graphFor("o", vectors, nqb);
         IntArray params = i(g + ".params");
-        setTable(params, cache);
-        setQueries(params, f(g + ".q"), q, r.scale(), r.kv().length(), r.geometry().queryBlockSize());
+        FloatArray qDev = f(g + ".q");
+        qDev.set(0, r0.scale());
+        setRows(params, qDev, queries, caches, qbs, r0.geometry().queryBlockSize());
+        // S of every request in one [Hkv][query block][nb] array, nb the longest request's blocks (a shorter one's tail is 0).
+        params.set(Kernels.TOKENS, nb * b);
         params.set(Kernels.NQB, nqb);
-        params.set(Kernels.FIRST_QB, output.scores().queryBlocks().first());
-        params.set(Kernels.SCORE_MODE, r.scores() == ScoreMode.MAX ? Kernels.SCORES_MAX : Kernels.SCORES_MASS);
-        setSinks(f(g + ".q"), params.get(Kernels.SINKS_AT), false, r.sink(), null, q.heads());
-        int[] rowStart = output.scores().queryBlocks().rowStarts(q.positions(), r.geometry().queryBlockSize());
-        for (int k = 0; k < rowStart.length; k++) params.set(params.get(Kernels.STARTS) + k, rowStart[k]);
+        params.set(Kernels.FIRST_QB, 0);
+        params.set(Kernels.SCORE_MODE, r0.scores() == ScoreMode.MAX ? Kernels.SCORES_MAX : Kernels.SCORES_MASS);
+        setSinks(qDev, params.get(Kernels.SINKS_AT), false, r0.sink(), null, heads);
+        int starts = params.get(Kernels.STARTS), rowAt = 0, qbAt = 0;
+        for (int i = 0; i < requests.size(); i++) {
+            int[] rowStart = qbs.get(i).rowStarts(queries.get(i).positions(), r0.geometry().queryBlockSize());
+            for (int k = 0; k < qbs.get(i).count(); k++) params.set(starts + qbAt + k, rowAt + rowStart[k]);
+            rowAt += queries.get(i).rows();
+            qbAt += qbs.get(i).count();
+        }
+        params.set(starts + nqb, rows);
         // Prefill's many rows stay unsplit (splits never take the work-groups past SPLIT_GROUPS).
-        int splits = splits(groups(q), (long) nb * b);
+        int groups = groups(rows, heads), splits = splits(groups, (long) nb * b);
         params.set(Kernels.SPLITS, splits);
-        size(g + ".oracle", (long) groups(q) * splits);
+        size(g + ".oracle", (long) groups * splits);
         params.set(Kernels.VECTORS, vectors);
         // S right after this call's outputs, so that one partial transfer brings both back.
         params.set(Kernels.SCORES_AT, vectors * d);
@@ -543,8 +587,22 @@ final class DeviceCache implements AutoCloseable {
         FloatArray outDev = f(g + ".out");
         int scores = hkv * nqb * nb;
         if (!outEveryRun.contains(g)) lastOracle.transferToHost(new DataRange(outDev).withSize((long) vectors * d + scores));
-        Plans.copyOut(outDev, 0, output.out(), vectors * d);
-        Plans.copyOut(outDev, vectors * d, output.scores().data(), scores);
+        rowAt = 0;
+        qbAt = 0;
+        for (int i = 0; i < requests.size(); i++) {
+            OracleOutput o = outputs.get(i);
+            int n = queries.get(i).rows() * heads * d, mine = o.scores().queryBlocks().count(), kb = o.scores().kvBlocks();
+            Plans.copyOut(outDev, (long) rowAt * heads * d, o.out(), n);
+            float[] sDst = o.scores().data();
+            for (int h = 0; h < hkv; h++) {
+                for (int k = 0; k < mine; k++) {
+                    long from = (long) vectors * d + (long) (h * nqb + qbAt + k) * nb;
+                    MemorySegment.copy(outDev.getSegment(), ValueLayout.JAVA_FLOAT, from * Float.BYTES, sDst, (h * mine + k) * kb, kb);
+                }
+            }
+            rowAt += queries.get(i).rows();
+            qbAt += mine;
+        }
     }
 
     /**
@@ -564,42 +622,71 @@ final class DeviceCache implements AutoCloseable {
         return nbCap;
     }
 
-    /** SPEC 3 on the device. */
-    void sparse(SparseRequest r, float[] out) {
-        Queries q = r.queries();
-        BlockSelection sel = r.selection();
-        int vectors = q.rows() * q.heads();
-        String g = graphFor("p", vectors, sel.queryBlocks().count());
-        IntArray params = i(g + ".params"), selDev = i(g + ".sel");
-        setTable(params, r.shared().cache());
-        FloatArray qDev = f(g + ".q");
-        setQueries(params, qDev, q, r.scale(), r.shared().length(), sel.geometry().queryBlockSize());
-        Ring ring = r.window() > 0 ? ring(r.swa()) : null;
-        params.set(Kernels.NQB, sel.queryBlocks().count());
-        params.set(Kernels.FIRST_QB, sel.queryBlocks().first());
-        params.set(Kernels.WINDOW, r.window());
-        params.set(Kernels.RING, ring != null ? ring.capacity : 1);
-        params.set(Kernels.RING_BASE, ring != null ? ring.base : 0);
-        for (int list = 0; list < sel.blocks().length; list++) {
-            int[] blocks = sel.blocks()[list];
-            selDev.set(params.get(Kernels.COUNT_AT) + list, blocks.length);
-            for (int c = 0; c < blocks.length; c++) selDev.set(list * selCap + c, blocks[c]);
+    /** SPEC 3 on the device for requests on sequences of this pool, in one launch. */
+    void sparse(List<SparseRequest> requests, List<float[]> outs) {
+        SparseRequest r0 = requests.get(0);
+        int heads = r0.queries().heads(), rows = 0, nqb = 0, longest = 1, tokens = 0;
+        List<Queries> queries = new ArrayList<>();
+        List<QueryBlocks> qbs = new ArrayList<>();
+        List<KvCache> caches = new ArrayList<>();
+        for (SparseRequest r : requests) {
+            queries.add(r.queries());
+            qbs.add(r.selection().queryBlocks());
+            caches.add(r.shared().cache());
+            rows += r.queries().rows();
+            nqb += r.selection().queryBlocks().count();
+            longest = Math.max(longest, longestList(r.selection()));
+            tokens = Math.max(tokens, r.shared().length());
         }
-        // Each gate as it came, per head or per channel: the kernel reads it by its width.
-        int gatesAt = params.get(Kernels.GATES_AT), swaAt = gatesAt + r.gateSel().length;
-        MemorySegment.copy(r.gateSel(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, (long) gatesAt * Float.BYTES, r.gateSel().length);
-        MemorySegment.copy(r.gateSwa(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, (long) swaAt * Float.BYTES, r.gateSwa().length);
-        params.set(Kernels.GATE_SEL_W, r.gateWidth(r.gateSel()));
-        params.set(Kernels.GATE_SWA_W, r.gateWidth(r.gateSwa()));
+        int vectors = rows * heads;
+        String g = graphFor("p", vectors, nqb);
+        IntArray params = i(g + ".params"), selDev = i(g + ".sel");
+        FloatArray qDev = f(g + ".q");
+        qDev.set(0, r0.scale());
+        setRows(params, qDev, queries, caches, qbs, r0.selection().geometry().queryBlockSize());
+        params.set(Kernels.TOKENS, tokens);
+        params.set(Kernels.NQB, nqb);
+        params.set(Kernels.FIRST_QB, 0);
+        params.set(Kernels.WINDOW, r0.window());
+        int wSel = r0.gateWidth(r0.gateSel()), wSwa = r0.gateWidth(r0.gateSwa());
+        // Each gate as it came, per head or per channel (the same width across the call): the kernel reads it by its width.
+        int gatesAt = params.get(Kernels.GATES_AT), swaAt = gatesAt + vectors * wSel, rowRing = params.get(Kernels.ROW_RING_AT);
+        int rowAt = 0, qbAt = 0;
+        for (SparseRequest r : requests) {
+            Ring ring = r.window() > 0 ? ring(r.swa()) : null;
+            for (int k = 0; k < r.queries().rows(); k++) {
+                params.set(rowRing + 2 * (rowAt + k), ring != null ? ring.base : 0);
+                params.set(rowRing + 2 * (rowAt + k) + 1, ring != null ? ring.capacity : 1);
+            }
+            int mine = r.selection().queryBlocks().count();
+            int[][] lists = r.selection().blocks();
+            for (int list = 0; list < lists.length; list++) {
+                int at = (list / mine) * nqb + qbAt + list % mine;
+                selDev.set(params.get(Kernels.COUNT_AT) + at, lists[list].length);
+                for (int c = 0; c < lists[list].length; c++) selDev.set(at * selCap + c, lists[list][c]);
+            }
+            long vec0 = (long) rowAt * heads;
+            MemorySegment.copy(r.gateSel(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, (gatesAt + vec0 * wSel) * Float.BYTES, r.gateSel().length);
+            MemorySegment.copy(r.gateSwa(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, (swaAt + vec0 * wSwa) * Float.BYTES, r.gateSwa().length);
+            rowAt += r.queries().rows();
+            qbAt += mine;
+        }
+        params.set(Kernels.GATE_SEL_W, wSel);
+        params.set(Kernels.GATE_SWA_W, wSwa);
         params.set(Kernels.GATES_SWA_AT, swaAt);
-        setSinks(qDev, params.get(Kernels.SINKS_AT), true, r.sinkSel(), r.sinkSwa(), q.heads());
-        int splits = splits(groups(q), (long) Math.max(1, longestList(sel)) * b);
+        setSinks(qDev, params.get(Kernels.SINKS_AT), true, r0.sinkSel(), r0.sinkSwa(), heads);
+        int groups = groups(rows, heads), splits = splits(groups, (long) longest * b);
         params.set(Kernels.SPLITS, splits);
-        size(g + ".sparse", (long) groups(q) * (splits + 1));
+        size(g + ".sparse", (long) groups * (splits + 1));
         params.set(Kernels.VECTORS, vectors);
         size(g + ".merge", vectors);
         plan.withGraph(graphs.indexOf(g)).execute();
-        Plans.copyOut(f(g + ".out"), 0, out, vectors * d);
+        rowAt = 0;
+        for (int i = 0; i < requests.size(); i++) {
+            int n = queries.get(i).rows() * heads * d;
+            Plans.copyOut(f(g + ".out"), (long) rowAt * heads * d, outs.get(i), n);
+            rowAt += queries.get(i).rows();
+        }
     }
 
     @Override
@@ -620,16 +707,6 @@ final class DeviceCache implements AutoCloseable {
             qDev.set(at + per * g, first == null ? Float.NEGATIVE_INFINITY : first[g]);
             if (pairs) qDev.set(at + 2 * g + 1, second == null ? Float.NEGATIVE_INFINITY : second[g]);
         }
-    }
-
-    /** The scale and queries into the query array, the row positions after the parameter slots. */
-    private void setQueries(IntArray params, FloatArray qDev, Queries q, float scale, int tokens, int qBlock) {
-        qDev.set(0, scale);
-        MemorySegment.copy(q.data(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, Float.BYTES, q.data().length);
-        for (int k = 0; k < q.rows(); k++) params.set(Kernels.PARAMS + k, q.positions()[k]);
-        params.set(Kernels.HQ, q.heads());
-        params.set(Kernels.QBLOCK, qBlock);
-        params.set(Kernels.TOKENS, tokens);
     }
 
     /** The segment of the K or V buffer (or staging buffer, for "newK"/"newV") in this cache's storage type. */

@@ -44,7 +44,8 @@ final class Kernels {
             NQB = 8, WINDOW = 9, RING = 10, CHUNK_STRIDE = 11, SINK = 12, LOCAL_BLOCKS = 13, BUDGET = 14, SEL_STRIDE = 15,
             STAGE_FIRST = 16, STAGE_TOKENS = 17, SPLITS = 18, MBITS = 19, ROW = 20, PAGE = 21, KPAGE = 22, MODE = 23, RING_BASE = 24,
             STARTS = 25, SCORES_AT = 26, COUNT_AT = 27, GATES_AT = 28, VECTORS = 29, SCORE_MODE = 30, SINKS_AT = 31,
-            GATE_SEL_W = 32, GATE_SWA_W = 33, GATES_SWA_AT = 34, TABLE_AT = 35, PARAMS = 36;
+            GATE_SEL_W = 32, GATE_SWA_W = 33, GATES_SWA_AT = 34, TABLE_AT = 35, ROW_TABLE_AT = 36, ROW_QB_AT = 37, ROW_RING_AT = 38,
+            PARAMS = 39;
     /** {@code SCORE_MODE}: block mass, or largest probability (the paper's Eq. 3). */
     static final int SCORES_MASS = 0, SCORES_MAX = 1;
     /** Floats per chunk-statistics segment: reference max, sum and largest exponential relative to the reference. */
@@ -207,11 +208,14 @@ final class Kernels {
         // The split's keys are [0, keys): key i is token (block c0 + i / B, slot i % B) of the cache, or window token
         // from + i, which sits in the ring's pages at RING_BASE + (from + i) % RING.
         boolean window = !oracle && sp == splits;
-        int list = h * p.get(NQB) + last / p.get(QBLOCK) - p.get(FIRST_QB), listAt = oracle ? 0 : list * p.get(SEL_STRIDE);
+        // Per row (a call may batch rows of several sequences): its query block among the call's, where its sequence's
+        // block table starts in the parameters, and its window ring (first slot, capacity).
+        int list = h * p.get(NQB) + p.get(p.get(ROW_QB_AT) + r), listAt = oracle ? 0 : list * p.get(SEL_STRIDE);
+        int tableAt = p.get(p.get(ROW_TABLE_AT) + r), ringAt = p.get(ROW_RING_AT) + 2 * r;
         int blocks = oracle ? last / b + 1 : sel.get(p.get(COUNT_AT) + list);
         int share = (blocks + splits - 1) / splits;
         int c0 = sp * share, c1 = TornadoMath.min(blocks, c0 + share);
-        int from = TornadoMath.max(0, last - p.get(WINDOW) + 1), ring = p.get(RING), ringBase = p.get(RING_BASE);
+        int from = TornadoMath.max(0, last - p.get(WINDOW) + 1), ring = p.get(ringAt + 1), ringBase = p.get(ringAt);
         int keys = window ? (p.get(WINDOW) > 0 ? last + 1 - from : 0) : TornadoMath.max(0, c1 - c0) * b;
         int seg = TornadoMath.min(b, LOCAL), stride = p.get(CHUNK_STRIDE);
         int row = p.get(ROW), pageStride = p.get(PAGE), kPage = p.get(KPAGE);
@@ -227,7 +231,7 @@ final class Kernels {
                 // Logical block blk of the sequence, at its pool page: the block table rides in the parameters.
                 int blk = oracle ? c : sel.get(listAt + c);
                 visible = visible && blk * b + i % b <= last;
-                t = p.get(p.get(TABLE_AT) + blk) * b + i % b;
+                t = p.get(tableAt + blk) * b + i % b;
             }
             int kAt = keyAt(t, h, 0, b, d, row, kPage, mbits);
             // Dimension 0 of this key's value; dimensions step by 1 (float32) or by 2 halves (16-bit slot pairs).

@@ -2,6 +2,7 @@ package org.hysparse.backend.tornado;
 
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.hysparse.api.*;
@@ -111,14 +112,46 @@ final class TornadoBackend implements AttentionBackend {
 
     /** Runs the oracle; the device cache it ran on then holds every query vector's mass per block. */
     private DeviceCache runOracle(OracleRequest r, OracleOutput output) {
-        Queries q = r.queries();
-        checkDim(q.headDim());
-        KvCache cache = cacheOf(r.kv());
-        var need = new DeviceCache.Caps(tokens(cache), q.rows() * q.heads(), output.scores().queryBlocks().count(), 1, 0, 0,
-                Math.max(cache.length(), output.scores().kvBlocks() * cache.blockSize()));
-        DeviceCache dc = deviceCache(cache, need);
-        dc.oracle(cache, r, output);
+        return runOracle(List.of(r), List.of(output));
+    }
+
+    /**
+     * The oracle for requests on sequences of one pool as one launch (the caller has checked they may share one:
+     * {@link #oneLaunch}).
+     */
+    private DeviceCache runOracle(List<OracleRequest> requests, List<OracleOutput> outputs) {
+        List<KvCache> caches = new java.util.ArrayList<>();
+        int vectors = 0, qbs = 0, seq = 0;
+        for (int i = 0; i < requests.size(); i++) {
+            Queries q = requests.get(i).queries();
+            checkDim(q.headDim());
+            KvCache cache = cacheOf(requests.get(i).kv());
+            caches.add(cache);
+            vectors += q.rows() * q.heads();
+            qbs += outputs.get(i).scores().queryBlocks().count();
+            seq = Math.max(seq, Math.max(cache.length(), outputs.get(i).scores().kvBlocks() * cache.blockSize()));
+        }
+        var need = new DeviceCache.Caps(tokens(caches.get(0)), vectors, qbs, 1, 0, 0, seq, caches.size());
+        DeviceCache dc = deviceCache(caches, need);
+        dc.oracle(caches, requests, outputs);
         return dc;
+    }
+
+    /**
+     * A batch runs as one launch when its requests differ only in their sequences and rows: one scale, one score
+     * mode, the same sink logits and query-block size (a layer's batch has those), else request by request.
+     */
+    @Override
+    public synchronized void oracle(OracleBatch batch, List<OracleOutput> outputs) {
+        Checks.oracleBatch(batch, outputs);
+        OracleRequest r0 = batch.get(0);
+        boolean one = batch.requests().stream().allMatch(r -> r.scale() == r0.scale() && r.scores() == r0.scores()
+                && java.util.Arrays.equals(r.sink(), r0.sink()) && r.geometry().equals(r0.geometry()) && r.queries().heads() == r0.queries().heads());
+        if (one) {
+            runOracle(batch.requests(), outputs);
+        } else {
+            for (int i = 0; i < batch.size(); i++) runOracle(batch.get(i), outputs.get(i));
+        }
     }
 
     // ---- SPEC 2 ----
@@ -220,20 +253,54 @@ final class TornadoBackend implements AttentionBackend {
     @Override
     public synchronized void sparse(SparseRequest r, float[] out) {
         Checks.sparse(r, out);
-        Queries q = r.queries();
-        checkDim(q.headDim());
-        KvCache cache = r.shared().cache();
-        boolean window = r.window() > 0;
-        // The window ring lives in the shared cache's device buffer, so it must be stored the same way.
-        if (window && r.swa().precision() != cache.precision()) {
-            throw new IllegalArgumentException("swa: expected the shared cache's precision " + cache.precision().shortName()
-                    + " on the tornado backend but got " + r.swa().precision().shortName());
+        runSparse(List.of(r), List.of(out));
+    }
+
+    /**
+     * A batch runs as one launch when its requests differ only in their sequences, rows, gates and window rings: one
+     * scale, window and gate widths, the same sink logits and query-block size, else request by request.
+     */
+    @Override
+    public synchronized void sparse(SparseBatch batch, List<float[]> outputs) {
+        Checks.sparseBatch(batch, outputs);
+        SparseRequest r0 = batch.get(0);
+        boolean one = batch.requests().stream().allMatch(r -> r.scale() == r0.scale() && r.window() == r0.window()
+                && r.gateWidth(r.gateSel()) == r0.gateWidth(r0.gateSel()) && r.gateWidth(r.gateSwa()) == r0.gateWidth(r0.gateSwa())
+                && java.util.Arrays.equals(r.sinkSel(), r0.sinkSel()) && java.util.Arrays.equals(r.sinkSwa(), r0.sinkSwa())
+                && r.selection().geometry().equals(r0.selection().geometry()) && r.queries().heads() == r0.queries().heads());
+        if (one) {
+            runSparse(batch.requests(), outputs);
+        } else {
+            for (int i = 0; i < batch.size(); i++) runSparse(List.of(batch.get(i)), List.of(outputs.get(i)));
         }
-        DeviceCache existing = resident.get(cache.pool());
-        int rings = !window ? 0 : existing == null ? 1 : existing.ringsWith(r.swa());
-        var need = new DeviceCache.Caps(tokens(cache), q.rows() * q.heads(), r.selection().queryBlocks().count(),
-                window ? r.swa().capacity() : 1, rings, DeviceCache.longestList(r.selection()), cache.length());
-        deviceCache(cache, need).sparse(r, out);
+    }
+
+    private void runSparse(List<SparseRequest> requests, List<float[]> outs) {
+        List<KvCache> caches = new java.util.ArrayList<>();
+        List<SwaCache> swas = new java.util.ArrayList<>();
+        int vectors = 0, qbs = 0, longest = 0, seq = 0, ring = 1;
+        for (SparseRequest r : requests) {
+            checkDim(r.queries().headDim());
+            KvCache cache = r.shared().cache();
+            // The window ring lives in the shared cache's device buffer, so it must be stored the same way.
+            if (r.window() > 0 && r.swa().precision() != cache.precision()) {
+                throw new IllegalArgumentException("swa: expected the shared cache's precision " + cache.precision().shortName()
+                        + " on the tornado backend but got " + r.swa().precision().shortName());
+            }
+            if (r.window() > 0) {
+                swas.add(r.swa());
+                ring = Math.max(ring, r.swa().capacity());
+            }
+            caches.add(cache);
+            vectors += r.queries().rows() * r.queries().heads();
+            qbs += r.selection().queryBlocks().count();
+            longest = Math.max(longest, DeviceCache.longestList(r.selection()));
+            seq = Math.max(seq, cache.length());
+        }
+        DeviceCache existing = resident.get(caches.get(0).pool());
+        int rings = swas.isEmpty() ? 0 : existing == null ? (int) swas.stream().distinct().count() : existing.ringsWith(swas);
+        var need = new DeviceCache.Caps(tokens(caches.get(0)), vectors, qbs, ring, rings, longest, seq, caches.size());
+        deviceCache(caches, need).sparse(requests, outs);
     }
 
     // ---- SPEC 5: the oracle kernel's per-row block masses, summed over the selection on the host ----
@@ -340,6 +407,13 @@ final class TornadoBackend implements AttentionBackend {
      * that needs more room than it has replaces it by a larger one (capacities never shrink, so a decode after
      * a prefill keeps the prefill's plan); device caches of collected caches are closed here.
      */
+    /** The device copy of the pool of {@code caches} (one pool), every one of them synced. */
+    private DeviceCache deviceCache(List<KvCache> caches, DeviceCache.Caps need) {
+        DeviceCache dc = deviceCache(caches.get(0), need);
+        for (int i = 1; i < caches.size(); i++) dc.sync(caches.get(i));
+        return dc;
+    }
+
     private DeviceCache deviceCache(KvCache cache, DeviceCache.Caps need) {
         ensureOpen();
         owners.removeIf(e -> {

@@ -14,20 +14,20 @@ class CapsTest {
             assertTrue(r <= n * 1.125 + 1, n + " -> " + r);
         }
         assertThrows(IllegalArgumentException.class, () -> DeviceCache.eighths(3L << 30));
-        var small = DeviceCache.Caps.of(new DeviceCache.Caps(71, 12, 1, 1, 0, 0, 71));
+        var small = DeviceCache.Caps.of(new DeviceCache.Caps(71, 12, 1, 1, 0, 0, 71, 1));
         assertEquals(128, small.tokens(), "a quarter spare, then the power of two");
         // 64 sequences of about 18k tokens in one pool: room within 2^31 elements for Hkv 8 x D 128.
-        var pool = DeviceCache.Caps.of(new DeviceCache.Caps(1_180_000, 32, 1, 128, 64, 16, 32_768));
+        var pool = DeviceCache.Caps.of(new DeviceCache.Caps(1_180_000, 32, 1, 128, 64, 16, 32_768, 1));
         assertTrue((long) pool.tokens() * 8 * 128 < Integer.MAX_VALUE, "pool room " + pool.tokens());
         assertEquals(65_536, pool.seq(), "a sequence's room is its own, not the pool's");
     }
 
     @Test
     void ringsGrowFourfold() {
-        var c = DeviceCache.Caps.of(new DeviceCache.Caps(1000, 32, 1, 128, 1, 16, 1000));
+        var c = DeviceCache.Caps.of(new DeviceCache.Caps(1000, 32, 1, 128, 1, 16, 1000, 1));
         assertEquals(DeviceCache.MIN_RINGS, c.rings());
-        var grown = c.grow(new DeviceCache.Caps(1000, 32, 1, 128, DeviceCache.MIN_RINGS + 1, 16, 1000));
+        var grown = c.grow(new DeviceCache.Caps(1000, 32, 1, 128, DeviceCache.MIN_RINGS + 1, 16, 1000, 1));
         assertEquals(DeviceCache.bucket(4L * (DeviceCache.MIN_RINGS + 1)), grown.rings());
-        assertTrue(grown.covers(new DeviceCache.Caps(1000, 32, 1, 128, 60, 16, 1000)));
+        assertTrue(grown.covers(new DeviceCache.Caps(1000, 32, 1, 128, 60, 16, 1000, 1)));
     }
 }
