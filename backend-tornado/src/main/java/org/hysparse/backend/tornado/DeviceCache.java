@@ -207,7 +207,7 @@ final class DeviceCache implements AutoCloseable {
                 }
             }
             i("a.params").set(Kernels.STAGE_TOKENS, 0);
-            plan.withGraph(0).execute();
+            Plans.run(plan, 0);
             seen.put(cache, new Seen(cache.length(), table));
         } catch (RuntimeException | Error e) {
             host.close();
@@ -498,7 +498,7 @@ final class DeviceCache implements AutoCloseable {
             params.set(Kernels.STAGE_FIRST, at + done);
             params.set(Kernels.STAGE_TOKENS, run);
             size("a.append", groupsFor((long) run * hkv * row));
-            plan.withGraph(0).execute();
+            Plans.run(plan, 0);
         }
     }
 
@@ -582,7 +582,7 @@ final class DeviceCache implements AutoCloseable {
         // One work-group per query vector's merge, then one per LOCAL blocks of each (KV head, query block)'s scores.
         long scoreGroups = (long) hkv * nqb * groupsFor(nb);
         size(g + ".merge", vectors + scoreGroups);
-        lastOracle = plan.withGraph(graphs.indexOf(g)).execute();
+        lastOracle = Plans.run(plan, graphs.indexOf(g));
         lastOracleGraph = g;
         FloatArray outDev = f(g + ".out");
         int scores = hkv * nqb * nb;
@@ -680,7 +680,7 @@ final class DeviceCache implements AutoCloseable {
         size(g + ".sparse", (long) groups * (splits + 1));
         params.set(Kernels.VECTORS, vectors);
         size(g + ".merge", vectors);
-        plan.withGraph(graphs.indexOf(g)).execute();
+        Plans.run(plan, graphs.indexOf(g));
         rowAt = 0;
         for (int i = 0; i < requests.size(); i++) {
             int n = queries.get(i).rows() * heads * d;

@@ -45,6 +45,17 @@ final class Plans {
         return plan;
     }
 
+    /**
+     * Runs graph {@code graph} of {@code plan} through a {@code withGraph} node, never through the plan itself:
+     * TornadoVM 5.2 appends every {@code execute()}'s result (a profiler result and a trace string) to a list on
+     * the node it is called on, for that node's lifetime, so a plan executed directly grew the heap by about 1.5 KB
+     * a decode step (found by the soak check, {@code hysparse serve --monitor}); a {@code withGraph} node is dropped
+     * after its run, with its list.
+     */
+    static uk.ac.manchester.tornado.api.TornadoExecutionResult run(TornadoExecutionPlan plan, int graph) {
+        return plan.withGraph(graph).execute();
+    }
+
     static void close(TornadoExecutionPlan plan) {
         try {
             plan.close();

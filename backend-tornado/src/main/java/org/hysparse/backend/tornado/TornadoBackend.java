@@ -188,7 +188,7 @@ final class TornadoBackend implements AttentionBackend {
         params.set(Kernels.COUNT_AT, listCap * selCap);
         for (int qb = 0; qb < nqb; qb++) params.set(Kernels.PARAMS + qb, s.queryBlocks().visibleBlocks(qb, s.geometry().blockSize()));
         p.grid.setGlobalWork((long) hkv * nqb * Kernels.LOCAL, 1, 1);
-        p.plan.execute();
+        Plans.run(p.plan, 0);
         int[][] blocks = new int[hkv * nqb][];
         for (int list = 0; list < blocks.length; list++) {
             int[] ranked = new int[p.i("sel").get(listCap * selCap + list)];

@@ -46,4 +46,29 @@ class TornadoReproducersTest {
                 + "): the signed-shift-and-mask workaround in Kernels can go (docs/tornado/workarounds.md, entry 2)");
         assertEquals(signed, out.get(0), "neither Java's >>> nor a signed shift: " + Integer.toHexString(out.get(0)));
     }
+
+    /**
+     * Workaround 13: every {@code execute()} result stays on the plan node it was called on for the node's lifetime (a
+     * server's heap grows a record a launch); run through a {@code withGraph} node ({@link Plans#run}) nothing stays.
+     */
+    @Test
+    void aPlanKeepsEveryExecutionResult() {
+        Availability a = new TornadoProvider().availability();
+        Assumptions.assumeTrue(a.available(), "tornado unavailable: " + a.reason());
+        Devices.Found device = Devices.choose(System.getProperty("hysparse.tornado.device", ""));
+        IntArray in = new IntArray(Kernels.LOCAL), out = new IntArray(Kernels.LOCAL);
+        TaskGraph g = new TaskGraph("keep").transferToDevice(DataTransferMode.EVERY_EXECUTION, in)
+                .task("shift", TornadoReproducersTest::unsignedShift, new KernelContext(), in, out)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
+        TornadoExecutionPlan plan = Plans.open(device.device(), new GridScheduler("keep.shift", Plans.grid(1)), false, g);
+        try {
+            for (int i = 0; i < 3; i++) Plans.run(plan, 0);
+            assertThrows(RuntimeException.class, () -> plan.getPlanResult(0), "runs through withGraph leave no result on the plan");
+            for (int i = 0; i < 3; i++) plan.execute();
+            assertNotNull(plan.getPlanResult(2), "TornadoVM now drops execution results: Plans.run's withGraph node can go"
+                    + " (docs/tornado/workarounds.md, entry 13)");
+        } finally {
+            Plans.close(plan);
+        }
+    }
 }
