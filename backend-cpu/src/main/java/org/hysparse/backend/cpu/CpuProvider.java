@@ -9,8 +9,8 @@ import org.hysparse.api.BackendOptions;
 import org.hysparse.api.KvPrecision;
 
 /**
- * Registers {@code cpu}. Touches no Vector API class itself, so that without
- * {@code --add-modules jdk.incubator.vector} it can still say why it is unavailable.
+ * Registers {@code cpu}. Touches no Vector API class itself: without {@code --add-modules jdk.incubator.vector}
+ * the backend runs its plain float32 loops (not the float64 reference) and says so.
  */
 public final class CpuProvider implements AttentionBackendProvider {
     public static final String NAME = "cpu";
@@ -23,8 +23,32 @@ public final class CpuProvider implements AttentionBackendProvider {
      * {@link VectorInfo}, so that the provider can say it without loading a Vector API class.
      */
     static String badVectorBits(String bits) {
-        if (bits == null || bits.isBlank() || java.util.Set.of("128", "256", "512").contains(bits.trim())) return null;
-        return VECTOR_BITS + ": expected 128, 256 or 512 but got '" + bits + "'";
+        if (bits == null || bits.isBlank() || java.util.Set.of("0", "128", "256", "512").contains(bits.trim())) return null;
+        return VECTOR_BITS + ": expected 0 (plain loops), 128, 256 or 512 but got '" + bits + "'";
+    }
+
+    /** Whether the JVM has the Vector API module (started with {@code --add-modules jdk.incubator.vector}). */
+    static boolean vectorModule() {
+        return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
+    }
+
+    /**
+     * The plain float32 path instead of the Vector API: where the module is missing, or forced by
+     * {@code -Dhysparse.cpu.vectorBits=0} (as Lucene's vectorization provider can be forced to its fallback, so that
+     * the tests run this path on any machine).
+     */
+    static boolean plainPath() {
+        String bits = System.getProperty(VECTOR_BITS);
+        return !vectorModule() || (bits != null && bits.trim().equals("0"));
+    }
+
+    /** Which path the kernels take and why, for the availability reason, the device line and the log. */
+    static String path() {
+        if (!vectorModule()) {
+            return "plain float32 loops: the JVM was started without --add-modules " + VECTOR_MODULE + " (add it for the vectorised path)";
+        }
+        if (plainPath()) return "plain float32 loops: forced by -D" + VECTOR_BITS + "=0";
+        return VectorInfo.describe();
     }
 
     @Override public String name() { return NAME; }
@@ -34,11 +58,9 @@ public final class CpuProvider implements AttentionBackendProvider {
 
     @Override
     public Availability availability() {
-        if (ModuleLayer.boot().findModule(VECTOR_MODULE).isEmpty()) {
-            return Availability.unavailable("the JVM was started without --add-modules " + VECTOR_MODULE);
-        }
         String bad = badVectorBits(System.getProperty(VECTOR_BITS));
         if (bad != null) return Availability.unavailable(bad);
+        if (plainPath()) return Availability.available(path() + ", " + Runtime.getRuntime().availableProcessors() + " cores");
         return Availability.available("Vector API present, " + Runtime.getRuntime().availableProcessors() + " cores");
     }
 
@@ -46,7 +68,7 @@ public final class CpuProvider implements AttentionBackendProvider {
     public String device() {
         String arch = System.getProperty("os.arch");
         if (!availability().available()) return "CPU (" + arch + ")";
-        return "CPU (" + arch + ", " + Runtime.getRuntime().availableProcessors() + " cores, " + VectorInfo.describe() + ")";
+        return "CPU (" + arch + ", " + Runtime.getRuntime().availableProcessors() + " cores, " + path() + ")";
     }
 
     @Override public Set<KvPrecision> precisions() { return EnumSet.allOf(KvPrecision.class); }
@@ -59,7 +81,7 @@ public final class CpuProvider implements AttentionBackendProvider {
         int threads = options.getInt("threads", Runtime.getRuntime().availableProcessors());
         if (threads < 1) throw new IllegalArgumentException("threads: expected >= 1 but got " + threads);
         System.getLogger(CpuProvider.class.getName()).log(System.Logger.Level.INFO,
-                "cpu backend: " + threads + " threads, " + VectorInfo.describe());
+                "cpu backend: " + threads + " threads, " + path());
         return new CpuBackend(threads);
     }
 }

@@ -21,7 +21,8 @@ final class VectorInfo {
     static VectorSpecies<Float> choose(String bits) {
         String bad = CpuProvider.badVectorBits(bits);
         if (bad != null) throw new IllegalArgumentException(bad);
-        if (bits == null || bits.isBlank()) return FloatVector.SPECIES_PREFERRED;
+        // 0 selects the plain path (FlashKernel.PLAIN), which never asks for a species.
+        if (bits == null || bits.isBlank() || bits.trim().equals("0")) return FloatVector.SPECIES_PREFERRED;
         return VectorSpecies.of(float.class, VectorShape.forBitSize(Integer.parseInt(bits.trim())));
     }
 

@@ -10,13 +10,14 @@ class VectorWidthTest {
     void theForcedWidthIsTheKernelsWidth() {
         String bits = System.getProperty(VectorInfo.PROPERTY);
         if (bits != null && !bits.isBlank()) {
-            assertEquals(Integer.parseInt(bits.trim()), FlashKernel.F.vectorBitSize());
+            assertEquals(Integer.parseInt(bits.trim()), VectorKernel.F.vectorBitSize());
             assertEquals(Integer.parseInt(bits.trim()) / 32, FlashKernel.LANES);
             assertTrue(VectorInfo.describe().contains("forced by -Dhysparse.cpu.vectorBits"), VectorInfo.describe());
         } else {
-            assertEquals(jdk.incubator.vector.FloatVector.SPECIES_PREFERRED, FlashKernel.F);
+            assertEquals(jdk.incubator.vector.FloatVector.SPECIES_PREFERRED, VectorKernel.F);
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VectorInfo.choose("96"));
-        assertTrue(e.getMessage().startsWith("hysparse.cpu.vectorBits: expected 128, 256 or 512 but got '96'"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("hysparse.cpu.vectorBits: expected 0 (plain loops), 128, 256 or 512 but got '96'"), e.getMessage());
+        assertFalse(FlashKernel.PLAIN, "this JVM has the Vector API and no forced plain path");
     }
 }

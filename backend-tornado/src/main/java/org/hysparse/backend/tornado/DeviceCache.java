@@ -41,8 +41,12 @@ import uk.ac.manchester.tornado.api.types.arrays.TornadoNativeArray;
 final class DeviceCache implements AutoCloseable {
     /** Tokens one run of the append graph carries: a decode step's row costs a small transfer, not a page. */
     static final int STAGE = 16;
-    /** Most splits of one work-group's blocks (split-K decode), and most split work-groups in all. */
-    static final int MAX_SPLITS = 128, SPLIT_GROUPS = 1024;
+    /**
+     * Most splits of one work-group's blocks (split-K decode), and most split work-groups in all. A batch's decode rows
+     * are many work-groups of sequences of different lengths: with 1024 in all, 64 sequences of 4k..32k tokens got two
+     * splits each and the longest sequences' work-groups ran alone at the end; 4096 lets each take eight.
+     */
+    static final int MAX_SPLITS = 128, SPLIT_GROUPS = 4096;
     /**
      * Ring slots a plan starts with once a window cache reads through it: a new plan costs a TornadoVM compile,
      * and a full layer is read by several sparse layers (HySparse: about nine), so growing 1, 2, 4, 8, 16 would
