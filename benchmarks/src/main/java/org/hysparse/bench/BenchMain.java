@@ -36,8 +36,16 @@ public final class BenchMain {
         // a filtered run could only print NaN for its ratios.
         CommandLineOptions given = new CommandLineOptions(jmhArgs.toArray(String[]::new));
         boolean filtered = !given.getIncludes().isEmpty();
-        Options options = new OptionsBuilder().parent(given)
-                .include(filtered ? "org\\.hysparse\\.bench\\.MachineBench\\." : "org.hysparse.bench.*").build();
+        OptionsBuilder builder = new OptionsBuilder();
+        builder.parent(given).include(filtered ? "org\\.hysparse\\.bench\\.MachineBench\\." : "org.hysparse.bench.*");
+        // -jvmArgsAppend on the command line replaces the benchmarks' own (the Vector API module among them), which left
+        // the ceilings unmeasured (NaN) and the cpu backend on its plain path: the module goes back in front.
+        if (given.getJvmArgsAppend().hasValue()) {
+            List<String> append = new ArrayList<>(List.of("--add-modules=jdk.incubator.vector"));
+            append.addAll(given.getJvmArgsAppend().get());
+            builder.jvmArgsAppend(append.toArray(String[]::new));
+        }
+        Options options = builder.build();
         Collection<RunResult> results = run(options);
         String text = table(results);
         System.out.println(text);
