@@ -11,39 +11,18 @@ Tokens/s is batch over the time of one step; KV GB/s counts each sequence's own 
 Random data (never zeros); CUDA events time the median of repeated calls after warm-up.
 """
 import json
+import os
 import random
 import sys
 
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_attention import copy_bandwidth, dev, timed  # noqa: E402  (one timing method for both scripts)
+
 HQ, HKV, D, B, W, K = 32, 8, 128, 64, 128, 16
-dev = torch.device("cuda")
 torch.manual_seed(20261204)
-
-
-def timed(fn, reps=30, warm=5):
-    for _ in range(warm):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        fn()
-        e.record()
-        torch.cuda.synchronize()
-        times.append(s.elapsed_time(e))
-    times.sort()
-    return times[len(times) // 2]
-
-
-def copy_bandwidth():
-    n = 1 << 30
-    a = torch.empty(n, dtype=torch.uint8, device=dev).random_()
-    b = torch.empty_like(a)
-    ms = timed(lambda: b.copy_(a), reps=20)
-    return 2 * n / (ms / 1e3) / 1e9
 
 
 def main():

@@ -18,6 +18,12 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * that behaves as Java does.
  */
 class TornadoReproducersTest {
+    /** The device the tests run on, or the test skipped with TornadoVM's reason. */
+    private static Devices.Found device() {
+        Availability a = new TornadoProvider().availability();
+        Assumptions.assumeTrue(a.available(), "tornado unavailable: " + a.reason());
+        return Devices.choose(System.getProperty("hysparse.tornado.device", ""));
+    }
 
     /** Workaround 2: {@code >>>} on an int compiled as a signed shift. */
     static void unsignedShift(KernelContext ctx, IntArray in, IntArray out) {
@@ -27,9 +33,7 @@ class TornadoReproducersTest {
 
     @Test
     void unsignedShiftOfANegativeIntIsSignExtended() {
-        Availability a = new TornadoProvider().availability();
-        Assumptions.assumeTrue(a.available(), "tornado unavailable: " + a.reason());
-        Devices.Found device = Devices.choose(System.getProperty("hysparse.tornado.device", ""));
+        Devices.Found device = device();
         IntArray in = new IntArray(Kernels.LOCAL), out = new IntArray(Kernels.LOCAL);
         for (int i = 0; i < Kernels.LOCAL; i++) in.set(i, 0xABCD1234 + i);
         TaskGraph g = new TaskGraph("repro").transferToDevice(DataTransferMode.EVERY_EXECUTION, in)
@@ -53,9 +57,7 @@ class TornadoReproducersTest {
      */
     @Test
     void aPlanKeepsEveryExecutionResult() {
-        Availability a = new TornadoProvider().availability();
-        Assumptions.assumeTrue(a.available(), "tornado unavailable: " + a.reason());
-        Devices.Found device = Devices.choose(System.getProperty("hysparse.tornado.device", ""));
+        Devices.Found device = device();
         IntArray in = new IntArray(Kernels.LOCAL), out = new IntArray(Kernels.LOCAL);
         TaskGraph g = new TaskGraph("keep").transferToDevice(DataTransferMode.EVERY_EXECUTION, in)
                 .task("shift", TornadoReproducersTest::unsignedShift, new KernelContext(), in, out)
