@@ -14,6 +14,24 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorInfo {
     static final String PROPERTY = CpuProvider.VECTOR_BITS;
     static final VectorSpecies<Float> SPECIES = choose(System.getProperty(PROPERTY));
+    /** The system property forcing fused multiply-adds on or off ({@code true}/{@code false}), so both paths are tested. */
+    static final String FMA_PROPERTY = "hysparse.cpu.fma";
+    /** Fused multiply-add in the kernels: where the JVM uses the hardware's (HotSpot's UseFMA), or as forced. */
+    static final boolean FMA = fma(System.getProperty(FMA_PROPERTY));
+
+    /**
+     * Whether to use FMA: as {@code forced} says, else HotSpot's {@code UseFMA} (on where the CPU has FMA; without it
+     * {@code Math.fma} and the Vector API's fma run in software, many times slower than a multiply and an add).
+     */
+    static boolean fma(String forced) {
+        if (forced != null && !forced.isBlank()) return Boolean.parseBoolean(forced.trim());
+        try {
+            var bean = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            return bean != null && Boolean.parseBoolean(bean.getVMOption("UseFMA").getValue());
+        } catch (RuntimeException e) {
+            return false; // not HotSpot, or no such option: a multiply and an add are right everywhere
+        }
+    }
 
     private VectorInfo() {
     }
@@ -32,6 +50,9 @@ final class VectorInfo {
                 ? "the JVM's preferred width"
                 : "forced by -D" + PROPERTY + (SPECIES.vectorBitSize() > VectorShape.preferredShape().vectorBitSize()
                         ? ", wider than the hardware's " + VectorShape.preferredShape().vectorBitSize() + ": emulated" : "");
-        return SPECIES.vectorBitSize() + "-bit vectors, " + SPECIES.length() + " float lanes (" + why + ")";
+        String fma = System.getProperty(FMA_PROPERTY) == null || System.getProperty(FMA_PROPERTY).isBlank()
+                ? (FMA ? "FMA (the CPU has it)" : "no FMA (the JVM reports none: multiply and add)")
+                : (FMA ? "FMA" : "no FMA") + " (forced by -D" + FMA_PROPERTY + ")";
+        return SPECIES.vectorBitSize() + "-bit vectors, " + SPECIES.length() + " float lanes (" + why + "), " + fma;
     }
 }

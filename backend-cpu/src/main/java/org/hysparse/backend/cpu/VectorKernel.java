@@ -22,6 +22,14 @@ final class VectorKernel {
         return LANES;
     }
 
+    /**
+     * {@code a * b + c}: one fused instruction where the hardware has FMA ({@link VectorInfo#FMA}), else a multiply and
+     * an add, since the Vector API emulates a missing FMA lane by lane in software, far slower than the two.
+     */
+    private static FloatVector fma(FloatVector a, FloatVector b, FloatVector c) {
+        return VectorInfo.FMA ? a.fma(b, c) : a.mul(b).add(c);
+    }
+
     /** {@code s[tt][r] = sum_d K[tt][d] * qt[d][r]}, four keys at a time to reuse each query load. */
     static void logits(Scratch sc, Chunk k, int n, int rPad, int dim) {
         float[] qt = sc.qt, s = sc.s, ka = k.array();
@@ -33,10 +41,10 @@ final class VectorKernel {
                 FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
                 for (int d = 0; d < dim; d++) {
                     FloatVector q = FloatVector.fromArray(F, qt, d * rPad + rv);
-                    a0 = q.fma(FloatVector.broadcast(F, ka[k0 + d]), a0);
-                    a1 = q.fma(FloatVector.broadcast(F, ka[k1 + d]), a1);
-                    a2 = q.fma(FloatVector.broadcast(F, ka[k2 + d]), a2);
-                    a3 = q.fma(FloatVector.broadcast(F, ka[k3 + d]), a3);
+                    a0 = fma(q, FloatVector.broadcast(F, ka[k0 + d]), a0);
+                    a1 = fma(q, FloatVector.broadcast(F, ka[k1 + d]), a1);
+                    a2 = fma(q, FloatVector.broadcast(F, ka[k2 + d]), a2);
+                    a3 = fma(q, FloatVector.broadcast(F, ka[k3 + d]), a3);
                 }
                 a0.intoArray(s, tt * rPad + rv);
                 a1.intoArray(s, (tt + 1) * rPad + rv);
@@ -46,7 +54,7 @@ final class VectorKernel {
             for (; tt < n; tt++) {
                 int k0 = k.base() + tt * stride;
                 FloatVector a0 = FloatVector.zero(F);
-                for (int d = 0; d < dim; d++) a0 = FloatVector.fromArray(F, qt, d * rPad + rv).fma(FloatVector.broadcast(F, ka[k0 + d]), a0);
+                for (int d = 0; d < dim; d++) a0 = fma(FloatVector.fromArray(F, qt, d * rPad + rv), FloatVector.broadcast(F, ka[k0 + d]), a0);
                 a0.intoArray(s, tt * rPad + rv);
             }
         }
@@ -67,10 +75,10 @@ final class VectorKernel {
                 FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
                 for (int d = 0; d < dv; d += LANES) {
                     FloatVector x = FloatVector.fromArray(F, ka, kb + d);
-                    a0 = x.fma(FloatVector.fromArray(F, qr, q0 + d), a0);
-                    a1 = x.fma(FloatVector.fromArray(F, qr, q1 + d), a1);
-                    a2 = x.fma(FloatVector.fromArray(F, qr, q2 + d), a2);
-                    a3 = x.fma(FloatVector.fromArray(F, qr, q3 + d), a3);
+                    a0 = fma(x, FloatVector.fromArray(F, qr, q0 + d), a0);
+                    a1 = fma(x, FloatVector.fromArray(F, qr, q1 + d), a1);
+                    a2 = fma(x, FloatVector.fromArray(F, qr, q2 + d), a2);
+                    a3 = fma(x, FloatVector.fromArray(F, qr, q3 + d), a3);
                 }
                 float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
                 float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
@@ -90,7 +98,7 @@ final class VectorKernel {
             for (; r < rCount; r++) {
                 int q0 = r * dim;
                 FloatVector a0 = FloatVector.zero(F);
-                for (int d = 0; d < dv; d += LANES) a0 = FloatVector.fromArray(F, ka, kb + d).fma(FloatVector.fromArray(F, qr, q0 + d), a0);
+                for (int d = 0; d < dv; d += LANES) a0 = fma(FloatVector.fromArray(F, ka, kb + d), FloatVector.fromArray(F, qr, q0 + d), a0);
                 float s0 = a0.reduceLanes(VectorOperators.ADD);
                 for (int d = dv; d < dim; d++) s0 += ka[kb + d] * qr[q0 + d];
                 s[tt * rPad + r] = s0;
@@ -121,7 +129,7 @@ final class VectorKernel {
                 sum = sum.add(p);
             }
             FloatVector alpha = mOld.sub(ref).lanewise(VectorOperators.EXP);
-            FloatVector.fromArray(F, br.l, rv).fma(alpha, sum).intoArray(br.l, rv);
+            fma(FloatVector.fromArray(F, br.l, rv), alpha, sum).intoArray(br.l, rv);
             mNew.intoArray(br.m, rv);
             alpha.intoArray(sc.alpha, rv);
             if (statSlot >= 0) {
@@ -157,10 +165,10 @@ final class VectorKernel {
                     int p = tt * rPad + r;
                     FloatVector p0 = FloatVector.broadcast(F, s[p]), p1 = FloatVector.broadcast(F, s[p + 1]);
                     FloatVector p2 = FloatVector.broadcast(F, s[p + 2]), p3 = FloatVector.broadcast(F, s[p + 3]);
-                    a0 = x.fma(p0, a0); b0 = y.fma(p0, b0);
-                    a1 = x.fma(p1, a1); b1 = y.fma(p1, b1);
-                    a2 = x.fma(p2, a2); b2 = y.fma(p2, b2);
-                    a3 = x.fma(p3, a3); b3 = y.fma(p3, b3);
+                    a0 = fma(x, p0, a0); b0 = fma(y, p0, b0);
+                    a1 = fma(x, p1, a1); b1 = fma(y, p1, b1);
+                    a2 = fma(x, p2, a2); b2 = fma(y, p2, b2);
+                    a3 = fma(x, p3, a3); b3 = fma(y, p3, b3);
                 }
                 a0.intoArray(acc, o0 + d); a1.intoArray(acc, o1 + d); a2.intoArray(acc, o2 + d); a3.intoArray(acc, o3 + d);
                 b0.intoArray(acc, o0 + e); b1.intoArray(acc, o1 + e); b2.intoArray(acc, o2 + e); b3.intoArray(acc, o3 + e);
@@ -171,10 +179,10 @@ final class VectorKernel {
                 for (int tt = 0; tt < n; tt++) {
                     FloatVector x = FloatVector.fromArray(F, va, v.base() + tt * stride + d);
                     int p = tt * rPad + r;
-                    a0 = x.fma(FloatVector.broadcast(F, s[p]), a0);
-                    a1 = x.fma(FloatVector.broadcast(F, s[p + 1]), a1);
-                    a2 = x.fma(FloatVector.broadcast(F, s[p + 2]), a2);
-                    a3 = x.fma(FloatVector.broadcast(F, s[p + 3]), a3);
+                    a0 = fma(x, FloatVector.broadcast(F, s[p]), a0);
+                    a1 = fma(x, FloatVector.broadcast(F, s[p + 1]), a1);
+                    a2 = fma(x, FloatVector.broadcast(F, s[p + 2]), a2);
+                    a3 = fma(x, FloatVector.broadcast(F, s[p + 3]), a3);
                 }
                 a0.intoArray(acc, o0 + d);
                 a1.intoArray(acc, o1 + d);
@@ -196,7 +204,7 @@ final class VectorKernel {
             int o = r * dim;
             for (int d = 0; d < dv; d += LANES) {
                 FloatVector a0 = FloatVector.fromArray(F, acc, o + d);
-                for (int tt = 0; tt < n; tt++) a0 = FloatVector.fromArray(F, va, v.base() + tt * stride + d).fma(FloatVector.broadcast(F, s[tt * rPad + r]), a0);
+                for (int tt = 0; tt < n; tt++) a0 = fma(FloatVector.fromArray(F, va, v.base() + tt * stride + d), FloatVector.broadcast(F, s[tt * rPad + r]), a0);
                 a0.intoArray(acc, o + d);
             }
             for (int d = dv; d < dim; d++) {

@@ -19,5 +19,11 @@ class VectorWidthTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VectorInfo.choose("96"));
         assertTrue(e.getMessage().startsWith("hysparse.cpu.vectorBits: expected 0 (plain loops), 128, 256 or 512 but got '96'"), e.getMessage());
         assertFalse(FlashKernel.PLAIN, "this JVM has the Vector API and no forced plain path");
+        String fma = System.getProperty(VectorInfo.FMA_PROPERTY);
+        if (fma != null) {
+            assertEquals(Boolean.parseBoolean(fma), VectorInfo.FMA);
+            assertTrue(VectorInfo.describe().contains("forced by -D" + VectorInfo.FMA_PROPERTY), VectorInfo.describe());
+        }
+        assertTrue(VectorInfo.fma("true") && !VectorInfo.fma("false"));
     }
 }
