@@ -19,8 +19,11 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * key {@code (t, h)} at {@code (t / B) * KPAGE + (h * D + e) * B + t % B}; 16-bit keys by dimension pairs, the word
  * {@code (t / B) * KPAGE / 2 + (h * ROW / 2 + e / 2) * B + t % B} holding dimensions e and e + 1 of one key, so
  * that one 32-bit load brings a thread two of its key's dimensions and a warp's load is 128 contiguous bytes.
- * Sparse layers' window rings live in further pages of the same buffers: a ring's token t at position
- * {@code RING_BASE + t % capacity} of this layout.
+ * Here t is a slot of the device buffers, not a sequence's position: the buffers hold a KV pool's pages, and a
+ * sequence's block j is pool page {@code table[j]}, its block table riding in the parameters (each row names where
+ * its sequence's table starts, {@code ROW_TABLE_AT}, so one launch serves rows of many sequences). Sparse layers'
+ * window rings live in further pages of the same buffers: a ring's token t at slot {@code base + t % capacity},
+ * base and capacity per row ({@code ROW_RING_AT}).
  * <p>The full cache is stored in its own precision: float32 in a {@link FloatArray}, float16 and bfloat16 as
  * raw bits, two to an {@link IntArray} word, decoded exactly by {@link #decode}. TornadoVM 5.2's OpenCL code
  * generator cannot reinterpret bits ({@code Float.intBitsToFloat}), and its {@code HalfFloatArray} needs
