@@ -157,6 +157,8 @@ final class DeviceCache implements AutoCloseable {
     }
 
     private final Map<KvCache, Seen> seen = new WeakHashMap<>();
+    /** Attention launches (oracle or sparse calls) through this plan; for tests. */
+    int launches;
     /** Oracle graphs whose outputs come back within each run (see {@link #outBack}). */
     private final java.util.Set<String> outEveryRun = new java.util.HashSet<>();
     /** The last oracle run and its graph, from which the block masses can still be fetched. */
@@ -587,6 +589,7 @@ final class DeviceCache implements AutoCloseable {
         long scoreGroups = (long) hkv * nqb * groupsFor(nb);
         size(g + ".merge", vectors + scoreGroups);
         lastOracle = Plans.run(plan, graphs.indexOf(g));
+        launches++;
         lastOracleGraph = g;
         FloatArray outDev = f(g + ".out");
         int scores = hkv * nqb * nb;
@@ -685,6 +688,7 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.VECTORS, vectors);
         size(g + ".merge", vectors);
         Plans.run(plan, graphs.indexOf(g));
+        launches++;
         rowAt = 0;
         for (int i = 0; i < requests.size(); i++) {
             int n = queries.get(i).rows() * heads * d;

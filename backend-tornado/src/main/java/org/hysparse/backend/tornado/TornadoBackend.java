@@ -342,6 +342,11 @@ final class TornadoBackend implements AttentionBackend {
         return resident.get(cache.pool()).caps;
     }
 
+    /** Attention launches through the device copy of {@code cache}'s pool; for tests. */
+    synchronized int launches(KvCache cache) {
+        return resident.get(cache.pool()).launches;
+    }
+
     /** Device copies held now: one per pool read (a standalone cache is a pool of its own); for tests. */
     synchronized int deviceCopies() {
         return resident.size();

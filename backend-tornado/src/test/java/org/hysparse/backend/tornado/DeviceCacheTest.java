@@ -289,6 +289,68 @@ class DeviceCacheTest {
         }
     }
 
+    /**
+     * A batch of decode rows of sequences of one pool (different lengths, each its own window ring) is one oracle
+     * launch and one sparse launch, and each sequence gets the reference's result; a batch whose sink logits differ
+     * goes request by request (one launch each), with the same results.
+     */
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void aBatchOnOnePoolIsOneLaunch(KvPrecision precision) {
+        Random rnd = new Random(31 + precision.ordinal());
+        int[] lengths = {70, 133, 41};
+        try (var tornado = OnDevice.tornado(); var reference = new ReferenceBackend(); var pool = new KvPool(HKV, D, B, precision)) {
+            java.util.List<KvCache> seqs = new java.util.ArrayList<>();
+            java.util.List<SwaCache> rings = new java.util.ArrayList<>();
+            java.util.List<OracleRequest> oracles = new java.util.ArrayList<>();
+            for (int len : lengths) {
+                KvCache c = pool.newSequence();
+                SwaCache w = new SwaCache(HKV, D, 16, precision);
+                appendSame(c, w, len, rnd);
+                seqs.add(c);
+                rings.add(w);
+                oracles.add(OracleRequest.of(Queries.last(gaussian(HQ * D, rnd), 1, HQ, D, len), c, BlockGeometry.of(B)));
+            }
+            tornado.oracle(new OracleBatch(oracles)); // sizes the pool's plan for the batch (a growth makes a new plan)
+            int before = tornado.launches(seqs.get(0));
+            var got = tornado.oracle(new OracleBatch(oracles));
+            assertEquals(before + 1, tornado.launches(seqs.get(0)), "three sequences' oracle rows in one launch");
+            java.util.List<SparseRequest> sparse = new java.util.ArrayList<>();
+            for (int i = 0; i < lengths.length; i++) {
+                OracleOutput want = reference.oracle(oracles.get(i));
+                for (int x = 0; x < want.out().length; x++) {
+                    assertEquals(want.out()[x], got.get(i).out()[x], precision == KvPrecision.FLOAT32 ? 1e-4 : 2e-2, "sequence " + i);
+                }
+                for (int x = 0; x < want.scores().data().length; x++) {
+                    assertEquals(want.scores().data()[x], got.get(i).scores().data()[x], precision == KvPrecision.FLOAT32 ? 1e-5 : 1e-3);
+                }
+                BlockSelection sel = reference.select(new SelectionRequest(want.scores(), SelectionPolicy.TopK.paper(2)));
+                float[] gSel = new float[HQ], gSwa = new float[HQ];
+                for (int g = 0; g < HQ; g++) { gSel[g] = rnd.nextFloat(); gSwa[g] = rnd.nextFloat(); }
+                sparse.add(SparseRequest.of(oracles.get(i).queries(), seqs.get(i).view(), sel, rings.get(i), 8, gSel, gSwa));
+            }
+            tornado.sparse(new SparseBatch(sparse)); // sizes the plan for the sparse batch (its rings)
+            before = tornado.launches(seqs.get(0));
+            var outs = tornado.sparse(new SparseBatch(sparse));
+            assertEquals(before + 1, tornado.launches(seqs.get(0)), "three sequences' sparse rows in one launch");
+            for (int i = 0; i < lengths.length; i++) {
+                float[] want = reference.sparse(sparse.get(i));
+                for (int x = 0; x < want.length; x++) assertEquals(want[x], outs.get(i)[x], precision == KvPrecision.FLOAT32 ? 1e-4 : 3e-2);
+            }
+            // Different sinks per request: request by request, the same results.
+            java.util.List<SparseRequest> mixed = new java.util.ArrayList<>(sparse);
+            float[] sink = new float[HQ];
+            java.util.Arrays.fill(sink, 1.5f);
+            mixed.set(1, sparse.get(1).withSinks(sink, null));
+            before = tornado.launches(seqs.get(0));
+            var mixedOut = tornado.sparse(new SparseBatch(mixed));
+            assertEquals(before + 3, tornado.launches(seqs.get(0)), "a batch whose sinks differ runs request by request");
+            float[] want1 = reference.sparse(mixed.get(1));
+            for (int x = 0; x < want1.length; x++) assertEquals(want1[x], mixedOut.get(1)[x], precision == KvPrecision.FLOAT32 ? 1e-4 : 3e-2);
+            rings.forEach(SwaCache::close);
+        }
+    }
+
     /** The window ring shares the cache's device buffer, so a window cache of another precision is refused, output untouched. */
     @org.junit.jupiter.api.Test
     void windowOfAnotherPrecisionIsRefusedByName() {
