@@ -42,9 +42,10 @@ class ArchitectureTest {
 
     @Test
     void backendsDependOnApiAndTheirOwnLibrariesOnly() {
+        // com.sun.management: the JDK's own HotSpot diagnostic bean, where the cpu backend reads whether the JVM uses FMA.
         noClasses().that().resideInAPackage("org.hysparse.backend.cpu..")
                 .should().dependOnClassesThat().resideOutsideOfPackages("org.hysparse.backend.cpu..", "org.hysparse.api..",
-                        "jdk.incubator.vector..", "java..")
+                        "jdk.incubator.vector..", "com.sun.management..", "java..")
                 .check(CLASSES);
         noClasses().that().resideInAPackage("org.hysparse.backend.tornado..")
                 .should().dependOnClassesThat().resideOutsideOfPackages("org.hysparse.backend.tornado..", "org.hysparse.api..",
