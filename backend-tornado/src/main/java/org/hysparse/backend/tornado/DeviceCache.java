@@ -42,11 +42,17 @@ final class DeviceCache implements AutoCloseable {
     /** Tokens one run of the append graph carries: a decode step's row costs a small transfer, not a page. */
     static final int STAGE = 16;
     /**
-     * Most splits of one work-group's blocks (split-K decode), and most split work-groups in all. A batch's decode rows
-     * are many work-groups of sequences of different lengths: with 1024 in all, 64 sequences of 4k..32k tokens got two
-     * splits each and the longest sequences' work-groups ran alone at the end; 4096 lets each take eight.
+     * Most splits of one work-group's blocks (split-K decode), and most split work-groups in all: 1024 for a graph of
+     * few query vectors (one sequence's decode), up to 4096 for a graph sized for a batch, whose decode rows are many
+     * work-groups of sequences of different lengths (with 1024, 64 sequences of 4k..32k tokens got two splits each and
+     * the longest ones' work-groups ran alone at the end). The split states take room in proportion, in every graph.
      */
-    static final int MAX_SPLITS = 128, SPLIT_GROUPS = 4096;
+    static final int MAX_SPLITS = 128, SPLIT_GROUPS = 4096, SPLIT_GROUPS_MIN = 1024;
+
+    /** Split work-groups a graph of {@code vec} query vectors allows (see {@link #SPLIT_GROUPS}). */
+    static int splitGroups(int vec) {
+        return (int) Math.min(SPLIT_GROUPS, Math.max(SPLIT_GROUPS_MIN, 2L * vec));
+    }
     /**
      * Ring slots a plan starts with once a window cache reads through it: a new plan costs a TornadoVM compile,
      * and a full layer is read by several sparse layers (HySparse: about nine), so growing 1, 2, 4, 8, 16 would
@@ -318,7 +324,7 @@ final class DeviceCache implements AutoCloseable {
         arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".masses", masses, name + ".params", params));
         // Work-groups: those of the splits (at most SPLIT_GROUPS, or one per vector unsplit; see splits), then the merge's
         // one per vector and one per LOCAL blocks of each (KV head, query block).
-        grid(name + ".oracle", Math.max(vec, SPLIT_GROUPS));
+        grid(name + ".oracle", Math.max(vec, splitGroups(vec)));
         grid(name + ".merge", vec + (long) hkv * nqb * groupsFor(nbCap));
         return new TaskGraph(name)
                 .consumeFromDevice("a", cacheArrays())
@@ -359,7 +365,7 @@ final class DeviceCache implements AutoCloseable {
         FloatArray partial = host.floats(partials(vec));
         arrays.putAll(Map.of(name + ".q", q, name + ".out", out, name + ".params", params, name + ".sel", sel));
         // As the oracle's, and one window work-group per split group.
-        grid(name + ".sparse", Math.max(vec, SPLIT_GROUPS) + vec);
+        grid(name + ".sparse", Math.max(vec, splitGroups(vec)) + vec);
         grid(name + ".merge", vec);
         return new TaskGraph(name)
                 .consumeFromDevice("a", cacheArrays())
@@ -376,7 +382,7 @@ final class DeviceCache implements AutoCloseable {
      * work-groups of up to {@link Kernels#HEADS} vectors unless each runs unsplit, and sparse adds one window partial per vector.
      */
     private int partials(int vectors) {
-        return (Math.max(vectors, Kernels.HEADS * SPLIT_GROUPS) + vectors) * (d + 2);
+        return (Math.max(vectors, Kernels.HEADS * splitGroups(vectors)) + vectors) * (d + 2);
     }
 
     /** Work-groups of one split: (row, KV head, group of up to {@link Kernels#HEADS} query heads). */
@@ -390,9 +396,14 @@ final class DeviceCache implements AutoCloseable {
      * takes its chunks one after another, each a chain of memory round trips, so short contexts want one chunk a
      * split: more, smaller work-groups hide those latencies better than fewer that each walk several chunks.
      */
-    private static int splits(int groups, long keys) {
+    private static int splits(int groups, long keys, int splitGroups) {
         long chunks = (keys + Kernels.LOCAL - 1) / Kernels.LOCAL;
-        return (int) Math.max(1, Math.min(Math.min(MAX_SPLITS, chunks), SPLIT_GROUPS / groups));
+        return (int) Math.max(1, Math.min(Math.min(MAX_SPLITS, chunks), splitGroups / groups));
+    }
+
+    /** Query vectors graph {@code g} has room for: the plan's, or a decode-sized twin's ({@code o1}, {@code p1}). */
+    private int vecOf(String g) {
+        return g.endsWith("1") ? Math.min(caps.vectors, DECODE_VECTORS) : caps.vectors;
     }
 
     /**
@@ -579,7 +590,7 @@ final class DeviceCache implements AutoCloseable {
         }
         params.set(starts + nqb, rows);
         // Prefill's many rows stay unsplit (splits never take the work-groups past SPLIT_GROUPS).
-        int groups = groups(rows, heads), splits = splits(groups, (long) nb * b);
+        int groups = groups(rows, heads), splits = splits(groups, (long) nb * b, splitGroups(vecOf(g)));
         params.set(Kernels.SPLITS, splits);
         size(g + ".oracle", (long) groups * splits);
         params.set(Kernels.VECTORS, vectors);
@@ -682,7 +693,7 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.GATE_SWA_W, wSwa);
         params.set(Kernels.GATES_SWA_AT, swaAt);
         setSinks(qDev, params.get(Kernels.SINKS_AT), true, r0.sinkSel(), r0.sinkSwa(), heads);
-        int groups = groups(rows, heads), splits = splits(groups, (long) longest * b);
+        int groups = groups(rows, heads), splits = splits(groups, (long) longest * b, splitGroups(vecOf(g)));
         params.set(Kernels.SPLITS, splits);
         size(g + ".sparse", (long) groups * (splits + 1));
         params.set(Kernels.VECTORS, vectors);
