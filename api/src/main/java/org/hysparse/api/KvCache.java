@@ -21,7 +21,7 @@ public final class KvCache implements KvSource, AutoCloseable {
     private final KvCacheView view = new KvCacheView(this);
     private int length;
     private boolean closed;
-    private final java.util.List<Runnable> onClose = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final CloseActions onClose = new CloseActions();
 
     /** A cache with a pool of its own (a sequence that shares pages with no other, unless forked). */
     public KvCache(int kvHeads, int headDim, int blockSize, KvPrecision precision) {
@@ -175,12 +175,7 @@ public final class KvCache implements KvSource, AutoCloseable {
      * copy of the cache with it, not whenever the garbage collector finds the cache.
      */
     public void onClose(Runnable action) {
-        java.util.Objects.requireNonNull(action, "action");
-        if (closed) {
-            action.run();
-            return;
-        }
-        onClose.add(action);
+        onClose.add(action, closed);
     }
 
     /**
@@ -196,7 +191,6 @@ public final class KvCache implements KvSource, AutoCloseable {
             pool.closed(this);
         }
         pages = 0;
-        for (Runnable action : onClose) action.run();
-        onClose.clear();
+        onClose.runAll();
     }
 }

@@ -83,19 +83,14 @@ public final class KvPool implements AutoCloseable {
         return KvBudget.cacheBytes((long) pagesInUse() * blockSize, kvHeads, headDim, precision);
     }
 
-    private final List<Runnable> onClose = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final CloseActions onClose = new CloseActions();
 
     /**
      * Runs {@code action} once when this pool closes (at once if it already has): how a device backend frees its
      * copy of the pool's pages with it. A pool of one standalone {@link KvCache} closes with that cache.
      */
     public void onClose(Runnable action) {
-        Objects.requireNonNull(action, "action");
-        if (closed) {
-            action.run();
-            return;
-        }
-        onClose.add(action);
+        onClose.add(action, closed);
     }
 
     /** Closes every sequence and drops every page. */
@@ -112,8 +107,7 @@ public final class KvPool implements AutoCloseable {
             free.clear();
         }
         // Outside the lock: an action may take a backend's lock, which may be held by a thread waiting for this pool.
-        for (Runnable action : onClose) action.run();
-        onClose.clear();
+        onClose.runAll();
     }
 
     public boolean isClosed() { return closed; }

@@ -1,6 +1,5 @@
 package org.hysparse.cli;
 
-import org.hysparse.api.Allocation;
 import org.hysparse.api.KvBudget;
 import org.hysparse.api.KvPrecision;
 
@@ -38,8 +37,8 @@ final class HeapCheck {
         Runtime rt = Runtime.getRuntime();
         long max = rt.maxMemory(), available = max - (rt.totalMemory() - rt.freeMemory());
         if (bytes > available) {
-            throw new CliFailure(1, what + " needs about " + Allocation.human(bytes) + " of Java heap but " + Allocation.human(available)
-                    + " is available (max heap " + Allocation.human(max) + "); remedies: --kv fp16 (halves the KV bytes), a larger heap "
+            throw new CliFailure(1, what + " needs about " + ReportFormat.bytes(bytes) + " of Java heap but " + ReportFormat.bytes(available)
+                    + " is available (max heap " + ReportFormat.bytes(max) + "); remedies: --kv fp16 (halves the KV bytes), a larger heap "
                     + "(HYSPARSE_JAVA_OPTS=-Xmx<size>), or a shorter --context");
         }
     }

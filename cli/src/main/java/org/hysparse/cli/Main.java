@@ -7,7 +7,6 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
-import org.hysparse.api.Allocation;
 import org.hysparse.api.OutOfHeapException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -69,7 +68,7 @@ public final class Main implements Runnable {
             return cl.execute(args);
         } catch (OutOfMemoryError e) {
             // Not a buffer the library sized (those throw OutOfHeapException): one line all the same, never a trace.
-            err.println("hysparse: out of Java heap (max " + Allocation.human(Runtime.getRuntime().maxMemory()) + "): " + e.getMessage()
+            err.println("hysparse: out of Java heap (max " + ReportFormat.bytes(Runtime.getRuntime().maxMemory()) + "): " + e.getMessage()
                     + "; remedies: --kv fp16, a larger heap (HYSPARSE_JAVA_OPTS=-Xmx<size>), a shorter --context");
             err.flush();
             return 1;

@@ -57,7 +57,7 @@ public final class Workload implements AutoCloseable {
      * Sink logits that take a real share of a softmax over {@code keys} keys of logits about N(0, 1): about
      * {@code ln(keys)}, give or take one, so a sink ignored, or given a value, moves every output.
      */
-    static float[] sinks(Random rnd, int heads, int keys) {
+    public static float[] sinks(Random rnd, int heads, int keys) {
         float[] s = new float[heads];
         for (int g = 0; g < heads; g++) s[g] = (float) (Math.log(keys) + rnd.nextGaussian());
         return s;
@@ -135,13 +135,15 @@ public final class Workload implements AutoCloseable {
         }
     }
 
-    static float[] gaussian(Random rnd, int n, float sigma) {
+    /** {@code n} values drawn from N(0, sigma^2). */
+    public static float[] gaussian(Random rnd, int n, float sigma) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) rnd.nextGaussian() * sigma;
         return a;
     }
 
-    static float[] uniform(Random rnd, int n) {
+    /** {@code n} values drawn uniformly from [0, 1): gates. */
+    public static float[] uniform(Random rnd, int n) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = rnd.nextFloat();
         return a;

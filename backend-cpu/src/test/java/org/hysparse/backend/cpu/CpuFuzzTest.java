@@ -6,6 +6,9 @@ import net.jqwik.api.*;
 import net.jqwik.api.lifecycle.AfterContainer;
 import org.hysparse.api.*;
 import org.hysparse.reference.ReferenceBackend;
+import static org.hysparse.conformance.Workload.gaussian;
+import static org.hysparse.conformance.Workload.sinks;
+import static org.hysparse.conformance.Workload.uniform;
 
 /**
  * Property-based fuzzing of the cpu backend against the reference: every run of the test command draws 1,000
@@ -121,23 +124,5 @@ class CpuFuzzTest {
                 throw new AssertionError(what + ": flat index " + i + " cpu " + got[i] + " vs reference " + want[i]);
             }
         }
-    }
-
-    private static float[] gaussian(Random rnd, int n, float sigma) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) rnd.nextGaussian() * sigma;
-        return a;
-    }
-
-    private static float[] uniform(Random rnd, int n) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = rnd.nextFloat();
-        return a;
-    }
-
-    private static float[] sinks(Random rnd, int heads, int keys) {
-        float[] s = new float[heads];
-        for (int g = 0; g < heads; g++) s[g] = (float) (Math.log(Math.max(1, keys)) + rnd.nextGaussian());
-        return s;
     }
 }

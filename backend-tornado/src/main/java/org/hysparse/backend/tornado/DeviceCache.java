@@ -181,7 +181,7 @@ final class DeviceCache implements AutoCloseable {
         d = pool.headDim();
         precision = pool.precision();
         row = d + (d & 1);
-        page = b * hkv * row;
+        page = vPage(pool);
         mbits = switch (precision) {
             case FLOAT32 -> 0;
             case FLOAT16 -> 10;
@@ -234,8 +234,13 @@ final class DeviceCache implements AutoCloseable {
 
     /** What {@link #deviceBytes()} will be for a copy of {@code pool} with room for {@code caps}: asked before allocating. */
     static long deviceBytes(KvPool pool, Caps caps) {
+        return (long) pages(pool, caps) * (vPage(pool) + kPage(pool)) * pool.precision().bytes();
+    }
+
+    /** Elements of a V page: rows padded to an even D, so that 16-bit slot pairs fill whole words (see Kernels). */
+    private static int vPage(KvPool pool) {
         int d = pool.headDim();
-        return (long) pages(pool, caps) * (pool.blockSize() * pool.kvHeads() * (d + (d & 1)) + kPage(pool)) * pool.precision().bytes();
+        return pool.blockSize() * pool.kvHeads() * (d + (d & 1));
     }
 
     /** Elements of a K page: 16-bit keys are stored by dimension pairs (see Kernels), so an odd D is padded like a V row. */
@@ -578,7 +583,6 @@ final class DeviceCache implements AutoCloseable {
         // S of every request in one [Hkv][query block][nb] array, nb the longest request's blocks (a shorter one's tail is 0).
         params.set(Kernels.TOKENS, nb * b);
         params.set(Kernels.NQB, nqb);
-        params.set(Kernels.FIRST_QB, 0);
         params.set(Kernels.SCORE_MODE, r0.scores() == ScoreMode.MAX ? Kernels.SCORES_MAX : Kernels.SCORES_MASS);
         setSinks(qDev, params.get(Kernels.SINKS_AT), false, r0.sink(), null, heads);
         int starts = params.get(Kernels.STARTS), rowAt = 0, qbAt = 0;
@@ -664,7 +668,6 @@ final class DeviceCache implements AutoCloseable {
         setRows(params, qDev, queries, caches, qbs, r0.selection().geometry().queryBlockSize());
         params.set(Kernels.TOKENS, tokens);
         params.set(Kernels.NQB, nqb);
-        params.set(Kernels.FIRST_QB, 0);
         params.set(Kernels.WINDOW, r0.window());
         int wSel = r0.gateWidth(r0.gateSel()), wSwa = r0.gateWidth(r0.gateSwa());
         // Each gate as it came, per head or per channel (the same width across the call): the kernel reads it by its width.

@@ -42,10 +42,11 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  */
 final class Kernels {
     static final int LOCAL = 128;
-    // Parameter slots.
-    static final int HQ = 0, HKV = 1, DIM = 2, BLOCK = 3, QBLOCK = 4, TOKENS = 5, NB_STRIDE = 6, FIRST_QB = 7,
-            NQB = 8, WINDOW = 9, RING = 10, CHUNK_STRIDE = 11, SINK = 12, LOCAL_BLOCKS = 13, BUDGET = 14, SEL_STRIDE = 15,
-            STAGE_FIRST = 16, STAGE_TOKENS = 17, SPLITS = 18, MBITS = 19, ROW = 20, PAGE = 21, KPAGE = 22, MODE = 23, RING_BASE = 24,
+    // Parameter slots. 7, 10 and 24 are free: the first query block, the ring and its base they held are per row now
+    // (ROW_QB_AT, ROW_RING_AT).
+    static final int HQ = 0, HKV = 1, DIM = 2, BLOCK = 3, QBLOCK = 4, TOKENS = 5, NB_STRIDE = 6,
+            NQB = 8, WINDOW = 9, CHUNK_STRIDE = 11, SINK = 12, LOCAL_BLOCKS = 13, BUDGET = 14, SEL_STRIDE = 15,
+            STAGE_FIRST = 16, STAGE_TOKENS = 17, SPLITS = 18, MBITS = 19, ROW = 20, PAGE = 21, KPAGE = 22, MODE = 23,
             STARTS = 25, SCORES_AT = 26, COUNT_AT = 27, GATES_AT = 28, VECTORS = 29, SCORE_MODE = 30, SINKS_AT = 31,
             GATE_SEL_W = 32, GATE_SWA_W = 33, GATES_SWA_AT = 34, TABLE_AT = 35, ROW_TABLE_AT = 36, ROW_QB_AT = 37, ROW_RING_AT = 38,
             PARAMS = 39;
@@ -209,7 +210,7 @@ final class Kernels {
             ml[HEADS + lid] = 0f;
         }
         // The split's keys are [0, keys): key i is token (block c0 + i / B, slot i % B) of the cache, or window token
-        // from + i, which sits in the ring's pages at RING_BASE + (from + i) % RING.
+        // from + i, which sits in the ring's pages at slot ringBase + (from + i) % ring (this row's ring).
         boolean window = !oracle && sp == splits;
         // Per row (a call may batch rows of several sequences): its query block among the call's, where its sequence's
         // block table starts in the parameters, and its window ring (first slot, capacity).

@@ -64,10 +64,6 @@ final class TornadoBackend implements AttentionBackend {
         this.memoryLimit = memoryLimit;
     }
 
-    TornadoBackend(Devices.Found device, boolean nativeHalf, HostPins pins) {
-        this(device, nativeHalf, pins, Long.MAX_VALUE);
-    }
-
     private void ensureOpen() {
         if (closed) throw new IllegalStateException("tornado backend is closed: its device memory and plans are gone; create another");
     }
@@ -116,8 +112,8 @@ final class TornadoBackend implements AttentionBackend {
     }
 
     /**
-     * The oracle for requests on sequences of one pool as one launch (the caller has checked they may share one:
-     * {@link #oneLaunch}).
+     * The oracle for requests on sequences of one pool as one launch (the caller has checked they may share one: see
+     * {@link #oracle(OracleBatch, List)}).
      */
     private DeviceCache runOracle(List<OracleRequest> requests, List<OracleOutput> outputs) {
         List<KvCache> caches = new java.util.ArrayList<>();
