@@ -43,4 +43,53 @@ record Chunk(float[] array, int base, int stride) {
         };
         return period - t0 % period;
     }
+
+    /** The system property that turns {@link #touch} off ({@code false}), to measure what it brings. */
+    static final String TOUCH_PROPERTY = "hysparse.cpu.touchAhead";
+    static final boolean TOUCH = !"false".equals(System.getProperty(TOUCH_PROPERTY, "").trim());
+    /** Where touched values go, so that the JIT keeps the loads. */
+    private static volatile float touched;
+
+    /**
+     * Loads one number of every 64-byte line of a head's K and V rows {@code t0 .. t0+n-1}, before the chunk before
+     * them is computed. Java has no prefetch instruction, and a block of one head is a 32 KB run in a page of its
+     * own (fp32, D 128), so the hardware prefetchers, which do not cross 4 KB pages, restart on every page: a
+     * decode thread then waits out one memory latency after another. These loads are independent of each other and
+     * of the arithmetic, so the core keeps many of them in flight and the next chunk arrives while this one is
+     * computed. Four sums, so that no long chain of adds holds them back.
+     */
+    static void touch(KvSource src, int head, int t0, int n) {
+        if (!TOUCH || n <= 0) return;
+        int base = src.offset(t0, head), len = (n - 1) * src.positionStride() + src.headDim();
+        touched = touch(src.keyPage(t0), base, len) + touch(src.valuePage(t0), base, len);
+    }
+
+    private static float touch(KvPage page, int base, int len) {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        switch (page) {
+            case KvPage.F32 f -> {
+                float[] a = f.data();
+                int i = 0;
+                for (; i + 64 <= len; i += 64) {
+                    s0 += a[base + i];
+                    s1 += a[base + i + 16];
+                    s2 += a[base + i + 32];
+                    s3 += a[base + i + 48];
+                }
+                for (; i < len; i += 16) s0 += a[base + i];
+            }
+            case KvPage.Half h -> {
+                short[] a = h.data();
+                int i = 0;
+                for (; i + 128 <= len; i += 128) {
+                    s0 += a[base + i];
+                    s1 += a[base + i + 32];
+                    s2 += a[base + i + 64];
+                    s3 += a[base + i + 96];
+                }
+                for (; i < len; i += 32) s0 += a[base + i];
+            }
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
 }

@@ -7,7 +7,8 @@ import org.hysparse.api.ScoreMode;
  * rows, on one of two paths chosen once per JVM ({@link CpuProvider#plainPath}): the vectorised steps of
  * {@link VectorKernel} (the Vector API), or plain float32 loops where that module is missing (or when forced with
  * {@code -Dhysparse.cpu.vectorBits=0}, so that the tests run this path on any machine). Both keep the same state
- * and scratch layout: logits {@code s[tt * rPad + r]}, query vectors padded to the lane count (1 on the plain path).
+ * and scratch layout: logits {@code s[tt * rPad + r]} (row-major {@code s[r * n + tt]} for decode-sized tasks on the
+ * Vector API path), query vectors padded to the lane count (1 on the plain path).
  * The plain loops are ordered so that the JIT can vectorise their innermost loop by itself: over query vectors for
  * the logits, over dimensions for the values.
  */
@@ -35,15 +36,19 @@ final class FlashKernel {
      */
     static void consume(Scratch sc, Scratch.Branch br, Chunk k, Chunk v, int t0, int n, int rCount, int rPad, int dim,
                         boolean withValues, int statSlot) {
+        // Decode-sized tasks keep logits row-major (s[r * n + tt]), the others lane-wise (s[tt * rPad + r]).
+        boolean rows = !PLAIN && rowDots(rCount);
+        int ts = rows ? 1 : rPad, rs = rows ? n : 1;
         if (PLAIN) logits(sc, k, n, rPad, dim);
-        else if (rowDots(rCount)) VectorKernel.dotLogits(sc, k, n, rCount, rPad, dim);
+        else if (rows) VectorKernel.dotLogits(sc, k, n, rCount, dim);
         else VectorKernel.logits(sc, k, n, rPad, dim);
-        mask(sc, t0, n, rCount, rPad);
+        mask(sc, t0, n, rows ? rCount : rPad, rCount, ts, rs);
         if (PLAIN) softmaxStep(sc, br, n, rPad, statSlot);
+        else if (rows) VectorKernel.softmaxRows(sc, br, n, rCount, rPad, statSlot);
         else VectorKernel.softmaxStep(sc, br, n, rPad, statSlot);
         if (!withValues) return;
         if (PLAIN) accumulate(sc, br, v, n, rCount, rPad, dim);
-        else VectorKernel.accumulate(sc, br, v, n, rCount, rPad, dim);
+        else VectorKernel.accumulate(sc, br, v, n, rCount, ts, rs, dim);
     }
 
     /** Plain path: {@code s[tt][r] = sum_d K[tt][d] * qt[d][r]}, the innermost loop over query vectors. */
@@ -103,17 +108,20 @@ final class FlashKernel {
         }
     }
 
-    /** Hides positions outside each query vector's range; only chunks on a boundary pay for it. */
-    private static void mask(Scratch sc, int t0, int n, int rCount, int rPad) {
+    /**
+     * Hides positions outside each query vector's range ({@code s[tt * ts + r * rs]}); only chunks on a boundary pay
+     * for it. Padding vectors ({@code r >= rCount}, up to {@code rTotal}) see nothing.
+     */
+    private static void mask(Scratch sc, int t0, int n, int rTotal, int rCount, int ts, int rs) {
         float[] s = sc.s;
         int last = t0 + n - 1;
-        for (int r = 0; r < rPad; r++) {
+        for (int r = 0; r < rTotal; r++) {
             int lo = r < rCount ? sc.lo[r] : Integer.MAX_VALUE;
             int hi = r < rCount ? sc.hi[r] : -1;
             if (lo <= t0 && hi >= last) continue;
             for (int tt = 0; tt < n; tt++) {
                 int t = t0 + tt;
-                if (t < lo || t > hi) s[tt * rPad + r] = Float.NEGATIVE_INFINITY;
+                if (t < lo || t > hi) s[tt * ts + r * rs] = Float.NEGATIVE_INFINITY;
             }
         }
     }

@@ -30,11 +30,48 @@ final class VectorKernel {
         return VectorInfo.FMA ? a.fma(b, c) : a.mul(b).add(c);
     }
 
-    /** {@code s[tt][r] = sum_d K[tt][d] * qt[d][r]}, four keys at a time to reuse each query load. */
+    /**
+     * {@code s[tt][r] = sum_d K[tt][d] * qt[d][r]}: a register tile of four keys by two lane-vectors of query vectors
+     * (eight independent accumulators, enough to keep both FMA pipes busy through their latency; each key element is
+     * broadcast once for two query vectors, each query load serves four keys), then one lane-vector where fewer remain.
+     */
     static void logits(Scratch sc, Chunk k, int n, int rPad, int dim) {
         float[] qt = sc.qt, s = sc.s, ka = k.array();
         int stride = k.stride();
-        for (int rv = 0; rv < rPad; rv += LANES) {
+        int rv = 0;
+        for (; rv + 2 * LANES <= rPad; rv += 2 * LANES) {
+            int tt = 0;
+            for (; tt + 4 <= n; tt += 4) {
+                int k0 = k.base() + tt * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+                for (int d = 0; d < dim; d++) {
+                    FloatVector q = FloatVector.fromArray(F, qt, d * rPad + rv), u = FloatVector.fromArray(F, qt, d * rPad + rv + LANES);
+                    FloatVector x0 = FloatVector.broadcast(F, ka[k0 + d]), x1 = FloatVector.broadcast(F, ka[k1 + d]);
+                    FloatVector x2 = FloatVector.broadcast(F, ka[k2 + d]), x3 = FloatVector.broadcast(F, ka[k3 + d]);
+                    a0 = fma(q, x0, a0); b0 = fma(u, x0, b0);
+                    a1 = fma(q, x1, a1); b1 = fma(u, x1, b1);
+                    a2 = fma(q, x2, a2); b2 = fma(u, x2, b2);
+                    a3 = fma(q, x3, a3); b3 = fma(u, x3, b3);
+                }
+                int o = tt * rPad + rv;
+                a0.intoArray(s, o); b0.intoArray(s, o + LANES);
+                a1.intoArray(s, o + rPad); b1.intoArray(s, o + rPad + LANES);
+                a2.intoArray(s, o + 2 * rPad); b2.intoArray(s, o + 2 * rPad + LANES);
+                a3.intoArray(s, o + 3 * rPad); b3.intoArray(s, o + 3 * rPad + LANES);
+            }
+            for (; tt < n; tt++) {
+                int k0 = k.base() + tt * stride;
+                FloatVector a0 = FloatVector.zero(F), b0 = a0;
+                for (int d = 0; d < dim; d++) {
+                    FloatVector x = FloatVector.broadcast(F, ka[k0 + d]);
+                    a0 = fma(FloatVector.fromArray(F, qt, d * rPad + rv), x, a0);
+                    b0 = fma(FloatVector.fromArray(F, qt, d * rPad + rv + LANES), x, b0);
+                }
+                a0.intoArray(s, tt * rPad + rv);
+                b0.intoArray(s, tt * rPad + rv + LANES);
+            }
+        }
+        for (; rv < rPad; rv += LANES) {
             int tt = 0;
             for (; tt + 4 <= n; tt += 4) {
                 int k0 = k.base() + tt * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
@@ -61,47 +98,101 @@ final class VectorKernel {
     }
 
     /**
-     * Decode-sized tasks (fewer query vectors than lanes, e.g. one row of a 4-head group on 8 lanes): lanes
-     * run along D instead, so none is wasted on padding; four query rows share each key load.
+     * Decode-sized tasks (fewer query vectors than lanes, e.g. one row of a 4-head group on 16 lanes): lanes run along
+     * D instead, so none is wasted on padding, and the logits are written row-major, {@code s[r * n + tt]}, for
+     * {@link #softmaxRows}. Two keys by four query vectors at a time: each query load serves two keys and each key
+     * load four query vectors, eight independent accumulators.
      */
-    static void dotLogits(Scratch sc, Chunk k, int n, int rCount, int rPad, int dim) {
+    static void dotLogits(Scratch sc, Chunk k, int n, int rCount, int dim) {
         float[] qr = sc.qr, s = sc.s, ka = k.array();
         int stride = k.stride(), dv = F.loopBound(dim);
-        for (int tt = 0; tt < n; tt++) {
-            int kb = k.base() + tt * stride;
+        int tt = 0;
+        for (; tt + 2 <= n; tt += 2) {
+            int kb = k.base() + tt * stride, kc = kb + stride;
             int r = 0;
             for (; r + 4 <= rCount; r += 4) {
                 int q0 = r * dim, q1 = q0 + dim, q2 = q1 + dim, q3 = q2 + dim;
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
                 for (int d = 0; d < dv; d += LANES) {
-                    FloatVector x = FloatVector.fromArray(F, ka, kb + d);
-                    a0 = fma(x, FloatVector.fromArray(F, qr, q0 + d), a0);
-                    a1 = fma(x, FloatVector.fromArray(F, qr, q1 + d), a1);
-                    a2 = fma(x, FloatVector.fromArray(F, qr, q2 + d), a2);
-                    a3 = fma(x, FloatVector.fromArray(F, qr, q3 + d), a3);
+                    FloatVector x = FloatVector.fromArray(F, ka, kb + d), y = FloatVector.fromArray(F, ka, kc + d);
+                    FloatVector u0 = FloatVector.fromArray(F, qr, q0 + d), u1 = FloatVector.fromArray(F, qr, q1 + d);
+                    FloatVector u2 = FloatVector.fromArray(F, qr, q2 + d), u3 = FloatVector.fromArray(F, qr, q3 + d);
+                    a0 = fma(x, u0, a0); b0 = fma(y, u0, b0);
+                    a1 = fma(x, u1, a1); b1 = fma(y, u1, b1);
+                    a2 = fma(x, u2, a2); b2 = fma(y, u2, b2);
+                    a3 = fma(x, u3, a3); b3 = fma(y, u3, b3);
                 }
                 float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
                 float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+                float t0 = b0.reduceLanes(VectorOperators.ADD), t1 = b1.reduceLanes(VectorOperators.ADD);
+                float t2 = b2.reduceLanes(VectorOperators.ADD), t3 = b3.reduceLanes(VectorOperators.ADD);
                 for (int d = dv; d < dim; d++) {
-                    float x = ka[kb + d];
-                    s0 += x * qr[q0 + d];
-                    s1 += x * qr[q1 + d];
-                    s2 += x * qr[q2 + d];
-                    s3 += x * qr[q3 + d];
+                    float x = ka[kb + d], y = ka[kc + d];
+                    s0 += x * qr[q0 + d]; t0 += y * qr[q0 + d];
+                    s1 += x * qr[q1 + d]; t1 += y * qr[q1 + d];
+                    s2 += x * qr[q2 + d]; t2 += y * qr[q2 + d];
+                    s3 += x * qr[q3 + d]; t3 += y * qr[q3 + d];
                 }
-                int o = tt * rPad + r;
-                s[o] = s0;
-                s[o + 1] = s1;
-                s[o + 2] = s2;
-                s[o + 3] = s3;
+                int o = r * n + tt;
+                s[o] = s0; s[o + 1] = t0;
+                s[o + n] = s1; s[o + n + 1] = t1;
+                s[o + 2 * n] = s2; s[o + 2 * n + 1] = t2;
+                s[o + 3 * n] = s3; s[o + 3 * n + 1] = t3;
             }
             for (; r < rCount; r++) {
-                int q0 = r * dim;
-                FloatVector a0 = FloatVector.zero(F);
-                for (int d = 0; d < dv; d += LANES) a0 = fma(FloatVector.fromArray(F, ka, kb + d), FloatVector.fromArray(F, qr, q0 + d), a0);
-                float s0 = a0.reduceLanes(VectorOperators.ADD);
-                for (int d = dv; d < dim; d++) s0 += ka[kb + d] * qr[q0 + d];
-                s[tt * rPad + r] = s0;
+                s[r * n + tt] = dot(ka, kb, qr, r * dim, dim, dv);
+                s[r * n + tt + 1] = dot(ka, kc, qr, r * dim, dim, dv);
+            }
+        }
+        for (; tt < n; tt++) {
+            for (int r = 0; r < rCount; r++) s[r * n + tt] = dot(ka, k.base() + tt * stride, qr, r * dim, dim, dv);
+        }
+    }
+
+    private static float dot(float[] a, int ao, float[] b, int bo, int dim, int dv) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int d = 0; d < dv; d += LANES) acc = fma(FloatVector.fromArray(F, a, ao + d), FloatVector.fromArray(F, b, bo + d), acc);
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (int d = dv; d < dim; d++) sum += a[ao + d] * b[bo + d];
+        return sum;
+    }
+
+    /**
+     * The online-softmax step of {@link #softmaxStep} on row-major logits ({@link #dotLogits}): lanes along the chunk's
+     * keys, one query vector at a time, so a decode task exponentiates its few query vectors' logits, not a whole
+     * lane-vector of padding per key.
+     */
+    static void softmaxRows(Scratch sc, Scratch.Branch br, int n, int rCount, int rPad, int statSlot) {
+        float[] s = sc.s;
+        int nv = F.loopBound(n);
+        for (int r = 0; r < rCount; r++) {
+            int o = r * n;
+            FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (int tt = 0; tt < nv; tt += LANES) mv = mv.max(FloatVector.fromArray(F, s, o + tt));
+            float blockMax = mv.reduceLanes(VectorOperators.MAX);
+            for (int tt = nv; tt < n; tt++) blockMax = Math.max(blockMax, s[o + tt]);
+            float mOld = br.m[r], mNew = Math.max(mOld, blockMax);
+            float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
+            FloatVector sv = FloatVector.zero(F);
+            for (int tt = 0; tt < nv; tt += LANES) {
+                FloatVector e = FloatVector.fromArray(F, s, o + tt).sub(ref).lanewise(VectorOperators.EXP);
+                e.intoArray(s, o + tt);
+                sv = sv.add(e);
+            }
+            float sum = sv.reduceLanes(VectorOperators.ADD);
+            for (int tt = nv; tt < n; tt++) {
+                float e = (float) Math.exp(s[o + tt] - ref);
+                s[o + tt] = e;
+                sum += e;
+            }
+            float alpha = (float) Math.exp(mOld - ref);
+            br.l[r] = br.l[r] * alpha + sum;
+            br.m[r] = mNew;
+            sc.alpha[r] = alpha;
+            if (statSlot >= 0) {
+                sc.statRef[statSlot * rPad + r] = ref;
+                sc.statSum[statSlot * rPad + r] = sum;
+                sc.statMax[statSlot * rPad + r] = blockMax;
             }
         }
     }
@@ -140,8 +231,11 @@ final class VectorKernel {
         }
     }
 
-    /** {@code acc[r] = alpha[r] * acc[r] + sum_tt p[tt][r] * V[tt]}, four query vectors per value load. */
-    static void accumulate(Scratch sc, Scratch.Branch br, Chunk v, int n, int rCount, int rPad, int dim) {
+    /**
+     * {@code acc[r] = alpha[r] * acc[r] + sum_tt p[tt][r] * V[tt]}, four query vectors per value load; probability
+     * {@code (tt, r)} at {@code s[tt * ts + r * rs]} (the lane-wise layout, or the row-major one of {@link #dotLogits}).
+     */
+    static void accumulate(Scratch sc, Scratch.Branch br, Chunk v, int n, int rCount, int ts, int rs, int dim) {
         float[] acc = br.acc, s = sc.s, va = v.array();
         int stride = v.stride();
         for (int r = 0; r < rCount; r++) {
@@ -162,9 +256,9 @@ final class VectorKernel {
                 for (int tt = 0; tt < n; tt++) {
                     int vb = v.base() + tt * stride;
                     FloatVector x = FloatVector.fromArray(F, va, vb + d), y = FloatVector.fromArray(F, va, vb + e);
-                    int p = tt * rPad + r;
-                    FloatVector p0 = FloatVector.broadcast(F, s[p]), p1 = FloatVector.broadcast(F, s[p + 1]);
-                    FloatVector p2 = FloatVector.broadcast(F, s[p + 2]), p3 = FloatVector.broadcast(F, s[p + 3]);
+                    int p = tt * ts + r * rs;
+                    FloatVector p0 = FloatVector.broadcast(F, s[p]), p1 = FloatVector.broadcast(F, s[p + rs]);
+                    FloatVector p2 = FloatVector.broadcast(F, s[p + 2 * rs]), p3 = FloatVector.broadcast(F, s[p + 3 * rs]);
                     a0 = fma(x, p0, a0); b0 = fma(y, p0, b0);
                     a1 = fma(x, p1, a1); b1 = fma(y, p1, b1);
                     a2 = fma(x, p2, a2); b2 = fma(y, p2, b2);
@@ -178,11 +272,11 @@ final class VectorKernel {
                 FloatVector a2 = FloatVector.fromArray(F, acc, o2 + d), a3 = FloatVector.fromArray(F, acc, o3 + d);
                 for (int tt = 0; tt < n; tt++) {
                     FloatVector x = FloatVector.fromArray(F, va, v.base() + tt * stride + d);
-                    int p = tt * rPad + r;
+                    int p = tt * ts + r * rs;
                     a0 = fma(x, FloatVector.broadcast(F, s[p]), a0);
-                    a1 = fma(x, FloatVector.broadcast(F, s[p + 1]), a1);
-                    a2 = fma(x, FloatVector.broadcast(F, s[p + 2]), a2);
-                    a3 = fma(x, FloatVector.broadcast(F, s[p + 3]), a3);
+                    a1 = fma(x, FloatVector.broadcast(F, s[p + rs]), a1);
+                    a2 = fma(x, FloatVector.broadcast(F, s[p + 2 * rs]), a2);
+                    a3 = fma(x, FloatVector.broadcast(F, s[p + 3 * rs]), a3);
                 }
                 a0.intoArray(acc, o0 + d);
                 a1.intoArray(acc, o1 + d);
@@ -192,11 +286,11 @@ final class VectorKernel {
             for (int d = dv; d < dim; d++) {
                 for (int tt = 0; tt < n; tt++) {
                     float x = va[v.base() + tt * stride + d];
-                    int p = tt * rPad + r;
+                    int p = tt * ts + r * rs;
                     acc[o0 + d] += s[p] * x;
-                    acc[o1 + d] += s[p + 1] * x;
-                    acc[o2 + d] += s[p + 2] * x;
-                    acc[o3 + d] += s[p + 3] * x;
+                    acc[o1 + d] += s[p + rs] * x;
+                    acc[o2 + d] += s[p + 2 * rs] * x;
+                    acc[o3 + d] += s[p + 3 * rs] * x;
                 }
             }
         }
@@ -204,11 +298,11 @@ final class VectorKernel {
             int o = r * dim;
             for (int d = 0; d < dv; d += LANES) {
                 FloatVector a0 = FloatVector.fromArray(F, acc, o + d);
-                for (int tt = 0; tt < n; tt++) a0 = fma(FloatVector.fromArray(F, va, v.base() + tt * stride + d), FloatVector.broadcast(F, s[tt * rPad + r]), a0);
+                for (int tt = 0; tt < n; tt++) a0 = fma(FloatVector.fromArray(F, va, v.base() + tt * stride + d), FloatVector.broadcast(F, s[tt * ts + r * rs]), a0);
                 a0.intoArray(acc, o + d);
             }
             for (int d = dv; d < dim; d++) {
-                for (int tt = 0; tt < n; tt++) acc[o + d] += s[tt * rPad + r] * va[v.base() + tt * stride + d];
+                for (int tt = 0; tt < n; tt++) acc[o + d] += s[tt * ts + r * rs] * va[v.base() + tt * stride + d];
             }
         }
     }
