@@ -27,11 +27,20 @@ record Chunk(float[] array, int base, int stride) {
             case KvPage.Half h -> {
                 // A head's rows of a block are contiguous in a page: one conversion loop over all of them, which the JIT
                 // vectorises whole, rather than one short loop (with its pre- and post-loop) per row.
-                if (stride == dim) h.read(base, conv, 0, n * dim);
-                else for (int tt = 0; tt < n; tt++) h.read(base + tt * stride, conv, tt * dim, dim);
+                if (stride == dim) widen(h, base, conv, 0, n * dim);
+                else for (int tt = 0; tt < n; tt++) widen(h, base + tt * stride, conv, tt * dim, dim);
                 yield new Chunk(conv, 0, dim);
             }
         };
+    }
+
+    /**
+     * 16-bit numbers to float. C2 vectorises the page's own float16 loop by itself (one conversion instruction per
+     * vector), but not bfloat16's shift-and-reinterpret, which ran one number at a time: the Vector API does that one.
+     */
+    private static void widen(KvPage.Half h, int from, float[] dst, int at, int len) {
+        if (h.precision() == org.hysparse.api.KvPrecision.BFLOAT16 && !FlashKernel.PLAIN) VectorKernel.widenBf16(h.data(), from, dst, at, len);
+        else h.read(from, dst, at, len);
     }
 
     /** Rows from {@code t0} that sit contiguously in one page (a cache block, or the ring before it wraps). */

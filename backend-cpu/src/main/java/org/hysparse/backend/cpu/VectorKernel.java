@@ -1,6 +1,9 @@
 package org.hysparse.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -305,6 +308,25 @@ final class VectorKernel {
                 for (int tt = 0; tt < n; tt++) acc[o + d] += s[tt * ts + r * rs] * va[v.base() + tt * stride + d];
             }
         }
+    }
+
+    /** Shorts of as many lanes as the float species, and the ints they widen to. */
+    private static final VectorSpecies<Short> SHORTS = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 2)));
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
+
+    /**
+     * bfloat16 to float: the 16 bits become the top half of the float's. Sign-extending to int and shifting left by 16
+     * leaves exactly those bits (the extension is shifted out).
+     */
+    static void widenBf16(short[] src, int from, float[] dst, int at, int len) {
+        int i = 0;
+        if (SHORTS.length() == LANES) {
+            for (int bound = F.loopBound(len); i < bound; i += LANES) {
+                ((IntVector) ShortVector.fromArray(SHORTS, src, from + i).convertShape(VectorOperators.S2I, INTS, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, at + i);
+            }
+        }
+        for (; i < len; i++) dst[at + i] = Float.intBitsToFloat((src[from + i] & 0xFFFF) << 16);
     }
 
     private static void scale(float[] a, int from, int len, float f) {
