@@ -182,6 +182,8 @@ final class Kernels {
         float[] sx = ctx.allocateFloatLocalArray(HEADS * LOCAL);
         float[] ml = ctx.allocateFloatLocalArray(2 * HEADS);
         int[] vrow = ctx.allocateIntLocalArray(LOCAL);
+        int[] tblk = ctx.allocateIntLocalArray(LOCAL);
+        int[] tpage = ctx.allocateIntLocalArray(LOCAL);
         float[] pw = ctx.allocateFloatLocalArray(TABLE_SIZE);
         int lid = ctx.localIdx;
         int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK), mbits = p.get(MBITS);
@@ -224,18 +226,33 @@ final class Kernels {
         int seg = TornadoMath.min(b, LOCAL), stride = p.get(CHUNK_STRIDE);
         int row = p.get(ROW), pageStride = p.get(PAGE), kPage = p.get(KPAGE);
         ctx.localBarrier();
+        // The split's blocks (relative index c - c0) and their pool pages, LOCAL at a time from block wb, loaded by the
+        // work-group together into local memory: looked up per key, each chunk began with one (sparse: two) more
+        // dependent round trip to global memory before its first key load.
+        int wb = -LOCAL;
         for (int i0 = 0; i0 < keys; i0 += LOCAL) {
+            if (!window && TornadoMath.min(c1 - c0 - 1, (i0 + LOCAL - 1) / b) >= wb + LOCAL) {
+                wb = i0 / b;
+                ctx.localBarrier();
+                int cw = c0 + wb + lid;
+                if (cw < c1) {
+                    // Logical block blk of the sequence, at its pool page: the block table rides in the parameters.
+                    int bw = oracle ? cw : sel.get(listAt + cw);
+                    tblk[lid] = bw;
+                    tpage[lid] = p.get(tableAt + bw);
+                }
+                ctx.localBarrier();
+            }
             int i = i0 + lid;
             boolean visible = i < keys;
             int t;
             if (window) {
                 t = ringBase + (from + i) % ring;
             } else {
-                int c = TornadoMath.min(c0 + i / b, c1 - 1);
-                // Logical block blk of the sequence, at its pool page: the block table rides in the parameters.
-                int blk = oracle ? c : sel.get(listAt + c);
+                int rel = TornadoMath.min(i / b, c1 - c0 - 1) - wb;
+                int blk = tblk[rel];
                 visible = visible && blk * b + i % b <= last;
-                t = p.get(tableAt + blk) * b + i % b;
+                t = tpage[rel] * b + i % b;
             }
             int kAt = keyAt(t, h, 0, b, d, row, kPage, mbits);
             // Dimension 0 of this key's value; dimensions step by 1 (float32) or by 2 halves (16-bit slot pairs).
