@@ -230,10 +230,8 @@ final class CpuBackend implements AttentionBackend {
             int group = t.group(), rCount = t.rCount(), rPad = t.rPad();
             int first = q.positions()[r0], end = q.positions()[r1 - 1] + 1;
             setSinks(sc.sel, r.sinkSel(), h, group, rCount);
-            int[] blocks = sel.blocks(h, qb);
-            for (int i = 0; i < blocks.length; i++) {
-                int t0 = blocks[i] * bs, n = Math.min(bs, end - t0);
-                if (i + 1 < blocks.length) Chunk.touch(kv, h, blocks[i + 1] * bs, Math.min(bs, end - blocks[i + 1] * bs));
+            for (int j : sel.blocks(h, qb)) {
+                int t0 = j * bs, n = Math.min(bs, end - t0);
                 FlashKernel.consume(sc, sc.sel, Chunk.keys(kv, h, t0, n, sc), Chunk.values(kv, h, t0, n, sc),
                         t0, n, rCount, rPad, q.headDim(), true, -1);
             }
@@ -318,7 +316,6 @@ final class CpuBackend implements AttentionBackend {
         int end = q.positions()[t.r1() - 1] + 1;
         for (int j = j0; j < j1 && j * bs < end; j++) {
             int t0 = j * bs, n = Math.min(bs, end - t0);
-            if (j + 1 < j1) Chunk.touch(kv, t.h(), t0 + bs, Math.min(bs, end - t0 - bs));
             FlashKernel.consume(t.sc(), t.sc().sel, Chunk.keys(kv, t.h(), t0, n, t.sc()),
                     withValues ? Chunk.values(kv, t.h(), t0, n, t.sc()) : null, t0, n, t.rCount(), t.rPad(), q.headDim(), withValues, j);
         }
