@@ -200,10 +200,10 @@ final class Kernels {
         if (fixedGrid == 1 && r >= p.get(VECTORS) / hq) return;
         int x0 = r * hq + h * group + hg * HEADS, heads = TornadoMath.min(HEADS, group - hg * HEADS);
         int last = p.get(PARAMS + r);
-        float sc = q.get(0);
+        // Queries pre-scaled in local memory: the scale then needs no register through the key loop.
         for (int i = lid; i < HEADS * d; i += LOCAL) {
             int g = i / d, e = i % d;
-            qs[g * DMAX + e] = g < heads ? q.get(1 + (x0 + g) * d + e) : 0f;
+            qs[g * DMAX + e] = g < heads ? q.get(1 + (x0 + g) * d + e) * q.get(0) : 0f;
             acc[g * DMAX + e] = 0f;
         }
         for (int i = lid; i < TABLE_SIZE; i += LOCAL) pw[i] = consts.get(TABLE + i);
@@ -221,10 +221,12 @@ final class Kernels {
         int blocks = oracle ? last / b + 1 : sel.get(p.get(COUNT_AT) + list);
         int share = (blocks + splits - 1) / splits;
         int c0 = sp * share, c1 = TornadoMath.min(blocks, c0 + share);
-        int from = TornadoMath.max(0, last - p.get(WINDOW) + 1), ring = p.get(ringAt + 1), ringBase = p.get(ringAt);
+        int from = TornadoMath.max(0, last - p.get(WINDOW) + 1);
         int keys = window ? (p.get(WINDOW) > 0 ? last + 1 - from : 0) : TornadoMath.max(0, c1 - c0) * b;
-        int seg = TornadoMath.min(b, LOCAL), stride = p.get(CHUNK_STRIDE);
-        int row = p.get(ROW), pageStride = p.get(PAGE), kPage = p.get(KPAGE);
+        // Shape values, the window's first token and its ring are read from the parameters where they are used, not
+        // kept in registers through the key loop: at 128 registers a thread four work-groups share an SM, past it
+        // three (issue 24: the per-pool parameters had taken the kernel to 130, and dense decode at 128k from 0.36 to
+        // 0.53 ms). The parameters are read-only and cached; stores in the loop keep the compiler from hoisting them.
         ctx.localBarrier();
         // The split's blocks (relative index c - c0) and their pool pages, LOCAL at a time from block wb, loaded by the
         // work-group together into local memory: looked up per key, each chunk began with one (sparse: two) more
@@ -247,16 +249,16 @@ final class Kernels {
             boolean visible = i < keys;
             int t;
             if (window) {
-                t = ringBase + (from + i) % ring;
+                t = p.get(ringAt) + (TornadoMath.max(0, last - p.get(WINDOW) + 1) + i) % p.get(ringAt + 1);
             } else {
                 int rel = TornadoMath.min(i / b, c1 - c0 - 1) - wb;
                 int blk = tblk[rel];
                 visible = visible && blk * b + i % b <= last;
                 t = tpage[rel] * b + i % b;
             }
-            int kAt = keyAt(t, h, 0, b, d, row, kPage, mbits);
+            int kAt = keyAt(t, h, 0, b, d, p.get(ROW), p.get(KPAGE), mbits);
             // Dimension 0 of this key's value; dimensions step by 1 (float32) or by 2 halves (16-bit slot pairs).
-            vrow[lid] = valueAt(t, h, 0, b, row, pageStride, mbits);
+            vrow[lid] = valueAt(t, h, 0, b, p.get(ROW), p.get(PAGE), mbits);
             float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f;
             if (visible) {
                 // Eight loads in flight before their first use: one at a time, each chunk waited out D memory latencies.
@@ -336,10 +338,10 @@ final class Kernels {
                 }
             }
             float none = Float.NEGATIVE_INFINITY;
-            pr[lid] = visible ? d0 * sc : none;
-            pr[LOCAL + lid] = visible ? d1 * sc : none;
-            pr[2 * LOCAL + lid] = visible ? d2 * sc : none;
-            pr[3 * LOCAL + lid] = visible ? d3 * sc : none;
+            pr[lid] = visible ? d0 : none;
+            pr[LOCAL + lid] = visible ? d1 : none;
+            pr[2 * LOCAL + lid] = visible ? d2 : none;
+            pr[3 * LOCAL + lid] = visible ? d3 : none;
             for (int g = 0; g < HEADS; g++) mx[g * LOCAL + lid] = pr[g * LOCAL + lid];
             ctx.localBarrier();
             for (int s = LOCAL / 2; s > 0; s >>= 1) {
@@ -363,9 +365,10 @@ final class Kernels {
             // The oracle keeps each segment's largest exponential beside its sum, by the same strides (both score
             // modes from this one pass: a block's mass or its largest probability, once the row's max and sum are known).
             for (int s = 1; s <= LOCAL; s <<= 1) {
+                int seg = TornadoMath.min(b, LOCAL);
                 if (oracle && s == seg && lid % seg == 0 && i0 + lid < keys) {
                     for (int g = 0; g < heads; g++) {
-                        int at = ((x0 + g) * stride + (c0 * b + i0 + lid) / seg) * STAT;
+                        int at = ((x0 + g) * p.get(CHUNK_STRIDE) + (c0 * b + i0 + lid) / seg) * STAT;
                         stats.set(at, reference(ml[g], mx[g * LOCAL]));
                         stats.set(at + 1, sm[g * LOCAL + lid]);
                         stats.set(at + 2, sx[g * LOCAL + lid]);
@@ -383,7 +386,7 @@ final class Kernels {
             // Keys 2j and 2j + 1 of a chunk share a 16-bit V word, except in a window that starts at an odd position
             // or wraps at an odd capacity. Integer arithmetic, not a boolean expression: TornadoVM 5.2 compiled
             // !window || (...) here into a flag that read wrongly.
-            int unpaired = window ? (from | ring) & 1 : 0;
+            int unpaired = window ? (TornadoMath.max(0, last - p.get(WINDOW) + 1) | p.get(ringAt + 1)) & 1 : 0;
             for (int dim = lid; dim < d; dim += LOCAL) {
                 float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
                 int tt = 0;
