@@ -10,7 +10,11 @@ tokens, Hq/Hkv = 32/8, D = 128, B = 64, random (seeded) keys, values and query, 
 TornadoVM's CUDA driver (NVRTC) generates CUDA C for the same kernel: given that (a .cu file), the script builds
 it with nvcc instead, the same way apart from the flags, which that driver does not pass on to NVRTC.
 
-usage: ncu_attend.py <attend.cl|attend.cu> [fp16|fp32] [reps] [ptxas or nvcc flags...]
+usage: ncu_attend.py <attend.cl|attend.cu> [fp16|fp32|registers] [reps] [ptxas or nvcc flags...]
+  `registers` only builds the kernel and prints ptxas's resource line (registers, shared memory): at most 128
+  registers a thread keep four 128-thread work-groups on an SM (docs/adr/0004). That works for any kernel version;
+  the launch below mirrors the kernel's parameters as they were before the per-pool parameters of issue 23 and
+  refuses to launch a kernel whose parameter list differs.
   <attend.cl>: the OpenCL program holding `attend`, from -Dtornado.printKernel=True -Dtornado.print.kernel.dir=F
   (one file of all programs: the script takes the last one that defines attend); <attend.cu> the same from the
   CUDA driver (the script takes the last definition of attend, up to the next kernel).
@@ -36,6 +40,8 @@ SPLITS = int(os.environ.get("SPLITS", "128"))
 # The OpenCL build options: TornadoVM 5.2's defaults (tornado.opencl.compiler.flags) plus what the backend adds.
 OPENCL_FLAGS = os.environ.get("OPENCL_FLAGS", "-cl-mad-enable -cl-fast-relaxed-math -w")
 HEADER = 16
+# Parameters of the attend kernel this script launches (TornadoVM's four, then the kernel's ten, as before issue 23).
+LAUNCH_ARGS = 14
 # Kernels.java's parameter slots.
 SLOTS = dict(HQ=0, HKV=1, DIM=2, BLOCK=3, QBLOCK=4, TOKENS=5, NB_STRIDE=6, FIRST_QB=7, NQB=8, WINDOW=9, RING=10,
              CHUNK_STRIDE=11, SEL_STRIDE=15, SPLITS=18, MBITS=19, ROW=20, PAGE=21, KPAGE=22, MODE=23, STARTS=25,
@@ -83,7 +89,8 @@ def cubin(path, flags, work):
         kernels = ['extern "C" __global__' + k for k in source.split('extern "C" __global__') if k.startswith(" void attend(")]
         if not kernels:
             raise SystemExit(f"{path}: expected CUDA C defining attend but found none")
-        open(f"{work}/attend.cu", "w").write(kernels[-1])
+        # The kernel alone lacks the printed file's preamble, which brings the half type in.
+        open(f"{work}/attend.cu", "w").write("#include <cuda_fp16.h>\n" + kernels[-1])
         subprocess.run(["nvcc", "-arch=sm_90", "-cubin", "-Xptxas", "-v", "-diag-suppress", "550", f"{work}/attend.cu",
                         "-o", f"{work}/attend.cubin"] + flags, check=True)
         return f"{work}/attend.cubin"
@@ -100,6 +107,12 @@ def main():
     kv = sys.argv[2] if len(sys.argv) > 2 else "fp16"
     reps = int(sys.argv[3]) if len(sys.argv) > 3 else 20
     binary = cubin(sys.argv[1], sys.argv[4:], tempfile.mkdtemp())
+    if kv == "registers":
+        return
+    signature = open(sys.argv[1]).read().split("void attend(")[-1].split(")")[0]
+    if signature.count(",") + 1 != LAUNCH_ARGS:
+        raise SystemExit(f"attend takes {signature.count(',') + 1} parameters but this script launches it with {LAUNCH_ARGS}: "
+                         "update its parameter slots and arrays to Kernels.java first (or use `registers`)")
 
     torch.zeros(1, device="cuda")  # the CUDA context the driver calls below run in
     cuda = C.CDLL("libcuda.so.1")
