@@ -72,7 +72,7 @@ final class FlashKernel {
         for (int r = 0; r < rPad; r++) {
             float blockMax = Float.NEGATIVE_INFINITY;
             for (int tt = 0; tt < n; tt++) blockMax = Math.max(blockMax, s[tt * rPad + r]);
-            float mOld = br.m[r], mNew = Math.max(mOld, blockMax);
+            float mNew = Math.max(br.m[r], blockMax);
             float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
             float sum = 0f;
             for (int tt = 0; tt < n; tt++) {
@@ -80,15 +80,24 @@ final class FlashKernel {
                 s[tt * rPad + r] = p;
                 sum += p;
             }
-            float alpha = (float) Math.exp(mOld - ref);
-            br.l[r] = br.l[r] * alpha + sum;
-            br.m[r] = mNew;
-            sc.alpha[r] = alpha;
-            if (statSlot >= 0) {
-                sc.statRef[statSlot * rPad + r] = ref;
-                sc.statSum[statSlot * rPad + r] = sum;
-                sc.statMax[statSlot * rPad + r] = blockMax;
-            }
+            keep(sc, br, r, rPad, statSlot, ref, sum, blockMax);
+        }
+    }
+
+    /**
+     * Query vector {@code r}'s state after a chunk whose exponentials relative to {@code ref} sum to {@code sum}: the
+     * running sum rescaled to the new max, the factor for what was accumulated, and the chunk's statistics (both
+     * score modes follow from them, see {@link #blockScore}).
+     */
+    static void keep(Scratch sc, Scratch.Branch br, int r, int rPad, int statSlot, float ref, float sum, float blockMax) {
+        float mOld = br.m[r], alpha = (float) Math.exp(mOld - ref);
+        br.l[r] = br.l[r] * alpha + sum;
+        br.m[r] = Math.max(mOld, blockMax);
+        sc.alpha[r] = alpha;
+        if (statSlot >= 0) {
+            sc.statRef[statSlot * rPad + r] = ref;
+            sc.statSum[statSlot * rPad + r] = sum;
+            sc.statMax[statSlot * rPad + r] = blockMax;
         }
     }
 

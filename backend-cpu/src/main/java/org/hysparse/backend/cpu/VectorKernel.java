@@ -174,7 +174,7 @@ final class VectorKernel {
             for (int tt = 0; tt < nv; tt += LANES) mv = mv.max(FloatVector.fromArray(F, s, o + tt));
             float blockMax = mv.reduceLanes(VectorOperators.MAX);
             for (int tt = nv; tt < n; tt++) blockMax = Math.max(blockMax, s[o + tt]);
-            float mOld = br.m[r], mNew = Math.max(mOld, blockMax);
+            float mNew = Math.max(br.m[r], blockMax);
             float ref = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
             FloatVector sv = FloatVector.zero(F);
             for (int tt = 0; tt < nv; tt += LANES) {
@@ -188,15 +188,7 @@ final class VectorKernel {
                 s[o + tt] = e;
                 sum += e;
             }
-            float alpha = (float) Math.exp(mOld - ref);
-            br.l[r] = br.l[r] * alpha + sum;
-            br.m[r] = mNew;
-            sc.alpha[r] = alpha;
-            if (statSlot >= 0) {
-                sc.statRef[statSlot * rPad + r] = ref;
-                sc.statSum[statSlot * rPad + r] = sum;
-                sc.statMax[statSlot * rPad + r] = blockMax;
-            }
+            FlashKernel.keep(sc, br, r, rPad, statSlot, ref, sum, blockMax);
         }
     }
 
