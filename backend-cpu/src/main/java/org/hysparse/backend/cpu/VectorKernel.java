@@ -39,65 +39,76 @@ final class VectorKernel {
      * broadcast once for two query vectors, each query load serves four keys), then one lane-vector where fewer remain.
      */
     static void logits(Scratch sc, Chunk k, int n, int rPad, int dim) {
+        // Two methods, not two loops of one: C2 compiles a method for the paths its profile saw taken, and does not
+        // inline the Vector API into a loop it never saw run. After a prefill (only pairs of lane-vectors) a decode call
+        // (one lane-vector) then ran that loop with every vector boxed, 20x slower, in the same JVM.
+        int rv = 0;
+        for (; rv + 2 * LANES <= rPad; rv += 2 * LANES) logitsPair(sc, k, n, rPad, dim, rv);
+        for (; rv < rPad; rv += LANES) logitsOne(sc, k, n, rPad, dim, rv);
+    }
+
+    /** Query vectors {@code rv .. rv + 2 * LANES - 1}: the 4-key x 2-vector register tile. */
+    private static void logitsPair(Scratch sc, Chunk k, int n, int rPad, int dim, int rv) {
         float[] qt = sc.qt, s = sc.s, ka = k.array();
         int stride = k.stride();
-        int rv = 0;
-        for (; rv + 2 * LANES <= rPad; rv += 2 * LANES) {
-            int tt = 0;
-            for (; tt + 4 <= n; tt += 4) {
-                int k0 = k.base() + tt * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-                for (int d = 0; d < dim; d++) {
-                    FloatVector q = FloatVector.fromArray(F, qt, d * rPad + rv), u = FloatVector.fromArray(F, qt, d * rPad + rv + LANES);
-                    FloatVector x0 = FloatVector.broadcast(F, ka[k0 + d]), x1 = FloatVector.broadcast(F, ka[k1 + d]);
-                    FloatVector x2 = FloatVector.broadcast(F, ka[k2 + d]), x3 = FloatVector.broadcast(F, ka[k3 + d]);
-                    a0 = fma(q, x0, a0); b0 = fma(u, x0, b0);
-                    a1 = fma(q, x1, a1); b1 = fma(u, x1, b1);
-                    a2 = fma(q, x2, a2); b2 = fma(u, x2, b2);
-                    a3 = fma(q, x3, a3); b3 = fma(u, x3, b3);
-                }
-                int o = tt * rPad + rv;
-                a0.intoArray(s, o); b0.intoArray(s, o + LANES);
-                a1.intoArray(s, o + rPad); b1.intoArray(s, o + rPad + LANES);
-                a2.intoArray(s, o + 2 * rPad); b2.intoArray(s, o + 2 * rPad + LANES);
-                a3.intoArray(s, o + 3 * rPad); b3.intoArray(s, o + 3 * rPad + LANES);
+        int tt = 0;
+        for (; tt + 4 <= n; tt += 4) {
+            int k0 = k.base() + tt * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            for (int d = 0; d < dim; d++) {
+                FloatVector q = FloatVector.fromArray(F, qt, d * rPad + rv), u = FloatVector.fromArray(F, qt, d * rPad + rv + LANES);
+                FloatVector x0 = FloatVector.broadcast(F, ka[k0 + d]), x1 = FloatVector.broadcast(F, ka[k1 + d]);
+                FloatVector x2 = FloatVector.broadcast(F, ka[k2 + d]), x3 = FloatVector.broadcast(F, ka[k3 + d]);
+                a0 = fma(q, x0, a0); b0 = fma(u, x0, b0);
+                a1 = fma(q, x1, a1); b1 = fma(u, x1, b1);
+                a2 = fma(q, x2, a2); b2 = fma(u, x2, b2);
+                a3 = fma(q, x3, a3); b3 = fma(u, x3, b3);
             }
-            for (; tt < n; tt++) {
-                int k0 = k.base() + tt * stride;
-                FloatVector a0 = FloatVector.zero(F), b0 = a0;
-                for (int d = 0; d < dim; d++) {
-                    FloatVector x = FloatVector.broadcast(F, ka[k0 + d]);
-                    a0 = fma(FloatVector.fromArray(F, qt, d * rPad + rv), x, a0);
-                    b0 = fma(FloatVector.fromArray(F, qt, d * rPad + rv + LANES), x, b0);
-                }
-                a0.intoArray(s, tt * rPad + rv);
-                b0.intoArray(s, tt * rPad + rv + LANES);
-            }
+            int o = tt * rPad + rv;
+            a0.intoArray(s, o); b0.intoArray(s, o + LANES);
+            a1.intoArray(s, o + rPad); b1.intoArray(s, o + rPad + LANES);
+            a2.intoArray(s, o + 2 * rPad); b2.intoArray(s, o + 2 * rPad + LANES);
+            a3.intoArray(s, o + 3 * rPad); b3.intoArray(s, o + 3 * rPad + LANES);
         }
-        for (; rv < rPad; rv += LANES) {
-            int tt = 0;
-            for (; tt + 4 <= n; tt += 4) {
-                int k0 = k.base() + tt * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-                for (int d = 0; d < dim; d++) {
-                    FloatVector q = FloatVector.fromArray(F, qt, d * rPad + rv);
-                    a0 = fma(q, FloatVector.broadcast(F, ka[k0 + d]), a0);
-                    a1 = fma(q, FloatVector.broadcast(F, ka[k1 + d]), a1);
-                    a2 = fma(q, FloatVector.broadcast(F, ka[k2 + d]), a2);
-                    a3 = fma(q, FloatVector.broadcast(F, ka[k3 + d]), a3);
-                }
-                a0.intoArray(s, tt * rPad + rv);
-                a1.intoArray(s, (tt + 1) * rPad + rv);
-                a2.intoArray(s, (tt + 2) * rPad + rv);
-                a3.intoArray(s, (tt + 3) * rPad + rv);
-            }
-            for (; tt < n; tt++) {
-                int k0 = k.base() + tt * stride;
-                FloatVector a0 = FloatVector.zero(F);
-                for (int d = 0; d < dim; d++) a0 = fma(FloatVector.fromArray(F, qt, d * rPad + rv), FloatVector.broadcast(F, ka[k0 + d]), a0);
-                a0.intoArray(s, tt * rPad + rv);
-            }
+        for (; tt < n; tt++) {
+            logitKey(sc, k, tt, rPad, dim, rv);
+            logitKey(sc, k, tt, rPad, dim, rv + LANES);
         }
+    }
+
+    /** Query vectors {@code rv .. rv + LANES - 1}: four keys at a time, each query load reused four times. */
+    private static void logitsOne(Scratch sc, Chunk k, int n, int rPad, int dim, int rv) {
+        float[] qt = sc.qt, s = sc.s, ka = k.array();
+        int stride = k.stride();
+        int tt = 0;
+        for (; tt + 4 <= n; tt += 4) {
+            int k0 = k.base() + tt * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int d = 0; d < dim; d++) {
+                FloatVector q = FloatVector.fromArray(F, qt, d * rPad + rv);
+                a0 = fma(q, FloatVector.broadcast(F, ka[k0 + d]), a0);
+                a1 = fma(q, FloatVector.broadcast(F, ka[k1 + d]), a1);
+                a2 = fma(q, FloatVector.broadcast(F, ka[k2 + d]), a2);
+                a3 = fma(q, FloatVector.broadcast(F, ka[k3 + d]), a3);
+            }
+            a0.intoArray(s, tt * rPad + rv);
+            a1.intoArray(s, (tt + 1) * rPad + rv);
+            a2.intoArray(s, (tt + 2) * rPad + rv);
+            a3.intoArray(s, (tt + 3) * rPad + rv);
+        }
+        for (; tt < n; tt++) logitKey(sc, k, tt, rPad, dim, rv);
+    }
+
+    /**
+     * Key {@code tt} against query vectors {@code rv .. rv + LANES - 1}: the keys past a multiple of four (a chunk's
+     * tail, mostly in window chunks), in a method of its own for the reason given at {@link #logits}.
+     */
+    private static void logitKey(Scratch sc, Chunk k, int tt, int rPad, int dim, int rv) {
+        float[] qt = sc.qt, ka = k.array();
+        int k0 = k.base() + tt * k.stride();
+        FloatVector a0 = FloatVector.zero(F);
+        for (int d = 0; d < dim; d++) a0 = fma(FloatVector.fromArray(F, qt, d * rPad + rv), FloatVector.broadcast(F, ka[k0 + d]), a0);
+        a0.intoArray(sc.s, tt * rPad + rv);
     }
 
     /**
@@ -289,16 +300,23 @@ final class VectorKernel {
                 }
             }
         }
-        for (; r < rCount; r++) {
-            int o = r * dim;
-            for (int d = 0; d < dv; d += LANES) {
-                FloatVector a0 = FloatVector.fromArray(F, acc, o + d);
-                for (int tt = 0; tt < n; tt++) a0 = fma(FloatVector.fromArray(F, va, v.base() + tt * stride + d), FloatVector.broadcast(F, s[tt * ts + r * rs]), a0);
-                a0.intoArray(acc, o + d);
-            }
-            for (int d = dv; d < dim; d++) {
-                for (int tt = 0; tt < n; tt++) acc[o + d] += s[tt * ts + r * rs] * va[v.base() + tt * stride + d];
-            }
+        for (; r < rCount; r++) accumulateOne(acc, s, v, n, r, ts, rs, dim);
+    }
+
+    /**
+     * Query vector {@code r} alone (past a multiple of four). Its own method for the reason given at {@link #logits}:
+     * a decode of a 2-head group after a prefill otherwise ran this loop boxed.
+     */
+    private static void accumulateOne(float[] acc, float[] s, Chunk v, int n, int r, int ts, int rs, int dim) {
+        float[] va = v.array();
+        int stride = v.stride(), o = r * dim, dv = F.loopBound(dim);
+        for (int d = 0; d < dv; d += LANES) {
+            FloatVector a0 = FloatVector.fromArray(F, acc, o + d);
+            for (int tt = 0; tt < n; tt++) a0 = fma(FloatVector.fromArray(F, va, v.base() + tt * stride + d), FloatVector.broadcast(F, s[tt * ts + r * rs]), a0);
+            a0.intoArray(acc, o + d);
+        }
+        for (int d = dv; d < dim; d++) {
+            for (int tt = 0; tt < n; tt++) acc[o + d] += s[tt * ts + r * rs] * va[v.base() + tt * stride + d];
         }
     }
 
