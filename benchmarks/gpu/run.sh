@@ -5,9 +5,15 @@
 #   2. the JMH decode, prefill and batched-decode benchmarks on the tornado backend, in-process through the
 #      hysparse launcher so that they get TornadoVM's flags (OUT/jmh.json);
 #   3. PyTorch's peers on the same shapes, when python3 has torch (OUT/torch_attention.jsonl, OUT/torch_batch.jsonl);
-#   4. OUT/results.json: all of the above with the machine, versions and commit.
-# Usage: benchmarks/gpu/run.sh [OUT] (default gpu-results). HYSPARSE_JMH_ARGS replaces the JMH selection and settings,
-# HYSPARSE_KIT_KV the kit's precisions (default fp32,fp16,bf16). Backend options: HYSPARSE_BENCH_OPTIONS (e.g. device=0:0).
+#   4. the application: `hysparse run --json` on tornado and on cpu, FSSS (Hq/Hkv 32/8, D 128, prefill tail 512, 8
+#      decode steps) and the 49-layer hysparse-80b demo, float16 KV, at HYSPARSE_APP_CONTEXT tokens (default 131072)
+#      (OUT/app-*.json), with the ratios issue 24 asks for: tornado's decode per layer against its JMH call, and its
+#      sparse layer against cpu's;
+#   5. OUT/results.json: all of the above with the machine, versions and commit.
+# Usage: benchmarks/gpu/run.sh [OUT] (default gpu-results). HYSPARSE_STEPS picks steps (default kit,jmh,torch,app);
+# a step left out keeps what an earlier run wrote into OUT, so a machine with a time limit per command can fill one OUT
+# over several commands. HYSPARSE_JMH_ARGS replaces the JMH selection and settings, HYSPARSE_KIT_KV the kit's
+# precisions (default fp32,fp16,bf16). Backend options: HYSPARSE_BENCH_OPTIONS (e.g. device=0:0).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="$(mkdir -p "${1:-gpu-results}" && cd "${1:-gpu-results}" && pwd)"
@@ -19,22 +25,37 @@ for f in "$root/cli/target/hysparse.jar" "$bench_jar"; do
   [ -f "$f" ] || { echo "run.sh: $f not found; build first: ./mvnw -q install -DskipTests" >&2; exit 2; }
 done
 options="${HYSPARSE_BENCH_OPTIONS:-}"
+steps=",${HYSPARSE_STEPS:-kit,jmh,torch,app},"
+step() { [[ "$steps" == *",$1,"* ]]; }
+kit_rc=-1 jmh_rc=-1 app_rc=-1
+[ -f "$out/kit.rc" ] && kit_rc=$(cat "$out/kit.rc")
+[ -f "$out/jmh.rc" ] && jmh_rc=$(cat "$out/jmh.rc")
+[ -f "$out/app.rc" ] && app_rc=$(cat "$out/app.rc")
+torch_note="not measured in this OUT"
+[ -f "$out/torch.note" ] && torch_note=$(cat "$out/torch.note")
 
-echo "run.sh: 1/3 conformance kit on tornado" >&2
+if step kit; then
+echo "run.sh: conformance kit on tornado" >&2
 "$hs" conformance --backend tornado --kv "${HYSPARSE_KIT_KV:-fp32,fp16,bf16}" ${options:+--options "$options"} \
   --junit-xml "$out/junit" > "$out/conformance.txt" 2>&1
 kit_rc=$?
+echo "$kit_rc" > "$out/kit.rc"
 tail -n 4 "$out/conformance.txt" >&2
+fi
 
-echo "run.sh: 2/3 JMH on tornado" >&2
+if step jmh; then
+echo "run.sh: JMH on tornado" >&2
 read -r -a jmh <<< "${HYSPARSE_JMH_ARGS:-DecodeBench|PrefillBench|BatchDecodeBench -p batch=1,8,32,64 -wi 1 -i 3 -w 1 -r 1}"
 HYSPARSE_CLASSPATH="$bench_jar" HYSPARSE_MAIN=org.openjdk.jmh.Main \
   HYSPARSE_JAVA_OPTS="${HYSPARSE_JAVA_OPTS:-} -Dhysparse.bench.options=$options" \
   "$hs" "${jmh[@]}" -f 0 -p backend=tornado -rf json -rff "$out/jmh.json" > "$out/jmh.txt" 2>&1
 jmh_rc=$?
+echo "$jmh_rc" > "$out/jmh.rc"
 grep -E '^(Decode|Prefill|BatchDecode)Bench' "$out/jmh.txt" >&2 || tail -n 5 "$out/jmh.txt" >&2
+fi
 
-echo "run.sh: 3/3 PyTorch" >&2
+if step torch; then
+echo "run.sh: PyTorch" >&2
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
   python3 "$root/benchmarks/gpu/torch_attention.py" > "$out/torch_attention.jsonl" 2> "$out/torch.txt"
   python3 "$root/benchmarks/gpu/torch_batch.py" > "$out/torch_batch.jsonl" 2>> "$out/torch.txt"
@@ -43,11 +64,26 @@ else
   torch_note="not measured: python3 has no torch with CUDA here"
   echo "run.sh: $torch_note" >&2
 fi
+echo "$torch_note" > "$out/torch.note"
+fi
 
-python3 - "$out" "$root" "$kit_rc" "$jmh_rc" "$torch_note" <<'PY'
+if step app; then
+echo "run.sh: the application on tornado and cpu" >&2
+context="${HYSPARSE_APP_CONTEXT:-131072}"
+app_rc=0
+for backend in tornado cpu; do
+  "$hs" run --backend "$backend" --kv fp16 --pattern FSSS --heads 32/8 --dim 128 --context "$context" --prefill 512 \
+    --decode 8 --json > "$out/app-fsss-$backend.json" 2> "$out/app-fsss-$backend.txt" || app_rc=1
+  "$hs" run --backend "$backend" --kv fp16 --preset hysparse-80b --context "$context" --json \
+    > "$out/app-80b-$backend.json" 2> "$out/app-80b-$backend.txt" || app_rc=1
+done
+echo "$app_rc" > "$out/app.rc"
+fi
+
+python3 - "$out" "$root" "$kit_rc" "$jmh_rc" "$torch_note" "$app_rc" <<'PY'
 import glob, json, os, platform, subprocess, sys
 import xml.etree.ElementTree as ET
-out, root, kit_rc, jmh_rc, torch_note = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+out, root, kit_rc, jmh_rc, torch_note, app_rc = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
 def lines(name):
     p = os.path.join(out, name)
     return [json.loads(l) for l in open(p) if l.strip().startswith("{")] if os.path.exists(p) else []
@@ -66,6 +102,27 @@ if os.path.exists(os.path.join(out, "jmh.json")):
     for r in json.load(open(os.path.join(out, "jmh.json"))):
         jmh.append({"benchmark": r["benchmark"].split(".")[-2] + "." + r["benchmark"].split(".")[-1], "params": r.get("params", {}),
                     "score": r["primaryMetric"]["score"], "error": r["primaryMetric"].get("scoreError"), "unit": r["primaryMetric"]["scoreUnit"]})
+def app(name):
+    p = os.path.join(out, f"app-{name}.json")
+    try:
+        d = json.load(open(p))
+    except (OSError, ValueError):
+        return None
+    return {k: d.get(k) for k in ("backend", "device", "config", "prefill", "firstDecode", "decode", "kvBytes", "needleRecall")}
+apps = {f"{layout}-{backend}": app(f"{layout}-{backend}") for layout in ("fsss", "80b") for backend in ("tornado", "cpu")}
+ratios = {}
+t, c = apps.get("fsss-tornado"), apps.get("fsss-cpu")
+if t and c:
+    ratios["sparse layer decode, cpu / tornado (issue 24: >= 10)"] = c["decode"]["sparseMsPerLayer"] / t["decode"]["sparseMsPerLayer"]
+dense = [r["score"] for r in jmh if r["benchmark"] == "DecodeBench.denseOracle" and r["params"].get("kv") == "fp16"
+         and t and str(t["config"]["context"]) == r["params"].get("tokens")]
+if t and dense:
+    ratios["full layer decode in hysparse run / JMH denseOracle call (issue 24: <= 1.5)"] = t["decode"]["fullMsPerLayer"] / dense[0]
+for layout in ("80b", "fsss"):
+    t, c = apps.get(f"{layout}-tornado"), apps.get(f"{layout}-cpu")
+    if t and c:
+        ratios[f"{layout}: prefill time, cpu / tornado"] = c["prefill"]["modelMs"] / t["prefill"]["modelMs"]
+        ratios[f"{layout}: decode tokens/s, tornado / cpu"] = t["decode"]["tokensPerSecond"] / c["decode"]["tokensPerSecond"]
 result = {
     "commit": run("git", "rev-parse", "HEAD"),
     "machine": {"host": platform.node(), "gpu": run("nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"),
@@ -74,9 +131,14 @@ result = {
                     "failed": sum(c["status"] == "failed" for c in cases), "skipped": sum(c["status"] == "skipped" for c in cases), "rules": cases},
     "jmh": {"exit_code": jmh_rc, "results": jmh},
     "torch": {"note": torch_note, "attention": lines("torch_attention.jsonl"), "batch": lines("torch_batch.jsonl")},
+    "app": {"exit_code": app_rc, "runs": apps, "ratios": ratios},
 }
 json.dump(result, open(os.path.join(out, "results.json"), "w"), indent=1)
 c = result["conformance"]
-print(f"run.sh: {out}/results.json: kit {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped; {len(jmh)} JMH results; torch {torch_note}", file=sys.stderr)
+print(f"run.sh: {out}/results.json: kit {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped; {len(jmh)} JMH results; "
+      f"torch {torch_note}; {sum(v is not None for v in apps.values())} application runs", file=sys.stderr)
+for k, v in ratios.items():
+    print(f"run.sh: {k}: {v:.2f}", file=sys.stderr)
 PY
-[ "$kit_rc" -eq 0 ] && [ "$jmh_rc" -eq 0 ]
+# A step not run in this command and never run into OUT (-1) does not fail it.
+[ "$kit_rc" -le 0 ] && [ "$jmh_rc" -le 0 ] && [ "$app_rc" -le 0 ]
