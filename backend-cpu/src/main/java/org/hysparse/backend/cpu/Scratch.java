@@ -33,7 +33,10 @@ final class Scratch {
     float[] qt = new float[0];
     /** The same queries row by row, {@code qr[r * D + d]}, for tasks with fewer query vectors than lanes. */
     float[] qr = new float[0];
-    /** Logits, then probabilities, of one chunk: {@code s[tt * rPad + r]}. */
+    /**
+     * Logits, then probabilities, of one chunk: {@code s[tt * rPad + r]}, or row-major {@code s[r * n + tt]} for
+     * decode-sized tasks on the Vector API path (see {@link FlashKernel#consume}).
+     */
     float[] s = new float[0];
     float[] alpha = new float[0];
     float[] blockSum = new float[0];

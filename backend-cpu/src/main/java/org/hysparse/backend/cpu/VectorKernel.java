@@ -11,8 +11,9 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The vectorised steps of {@link FlashKernel} (the Vector API): logits are computed as {@code K * Q^T} so each key
  * row is read once, in place, and each lane holds a different query vector; softmax then runs lane-wise down the
- * chunk. Query vectors are padded to a multiple of the lane count; padded lanes are always masked. Loaded only on
- * this path, so that the plain path runs where the Vector API module is missing.
+ * chunk. Query vectors are padded to a multiple of the lane count; padded lanes are always masked. Decode-sized tasks
+ * (fewer query vectors than lanes) run lanes along D instead and keep their logits row-major ({@link #dotLogits},
+ * {@link #softmaxRows}). Loaded only on this path, so that the plain path runs where the Vector API module is missing.
  */
 final class VectorKernel {
     static final VectorSpecies<Float> F = VectorInfo.SPECIES;
@@ -154,16 +155,17 @@ final class VectorKernel {
                 s[o + 3 * n] = s3; s[o + 3 * n + 1] = t3;
             }
             for (; r < rCount; r++) {
-                s[r * n + tt] = dot(ka, kb, qr, r * dim, dim, dv);
-                s[r * n + tt + 1] = dot(ka, kc, qr, r * dim, dim, dv);
+                s[r * n + tt] = dot(ka, kb, qr, r * dim, dim);
+                s[r * n + tt + 1] = dot(ka, kc, qr, r * dim, dim);
             }
         }
         for (; tt < n; tt++) {
-            for (int r = 0; r < rCount; r++) s[r * n + tt] = dot(ka, k.base() + tt * stride, qr, r * dim, dim, dv);
+            for (int r = 0; r < rCount; r++) s[r * n + tt] = dot(ka, k.base() + tt * stride, qr, r * dim, dim);
         }
     }
 
-    private static float dot(float[] a, int ao, float[] b, int bo, int dim, int dv) {
+    private static float dot(float[] a, int ao, float[] b, int bo, int dim) {
+        int dv = F.loopBound(dim);
         FloatVector acc = FloatVector.zero(F);
         for (int d = 0; d < dv; d += LANES) acc = fma(FloatVector.fromArray(F, a, ao + d), FloatVector.fromArray(F, b, bo + d), acc);
         float sum = acc.reduceLanes(VectorOperators.ADD);

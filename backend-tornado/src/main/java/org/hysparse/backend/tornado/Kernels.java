@@ -212,7 +212,7 @@ final class Kernels {
             ml[HEADS + lid] = 0f;
         }
         // The split's keys are [0, keys): key i is token (block c0 + i / B, slot i % B) of the cache, or window token
-        // from + i, which sits in the ring's pages at slot ringBase + (from + i) % ring (this row's ring).
+        // from + i, which sits in the ring's pages at slot base + (from + i) % capacity (this row's ring, ROW_RING_AT).
         boolean window = !oracle && sp == splits;
         // Per row (a call may batch rows of several sequences): its query block among the call's, where its sequence's
         // block table starts in the parameters, and its window ring (first slot, capacity).
