@@ -163,8 +163,10 @@ final class DeviceCache implements AutoCloseable {
     }
 
     private final Map<KvCache, Seen> seen = new WeakHashMap<>();
-    /** Attention launches (oracle or sparse calls) through this plan; for tests. */
-    int launches;
+    /** Attention launches (oracle or sparse calls) through this plan, and those of them that ran {@link Kernels#attendTile}; for tests. */
+    int launches, tiledLaunches;
+    /** Graphs that carry {@link Kernels#attendTile} beside {@link Kernels#attend}. */
+    private final java.util.Set<String> tiledGraphs = new java.util.HashSet<>();
     /** Oracle graphs whose outputs come back within each run (see {@link #outBack}). */
     private final java.util.Set<String> outEveryRun = new java.util.HashSet<>();
     /** The last oracle run and its graph, from which the block masses can still be fetched. */
@@ -199,12 +201,14 @@ final class DeviceCache implements AutoCloseable {
         if (elements > Integer.MAX_VALUE) throw new IllegalArgumentException("kv: expected at most 2^31 cache elements on the device but got " + elements);
         host = new HostArrays(pins);
         try {
+            // The full-size graphs of a plan with decode-sized twins serve prefills: they also carry the tiled kernel.
+            boolean twins = caps.vectors > DECODE_VECTORS || caps.queryBlocks > DECODE_QUERY_BLOCKS;
             List<TaskGraph> all = new ArrayList<>(List.of(appendGraph(pages * kPage, pages * page),
-                    oracleGraph("o", caps.vectors, caps.queryBlocks), sparseGraph("p", caps.vectors, caps.queryBlocks)));
-            if (caps.vectors > DECODE_VECTORS || caps.queryBlocks > DECODE_QUERY_BLOCKS) {
+                    oracleGraph("o", caps.vectors, caps.queryBlocks, twins), sparseGraph("p", caps.vectors, caps.queryBlocks, twins)));
+            if (twins) {
                 int vec = Math.min(caps.vectors, DECODE_VECTORS), nqb = Math.min(caps.queryBlocks, DECODE_QUERY_BLOCKS);
-                all.add(oracleGraph("o1", vec, nqb));
-                all.add(sparseGraph("p1", vec, nqb));
+                all.add(oracleGraph("o1", vec, nqb, false));
+                all.add(sparseGraph("p1", vec, nqb, false));
             }
             graphs = all.stream().map(TaskGraph::getTaskGraphName).toList();
             plan = Plans.open(device, scheduler, cudaGraphs, all.toArray(TaskGraph[]::new));
@@ -316,8 +320,10 @@ final class DeviceCache implements AutoCloseable {
      * An oracle graph ({@code name}) for up to {@code vec} query vectors in up to {@code nqb} query blocks:
      * queries and parameters in (the row positions and the query blocks' first rows ride in the parameters), one
      * array out (the outputs, then S; see {@link #outBack}). Each transfer is a driver call per layer and step.
+     * {@code tiled}: {@link Kernels#attendTile} follows {@link Kernels#attend}, and each call gives its rows to one of
+     * the two (see {@link #tiles}); the other finds none, so the pair shares every array and one graph serves both.
      */
-    private TaskGraph oracleGraph(String name, int vec, int nqb) {
+    private TaskGraph oracleGraph(String name, int vec, int nqb, boolean tiled) {
         // The scale, the queries, then one sink logit per vector at most (Hq of them in a call).
         FloatArray q = host.floats(1 + vec * d + vec), consts = consts(), out = host.floats(vec * d + hkv * nqb * nbCap);
         FloatArray stats = host.floats(vec * nbCap * cpb * Kernels.STAT), masses = host.floats(vec * nbCap), partial = host.floats(partials(vec));
@@ -331,12 +337,20 @@ final class DeviceCache implements AutoCloseable {
         // one per vector and one per LOCAL blocks of each (KV head, query block).
         grid(name + ".oracle", Math.max(vec, splitGroups(vec)));
         grid(name + ".merge", vec + (long) hkv * nqb * groupsFor(nbCap));
-        return new TaskGraph(name)
+        IntArray noSel = host.ints(1);
+        TaskGraph graph = new TaskGraph(name)
                 .consumeFromDevice("a", cacheArrays())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params)
                 .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, cudaGraphs ? 1 : 0,
-                        params, consts, host.ints(1), partial, stats)
+                        params, consts, noSel, partial, stats);
+        if (tiled) {
+            tiledGraphs.add(name);
+            grid(name + ".oracleTile", Math.max(vec, splitGroups(vec)));
+            graph.task("oracleTile", Kernels::attendTile, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf,
+                    params, consts, noSel, partial, stats);
+        }
+        return graph
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, q, out, masses)
                 .transferToHost(outBack(name, vec, nqb), out)
                 .transferToHost(DataTransferMode.UNDER_DEMAND, masses);
@@ -358,7 +372,7 @@ final class DeviceCache implements AutoCloseable {
      * queries with the gates after them (room for both per channel) and two sink logits a vector after those,
      * parameters, and the selection with its list lengths after it.
      */
-    private TaskGraph sparseGraph(String name, int vec, int nqb) {
+    private TaskGraph sparseGraph(String name, int vec, int nqb, boolean tiled) {
         int lists = hkv * nqb;
         FloatArray q = host.floats(1 + vec * d + 2 * vec * d + 2 * vec), consts = consts(), out = host.floats(vec * d);
         IntArray params = shapeParams(vec, 0), sel = host.ints(lists * selCap + lists);
@@ -372,12 +386,20 @@ final class DeviceCache implements AutoCloseable {
         // As the oracle's, and one window work-group per split group.
         grid(name + ".sparse", Math.max(vec, splitGroups(vec)) + vec);
         grid(name + ".merge", vec);
-        return new TaskGraph(name)
+        FloatArray noStats = host.floats(1);
+        TaskGraph graph = new TaskGraph(name)
                 .consumeFromDevice("a", cacheArrays())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel)
                 .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, cudaGraphs ? 1 : 0,
-                        params, consts, sel, partial, host.floats(1))
+                        params, consts, sel, partial, noStats);
+        if (tiled) {
+            tiledGraphs.add(name);
+            grid(name + ".sparseTile", Math.max(vec, splitGroups(vec)) + vec);
+            graph.task("sparseTile", Kernels::attendTile, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf,
+                    params, consts, sel, partial, noStats);
+        }
+        return graph
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, host.floats(1), params, q, out, host.floats(1))
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
     }
@@ -390,10 +412,63 @@ final class DeviceCache implements AutoCloseable {
         return (Math.max(vectors, Kernels.HEADS * splitGroups(vectors)) + vectors) * (d + 2);
     }
 
-    /** Work-groups of one split: (row, KV head, group of up to {@link Kernels#HEADS} query heads). */
-    private int groups(int rows, int heads) {
-        int group = heads / hkv;
-        return rows * hkv * ((group + Kernels.HEADS - 1) / Kernels.HEADS);
+    /**
+     * Work-groups of one split for this call's rows: (row or tile, KV head, group of up to {@link Kernels#HEADS} query
+     * heads). On a graph that carries {@link Kernels#attendTile}, rows are cut into tiles (see {@link #tiles}); when
+     * they average two rows or more (a prefill, not a batch of decode rows) the call runs tiled: {@code TILES} tiles
+     * and no {@code ATTEND_ROWS}, else the reverse.
+     */
+    private int units(String g, IntArray params, List<Queries> queries, List<QueryBlocks> qbs, int qBlock, boolean sparse) {
+        int rows = 0, heads = queries.get(0).heads(), group = heads / hkv;
+        for (Queries q : queries) rows += q.rows();
+        int tiles = tiledGraphs.contains(g) ? tiles(params, queries, qbs, qBlock, sparse, Kernels.SLOTS / Math.min(Kernels.HEADS, group)) : rows;
+        boolean tiled = 2 * tiles <= rows;
+        params.set(Kernels.TILES, tiled ? tiles : 0);
+        params.set(Kernels.ATTEND_ROWS, tiled ? 0 : rows);
+        return (tiled ? tiles : rows) * hkv * ((group + Kernels.HEADS - 1) / Kernels.HEADS);
+    }
+
+    /**
+     * Cuts the call's rows into tiles of at most {@code most} rows of one sequence (sparse: of one query block, whose
+     * selection they share), each written as (first row, rows) from {@code TILES_AT}; returns how many.
+     */
+    private static int tiles(IntArray params, List<Queries> queries, List<QueryBlocks> qbs, int qBlock, boolean sparse, int most) {
+        int at = params.get(Kernels.TILES_AT), tiles = 0, rowAt = 0;
+        for (int i = 0; i < queries.size(); i++) {
+            int[] positions = queries.get(i).positions();
+            int first = 0;
+            for (int k = 1; k <= positions.length; k++) {
+                boolean cut = k == positions.length || k - first == most
+                        || (sparse && qbs.get(i).indexOf(positions[k], qBlock) != qbs.get(i).indexOf(positions[first], qBlock));
+                if (cut) {
+                    params.set(at + 2 * tiles, rowAt + first);
+                    params.set(at + 2 * tiles + 1, k - first);
+                    tiles++;
+                    first = k;
+                }
+            }
+            rowAt += positions.length;
+        }
+        return tiles;
+    }
+
+    /**
+     * What {@code units} work-groups count as in {@link #splits}: the partial states have room for HEADS vectors a
+     * work-group and split ({@link #partials}), and a tiled work-group serves SLOTS.
+     */
+    private static int partialGroups(IntArray params, int units) {
+        return params.get(Kernels.TILES) > 0 ? units * (Kernels.SLOTS / Kernels.HEADS) : units;
+    }
+
+    /**
+     * Sizes graph g's attention grids for a call of {@code groups} work-groups: the kernel the call runs gets them, a
+     * tiled graph's other kernel one (it finds no rows; under a CUDA graph both keep their captured grids).
+     */
+    private void launch(String g, String task, IntArray params, long groups) {
+        boolean tiled = params.get(Kernels.TILES) > 0;
+        size(g + "." + task, tiled ? 1 : groups);
+        if (tiledGraphs.contains(g)) size(g + "." + task + "Tile", tiled ? groups : 1);
+        if (tiled) tiledLaunches++;
     }
 
     /**
@@ -419,11 +494,12 @@ final class DeviceCache implements AutoCloseable {
      */
     private IntArray shapeParams(int vec, int extra) {
         int rowTables = Kernels.PARAMS + vec + extra;
-        IntArray p = host.ints(rowTables + 4 * vec + caps.seqs * nbCap);
+        IntArray p = host.ints(rowTables + 4 * vec + caps.seqs * nbCap + 2 * vec);
         p.set(Kernels.ROW_TABLE_AT, rowTables);
         p.set(Kernels.ROW_QB_AT, rowTables + vec);
         p.set(Kernels.ROW_RING_AT, rowTables + 2 * vec);
         p.set(Kernels.TABLE_AT, rowTables + 4 * vec);
+        p.set(Kernels.TILES_AT, rowTables + 4 * vec + caps.seqs * nbCap);
         p.set(Kernels.HKV, hkv);
         p.set(Kernels.DIM, d);
         p.set(Kernels.BLOCK, b);
@@ -594,9 +670,10 @@ final class DeviceCache implements AutoCloseable {
         }
         params.set(starts + nqb, rows);
         // Prefill's many rows stay unsplit (splits never take the work-groups past SPLIT_GROUPS).
-        int groups = groups(rows, heads), splits = splits(groups, (long) nb * b, splitGroups(vecOf(g)));
+        int units = units(g, params, queries, qbs, r0.geometry().queryBlockSize(), false);
+        int splits = splits(partialGroups(params, units), (long) nb * b, splitGroups(vecOf(g)));
         params.set(Kernels.SPLITS, splits);
-        size(g + ".oracle", (long) groups * splits);
+        launch(g, "oracle", params, (long) units * splits);
         params.set(Kernels.VECTORS, vectors);
         // S right after this call's outputs, so that one partial transfer brings both back.
         params.set(Kernels.SCORES_AT, vectors * d);
@@ -696,9 +773,10 @@ final class DeviceCache implements AutoCloseable {
         params.set(Kernels.GATE_SWA_W, wSwa);
         params.set(Kernels.GATES_SWA_AT, swaAt);
         setSinks(qDev, params.get(Kernels.SINKS_AT), true, r0.sinkSel(), r0.sinkSwa(), heads);
-        int groups = groups(rows, heads), splits = splits(groups, (long) longest * b, splitGroups(vecOf(g)));
+        int units = units(g, params, queries, qbs, r0.selection().geometry().queryBlockSize(), true);
+        int splits = splits(partialGroups(params, units), (long) longest * b, splitGroups(vecOf(g)));
         params.set(Kernels.SPLITS, splits);
-        size(g + ".sparse", (long) groups * (splits + 1));
+        launch(g, "sparse", params, (long) units * (splits + 1));
         params.set(Kernels.VECTORS, vectors);
         size(g + ".merge", vectors);
         Plans.run(plan, graphs.indexOf(g));

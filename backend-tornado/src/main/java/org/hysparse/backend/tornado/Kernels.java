@@ -42,10 +42,9 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  */
 final class Kernels {
     static final int LOCAL = 128;
-    // Parameter slots. 7, 10 and 24 are free: the first query block, the ring and its base they held are per row now
-    // (ROW_QB_AT, ROW_RING_AT).
-    static final int HQ = 0, HKV = 1, DIM = 2, BLOCK = 3, QBLOCK = 4, TOKENS = 5, NB_STRIDE = 6,
-            NQB = 8, WINDOW = 9, CHUNK_STRIDE = 11, SINK = 12, LOCAL_BLOCKS = 13, BUDGET = 14, SEL_STRIDE = 15,
+    // Parameter slots.
+    static final int HQ = 0, HKV = 1, DIM = 2, BLOCK = 3, QBLOCK = 4, TOKENS = 5, NB_STRIDE = 6, TILES = 7,
+            NQB = 8, WINDOW = 9, TILES_AT = 10, CHUNK_STRIDE = 11, ATTEND_ROWS = 24, SINK = 12, LOCAL_BLOCKS = 13, BUDGET = 14, SEL_STRIDE = 15,
             STAGE_FIRST = 16, STAGE_TOKENS = 17, SPLITS = 18, MBITS = 19, ROW = 20, PAGE = 21, KPAGE = 22, MODE = 23,
             STARTS = 25, SCORES_AT = 26, COUNT_AT = 27, GATES_AT = 28, VECTORS = 29, SCORE_MODE = 30, SINKS_AT = 31,
             GATE_SEL_W = 32, GATE_SWA_W = 33, GATES_SWA_AT = 34, TABLE_AT = 35, ROW_TABLE_AT = 36, ROW_QB_AT = 37, ROW_RING_AT = 38,
@@ -56,6 +55,12 @@ final class Kernels {
     static final int STAT = 3;
     /** Query heads one attention work-group serves (GQA: they share every K/V load), and the largest head dim. */
     static final int HEADS = 4, DMAX = 256;
+    /**
+     * Query vectors one {@link #attendTile} work-group serves: {@code SLOTS / min(HEADS, group)} rows of a sequence
+     * times the heads of a group, each key and value loaded once for all of them. {@code PARTS} threads per slot
+     * share a chunk's softmax, {@code LOCAL / PARTS} keys each.
+     */
+    static final int SLOTS = 16, PARTS = LOCAL / SLOTS, PART_KEYS = LOCAL / PARTS;
     /**
      * Parameter slots; each row's position follows at {@code PARAMS + row}. The query array holds the scale at 0,
      * then the queries. {@code consts} holds the 16-bit decode table from {@code TABLE}: for each sign and exponent
@@ -196,8 +201,8 @@ final class Kernels {
         // this call's rows has nothing to do. One return before any work, not guards on the loads below: the kernel is
         // at 128 registers (4 work-groups an SM), and guarded loads cost it a work-group an SM. A scalar argument,
         // compiled in as a constant, so that an OpenCL program never has the return (PoCL miscompiles it into zero
-        // outputs); calls size the grid exactly.
-        if (fixedGrid == 1 && r >= p.get(VECTORS) / hq) return;
+        // outputs); calls size the grid exactly. A call that runs attendTile instead gives this kernel no rows (ATTEND_ROWS 0).
+        if (fixedGrid == 1 && r >= p.get(ATTEND_ROWS)) return;
         int x0 = r * hq + h * group + hg * HEADS, heads = TornadoMath.min(HEADS, group - hg * HEADS);
         int last = p.get(PARAMS + r);
         // Queries pre-scaled in local memory: the scale then needs no register through the key loop.
@@ -491,6 +496,343 @@ final class Kernels {
                 partial.set(at + 1, ml[HEADS + g]);
             }
             for (int dim = lid; dim < d; dim += LOCAL) partial.set(at + 2 + dim, acc[g * DMAX + dim]);
+        }
+    }
+
+    /**
+     * SPEC 1 and SPEC 3 for calls of many rows (prefill): as {@link #attend}, but a work-group serves a tile of rows of
+     * one sequence (sparse: of one query block, so that they share its selection) times the query heads of a group,
+     * {@link #SLOTS} query vectors in all, so each key and value is loaded and decoded once for all of them and each
+     * number loaded feeds SLOTS multiply-adds instead of HEADS. Tile t of the call is {@code p[TILES_AT + 2t + 1]} rows
+     * from row {@code p[TILES_AT + 2t]}; slot s is row {@code s / hs} of the tile and head {@code s % hs} of the
+     * work-group's ({@code hs = min(HEADS, group)}, so a group of one or two heads takes more rows). The keys are those
+     * any row of the tile sees (blocks up to the latest row's, a window from the earliest row's first token), and each
+     * slot masks those its row does not see. Splits and partial states are {@link #attend}'s, so {@link #mergeSplits}
+     * combines them alike. A chunk's softmax runs on {@link #PARTS} threads a slot, {@link #PART_KEYS} keys each: a
+     * tree over all LOCAL threads would be SLOTS times seven barrier steps a chunk. Work-groups past the call's tiles
+     * (a CUDA graph's fixed grid, or a call that runs {@link #attend}: TILES 0) have no rows and no keys, so every loop
+     * runs zero times and nothing is written: no early return (PoCL, see {@link #attend}).
+     */
+    static void attendTile(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, HalfFloatArray kx,
+                           HalfFloatArray vx, int nativeHalf, IntArray p, FloatArray consts, IntArray sel, FloatArray partial, FloatArray stats) {
+        float[] qs = ctx.allocateFloatLocalArray(SLOTS * DMAX);
+        float[] acc = ctx.allocateFloatLocalArray(SLOTS * DMAX);
+        float[] pr = ctx.allocateFloatLocalArray(SLOTS * LOCAL);
+        float[] part = ctx.allocateFloatLocalArray(LOCAL);
+        float[] top = ctx.allocateFloatLocalArray(LOCAL);
+        // Per slot: running max, sum relative to it, this chunk's max, the factor that moves the state to the chunk's
+        // reference, and that reference.
+        float[] st = ctx.allocateFloatLocalArray(5 * SLOTS);
+        // Per slot: the first and last position its row sees (last -1: an unused slot).
+        int[] lim = ctx.allocateIntLocalArray(2 * SLOTS);
+        int[] vrow = ctx.allocateIntLocalArray(LOCAL);
+        int[] tblk = ctx.allocateIntLocalArray(LOCAL);
+        int[] tpage = ctx.allocateIntLocalArray(LOCAL);
+        float[] pw = ctx.allocateFloatLocalArray(TABLE_SIZE);
+        int lid = ctx.localIdx;
+        int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK), mbits = p.get(MBITS);
+        int group = hq / hkv, groups = (group + HEADS - 1) / HEADS, hs = TornadoMath.min(HEADS, group);
+        boolean oracle = p.get(MODE) == 0;
+        int splits = p.get(SPLITS), per = oracle ? splits : splits + 1;
+        int sp = ctx.groupIdx % per, unit = ctx.groupIdx / per;
+        int hg = unit % groups, h = (unit / groups) % hkv, tile = unit / groups / hkv;
+        int tiles = p.get(TILES);
+        int r0 = tile < tiles ? p.get(p.get(TILES_AT) + 2 * tile) : 0, rows = tile < tiles ? p.get(p.get(TILES_AT) + 2 * tile + 1) : 0;
+        int heads = TornadoMath.min(HEADS, group - hg * HEADS), x0 = h * group + hg * HEADS;
+        boolean window = !oracle && sp == splits;
+        int latest = -1, earliest = Integer.MAX_VALUE;
+        for (int k = 0; k < rows; k++) {
+            latest = TornadoMath.max(latest, p.get(PARAMS + r0 + k));
+            earliest = TornadoMath.min(earliest, p.get(PARAMS + r0 + k));
+        }
+        for (int i = lid; i < SLOTS * d; i += LOCAL) {
+            int s = i / d, e = i % d;
+            boolean used = s / hs < rows && s % hs < heads;
+            qs[s * DMAX + e] = used ? q.get(1 + ((r0 + s / hs) * hq + x0 + s % hs) * d + e) * q.get(0) : 0f;
+            acc[s * DMAX + e] = 0f;
+        }
+        for (int i = lid; i < TABLE_SIZE; i += LOCAL) pw[i] = consts.get(TABLE + i);
+        if (lid < SLOTS) {
+            boolean used = lid / hs < rows && lid % hs < heads;
+            int last = used ? p.get(PARAMS + r0 + lid / hs) : -1;
+            lim[lid] = window ? TornadoMath.max(0, last - p.get(WINDOW) + 1) : 0;
+            lim[SLOTS + lid] = last;
+            st[lid] = Float.NEGATIVE_INFINITY;
+            st[SLOTS + lid] = 0f;
+        }
+        // As attend's, for the tile's first row: its query block's list, its sequence's block table and window ring.
+        int list = h * p.get(NQB) + p.get(p.get(ROW_QB_AT) + r0), listAt = oracle ? 0 : list * p.get(SEL_STRIDE);
+        int tableAt = p.get(p.get(ROW_TABLE_AT) + r0), ringAt = p.get(ROW_RING_AT) + 2 * r0;
+        int blocks = rows == 0 ? 0 : oracle ? latest / b + 1 : sel.get(p.get(COUNT_AT) + list);
+        int share = (blocks + splits - 1) / splits;
+        int c0 = sp * share, c1 = TornadoMath.min(blocks, c0 + share);
+        int from = TornadoMath.max(0, earliest - p.get(WINDOW) + 1);
+        int keys = window ? (p.get(WINDOW) > 0 && rows > 0 ? latest + 1 - from : 0) : TornadoMath.max(0, c1 - c0) * b;
+        // Keys 2j and 2j + 1 share a 16-bit V word, except in a window starting at an odd position or of odd capacity.
+        int unpaired = window ? (from | p.get(ringAt + 1)) & 1 : 0;
+        // The oracle's chunk statistics are per segment of seg keys: pps consecutive parts of one slot.
+        int seg = TornadoMath.min(b, LOCAL), pps = seg / PART_KEYS;
+        // This thread's slot and keys in a chunk's softmax.
+        int ms = lid / PARTS, kp = (lid % PARTS) * PART_KEYS;
+        ctx.localBarrier();
+        int wb = -LOCAL;
+        for (int i0 = 0; i0 < keys; i0 += LOCAL) {
+            if (!window && TornadoMath.min(c1 - c0 - 1, (i0 + LOCAL - 1) / b) >= wb + LOCAL) {
+                wb = i0 / b;
+                ctx.localBarrier();
+                int cw = c0 + wb + lid;
+                if (cw < c1) {
+                    int bw = oracle ? cw : sel.get(listAt + cw);
+                    tblk[lid] = bw;
+                    tpage[lid] = p.get(tableAt + bw);
+                }
+                ctx.localBarrier();
+            }
+            int i = i0 + lid;
+            boolean inside = i < keys;
+            int pos, t;
+            if (window) {
+                pos = from + i;
+                t = p.get(ringAt) + pos % p.get(ringAt + 1);
+            } else {
+                int rel = TornadoMath.min(i / b, c1 - c0 - 1) - wb;
+                pos = tblk[rel] * b + i % b;
+                t = tpage[rel] * b + i % b;
+            }
+            int kAt = keyAt(t, h, 0, b, d, p.get(ROW), p.get(KPAGE), mbits);
+            vrow[lid] = valueAt(t, h, 0, b, p.get(ROW), p.get(PAGE), mbits);
+            float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f, d4 = 0f, d5 = 0f, d6 = 0f, d7 = 0f, d8 = 0f, d9 = 0f, d10 = 0f, d11 = 0f, d12 = 0f, d13 = 0f, d14 = 0f, d15 = 0f;
+            if (inside) {
+                int e = 0;
+                for (; e + 8 <= d; e += 8) {
+                    int at = kAt + e * b;
+                    float k0, k1, k2, k3, k4, k5, k6, k7;
+                    if (mbits == 0) {
+                        k0 = kf.get(at); k1 = kf.get(at + b); k2 = kf.get(at + 2 * b); k3 = kf.get(at + 3 * b);
+                        k4 = kf.get(at + 4 * b); k5 = kf.get(at + 5 * b); k6 = kf.get(at + 6 * b); k7 = kf.get(at + 7 * b);
+                    } else if (nativeHalf == 1) {
+                        k0 = kx.get(at).getFloat32(); k1 = kx.get(at + 1).getFloat32(); k2 = kx.get(at + 2 * b).getFloat32(); k3 = kx.get(at + 2 * b + 1).getFloat32();
+                        k4 = kx.get(at + 4 * b).getFloat32(); k5 = kx.get(at + 4 * b + 1).getFloat32(); k6 = kx.get(at + 6 * b).getFloat32(); k7 = kx.get(at + 6 * b + 1).getFloat32();
+                    } else {
+                        int kw = kAt / 2 + (e / 2) * b;
+                        int u0 = kh.get(kw), u1 = kh.get(kw + b), u2 = kh.get(kw + 2 * b), u3 = kh.get(kw + 3 * b);
+                        int w0 = u0 & 0xffff, w1 = (u0 >> 16) & 0xffff, w2 = u1 & 0xffff, w3 = (u1 >> 16) & 0xffff;
+                        int w4 = u2 & 0xffff, w5 = (u2 >> 16) & 0xffff, w6 = u3 & 0xffff, w7 = (u3 >> 16) & 0xffff;
+                        k0 = decode(w0, pw[w0 >>> mbits], mbits); k1 = decode(w1, pw[w1 >>> mbits], mbits); k2 = decode(w2, pw[w2 >>> mbits], mbits); k3 = decode(w3, pw[w3 >>> mbits], mbits);
+                        k4 = decode(w4, pw[w4 >>> mbits], mbits); k5 = decode(w5, pw[w5 >>> mbits], mbits); k6 = decode(w6, pw[w6 >>> mbits], mbits); k7 = decode(w7, pw[w7 >>> mbits], mbits);
+                    }
+                    d0 += dot8(qs[e], qs[e + 1], qs[e + 2], qs[e + 3], qs[e + 4], qs[e + 5], qs[e + 6], qs[e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d1 += dot8(qs[DMAX + e], qs[DMAX + e + 1], qs[DMAX + e + 2], qs[DMAX + e + 3], qs[DMAX + e + 4], qs[DMAX + e + 5], qs[DMAX + e + 6], qs[DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d2 += dot8(qs[2 * DMAX + e], qs[2 * DMAX + e + 1], qs[2 * DMAX + e + 2], qs[2 * DMAX + e + 3], qs[2 * DMAX + e + 4], qs[2 * DMAX + e + 5], qs[2 * DMAX + e + 6], qs[2 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d3 += dot8(qs[3 * DMAX + e], qs[3 * DMAX + e + 1], qs[3 * DMAX + e + 2], qs[3 * DMAX + e + 3], qs[3 * DMAX + e + 4], qs[3 * DMAX + e + 5], qs[3 * DMAX + e + 6], qs[3 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d4 += dot8(qs[4 * DMAX + e], qs[4 * DMAX + e + 1], qs[4 * DMAX + e + 2], qs[4 * DMAX + e + 3], qs[4 * DMAX + e + 4], qs[4 * DMAX + e + 5], qs[4 * DMAX + e + 6], qs[4 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d5 += dot8(qs[5 * DMAX + e], qs[5 * DMAX + e + 1], qs[5 * DMAX + e + 2], qs[5 * DMAX + e + 3], qs[5 * DMAX + e + 4], qs[5 * DMAX + e + 5], qs[5 * DMAX + e + 6], qs[5 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d6 += dot8(qs[6 * DMAX + e], qs[6 * DMAX + e + 1], qs[6 * DMAX + e + 2], qs[6 * DMAX + e + 3], qs[6 * DMAX + e + 4], qs[6 * DMAX + e + 5], qs[6 * DMAX + e + 6], qs[6 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d7 += dot8(qs[7 * DMAX + e], qs[7 * DMAX + e + 1], qs[7 * DMAX + e + 2], qs[7 * DMAX + e + 3], qs[7 * DMAX + e + 4], qs[7 * DMAX + e + 5], qs[7 * DMAX + e + 6], qs[7 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d8 += dot8(qs[8 * DMAX + e], qs[8 * DMAX + e + 1], qs[8 * DMAX + e + 2], qs[8 * DMAX + e + 3], qs[8 * DMAX + e + 4], qs[8 * DMAX + e + 5], qs[8 * DMAX + e + 6], qs[8 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d9 += dot8(qs[9 * DMAX + e], qs[9 * DMAX + e + 1], qs[9 * DMAX + e + 2], qs[9 * DMAX + e + 3], qs[9 * DMAX + e + 4], qs[9 * DMAX + e + 5], qs[9 * DMAX + e + 6], qs[9 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d10 += dot8(qs[10 * DMAX + e], qs[10 * DMAX + e + 1], qs[10 * DMAX + e + 2], qs[10 * DMAX + e + 3], qs[10 * DMAX + e + 4], qs[10 * DMAX + e + 5], qs[10 * DMAX + e + 6], qs[10 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d11 += dot8(qs[11 * DMAX + e], qs[11 * DMAX + e + 1], qs[11 * DMAX + e + 2], qs[11 * DMAX + e + 3], qs[11 * DMAX + e + 4], qs[11 * DMAX + e + 5], qs[11 * DMAX + e + 6], qs[11 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d12 += dot8(qs[12 * DMAX + e], qs[12 * DMAX + e + 1], qs[12 * DMAX + e + 2], qs[12 * DMAX + e + 3], qs[12 * DMAX + e + 4], qs[12 * DMAX + e + 5], qs[12 * DMAX + e + 6], qs[12 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d13 += dot8(qs[13 * DMAX + e], qs[13 * DMAX + e + 1], qs[13 * DMAX + e + 2], qs[13 * DMAX + e + 3], qs[13 * DMAX + e + 4], qs[13 * DMAX + e + 5], qs[13 * DMAX + e + 6], qs[13 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d14 += dot8(qs[14 * DMAX + e], qs[14 * DMAX + e + 1], qs[14 * DMAX + e + 2], qs[14 * DMAX + e + 3], qs[14 * DMAX + e + 4], qs[14 * DMAX + e + 5], qs[14 * DMAX + e + 6], qs[14 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d15 += dot8(qs[15 * DMAX + e], qs[15 * DMAX + e + 1], qs[15 * DMAX + e + 2], qs[15 * DMAX + e + 3], qs[15 * DMAX + e + 4], qs[15 * DMAX + e + 5], qs[15 * DMAX + e + 6], qs[15 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                }
+                for (; e < d; e++) {
+                    float k;
+                    if (mbits == 0) {
+                        k = kf.get(kAt + e * b);
+                    } else if (nativeHalf == 1) {
+                        k = kx.get(kAt + (e / 2) * 2 * b + (e & 1)).getFloat32();
+                    } else {
+                        int w = half(kh, kAt + (e / 2) * 2 * b + (e & 1));
+                        k = decode(w, pw[w >>> mbits], mbits);
+                    }
+                    d0 += qs[e] * k;
+                    d1 += qs[DMAX + e] * k;
+                    d2 += qs[2 * DMAX + e] * k;
+                    d3 += qs[3 * DMAX + e] * k;
+                    d4 += qs[4 * DMAX + e] * k;
+                    d5 += qs[5 * DMAX + e] * k;
+                    d6 += qs[6 * DMAX + e] * k;
+                    d7 += qs[7 * DMAX + e] * k;
+                    d8 += qs[8 * DMAX + e] * k;
+                    d9 += qs[9 * DMAX + e] * k;
+                    d10 += qs[10 * DMAX + e] * k;
+                    d11 += qs[11 * DMAX + e] * k;
+                    d12 += qs[12 * DMAX + e] * k;
+                    d13 += qs[13 * DMAX + e] * k;
+                    d14 += qs[14 * DMAX + e] * k;
+                    d15 += qs[15 * DMAX + e] * k;
+                }
+            }
+            float none = Float.NEGATIVE_INFINITY;
+            pr[lid] = inside && pos >= lim[0] && pos <= lim[SLOTS + 0] ? d0 : none;
+            pr[LOCAL + lid] = inside && pos >= lim[1] && pos <= lim[SLOTS + 1] ? d1 : none;
+            pr[2 * LOCAL + lid] = inside && pos >= lim[2] && pos <= lim[SLOTS + 2] ? d2 : none;
+            pr[3 * LOCAL + lid] = inside && pos >= lim[3] && pos <= lim[SLOTS + 3] ? d3 : none;
+            pr[4 * LOCAL + lid] = inside && pos >= lim[4] && pos <= lim[SLOTS + 4] ? d4 : none;
+            pr[5 * LOCAL + lid] = inside && pos >= lim[5] && pos <= lim[SLOTS + 5] ? d5 : none;
+            pr[6 * LOCAL + lid] = inside && pos >= lim[6] && pos <= lim[SLOTS + 6] ? d6 : none;
+            pr[7 * LOCAL + lid] = inside && pos >= lim[7] && pos <= lim[SLOTS + 7] ? d7 : none;
+            pr[8 * LOCAL + lid] = inside && pos >= lim[8] && pos <= lim[SLOTS + 8] ? d8 : none;
+            pr[9 * LOCAL + lid] = inside && pos >= lim[9] && pos <= lim[SLOTS + 9] ? d9 : none;
+            pr[10 * LOCAL + lid] = inside && pos >= lim[10] && pos <= lim[SLOTS + 10] ? d10 : none;
+            pr[11 * LOCAL + lid] = inside && pos >= lim[11] && pos <= lim[SLOTS + 11] ? d11 : none;
+            pr[12 * LOCAL + lid] = inside && pos >= lim[12] && pos <= lim[SLOTS + 12] ? d12 : none;
+            pr[13 * LOCAL + lid] = inside && pos >= lim[13] && pos <= lim[SLOTS + 13] ? d13 : none;
+            pr[14 * LOCAL + lid] = inside && pos >= lim[14] && pos <= lim[SLOTS + 14] ? d14 : none;
+            pr[15 * LOCAL + lid] = inside && pos >= lim[15] && pos <= lim[SLOTS + 15] ? d15 : none;
+            ctx.localBarrier();
+            // The chunk's softmax: this thread's PART_KEYS keys of slot ms, the slot's max over its PARTS threads.
+            float cmax = none;
+            for (int k = 0; k < PART_KEYS; k++) cmax = TornadoMath.max(cmax, pr[ms * LOCAL + kp + k]);
+            part[lid] = cmax;
+            ctx.localBarrier();
+            for (int k = 0; k < PARTS; k++) cmax = TornadoMath.max(cmax, part[ms * PARTS + k]);
+            float ref = reference(st[ms], cmax), sum = 0f, peak = 0f;
+            for (int k = 0; k < PART_KEYS; k++) {
+                float logit = pr[ms * LOCAL + kp + k];
+                float x = logit == none ? 0f : TornadoMath.exp(logit - ref);
+                pr[ms * LOCAL + kp + k] = x;
+                sum += x;
+                peak = TornadoMath.max(peak, x);
+            }
+            ctx.localBarrier();
+            part[lid] = sum;
+            top[lid] = peak;
+            if (lid % PARTS == 0) {
+                st[2 * SLOTS + ms] = cmax;
+                st[4 * SLOTS + ms] = ref;
+            }
+            ctx.localBarrier();
+            // The oracle's statistics of each segment (its chunk's reference, its sum and largest exponential), as attend's:
+            // thread lid takes segment lid of the chunk, slot by slot. A loop over the slots with the slot's own test, as
+            // for the partial states below: stores guarded by this thread's own slot (ms) reached unused slots on PoCL.
+            for (int s = 0; oracle && lid < LOCAL / seg && s < SLOTS; s++) {
+                if (s / hs < rows && s % hs < heads && i0 + lid * seg < keys) {
+                    float segSum = 0f, segTop = 0f;
+                    for (int k = 0; k < pps; k++) {
+                        segSum += part[s * PARTS + lid * pps + k];
+                        segTop = TornadoMath.max(segTop, top[s * PARTS + lid * pps + k]);
+                    }
+                    int at = (((r0 + s / hs) * hq + x0 + s % hs) * p.get(CHUNK_STRIDE) + (c0 * b + i0) / seg + lid) * STAT;
+                    stats.set(at, st[4 * SLOTS + s]);
+                    stats.set(at + 1, segSum);
+                    stats.set(at + 2, segTop);
+                }
+            }
+            if (lid < SLOTS) {
+                float chunkSum = 0f;
+                for (int k = 0; k < PARTS; k++) chunkSum += part[lid * PARTS + k];
+                float f = rescale(st[lid], st[2 * SLOTS + lid]);
+                st[3 * SLOTS + lid] = f;
+                st[SLOTS + lid] = st[SLOTS + lid] * f + chunkSum;
+                st[lid] = TornadoMath.max(st[lid], st[2 * SLOTS + lid]);
+            }
+            ctx.localBarrier();
+            int n = TornadoMath.min(LOCAL, keys - i0);
+            for (int dim = lid; dim < d; dim += LOCAL) {
+                float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f, a4 = 0f, a5 = 0f, a6 = 0f, a7 = 0f, a8 = 0f, a9 = 0f, a10 = 0f, a11 = 0f, a12 = 0f, a13 = 0f, a14 = 0f, a15 = 0f;
+                int tt = 0;
+                for (; tt + 8 <= n; tt += 8) {
+                    float v0, v1, v2, v3, v4, v5, v6, v7;
+                    if (mbits == 0) {
+                        v0 = vf.get(vrow[tt] + dim); v1 = vf.get(vrow[tt + 1] + dim); v2 = vf.get(vrow[tt + 2] + dim); v3 = vf.get(vrow[tt + 3] + dim);
+                        v4 = vf.get(vrow[tt + 4] + dim); v5 = vf.get(vrow[tt + 5] + dim); v6 = vf.get(vrow[tt + 6] + dim); v7 = vf.get(vrow[tt + 7] + dim);
+                    } else if (nativeHalf == 1) {
+                        v0 = vx.get(vrow[tt] + 2 * dim).getFloat32(); v1 = vx.get(vrow[tt + 1] + 2 * dim).getFloat32();
+                        v2 = vx.get(vrow[tt + 2] + 2 * dim).getFloat32(); v3 = vx.get(vrow[tt + 3] + 2 * dim).getFloat32();
+                        v4 = vx.get(vrow[tt + 4] + 2 * dim).getFloat32(); v5 = vx.get(vrow[tt + 5] + 2 * dim).getFloat32();
+                        v6 = vx.get(vrow[tt + 6] + 2 * dim).getFloat32(); v7 = vx.get(vrow[tt + 7] + 2 * dim).getFloat32();
+                    } else {
+                        int w0, w1, w2, w3, w4, w5, w6, w7;
+                        if (unpaired == 0) {
+                            int u0 = vh.get(vrow[tt] / 2 + dim), u1 = vh.get(vrow[tt + 2] / 2 + dim);
+                            int u2 = vh.get(vrow[tt + 4] / 2 + dim), u3 = vh.get(vrow[tt + 6] / 2 + dim);
+                            w0 = u0 & 0xffff; w1 = (u0 >> 16) & 0xffff; w2 = u1 & 0xffff; w3 = (u1 >> 16) & 0xffff;
+                            w4 = u2 & 0xffff; w5 = (u2 >> 16) & 0xffff; w6 = u3 & 0xffff; w7 = (u3 >> 16) & 0xffff;
+                        } else {
+                            w0 = half(vh, vrow[tt] + 2 * dim); w1 = half(vh, vrow[tt + 1] + 2 * dim);
+                            w2 = half(vh, vrow[tt + 2] + 2 * dim); w3 = half(vh, vrow[tt + 3] + 2 * dim);
+                            w4 = half(vh, vrow[tt + 4] + 2 * dim); w5 = half(vh, vrow[tt + 5] + 2 * dim);
+                            w6 = half(vh, vrow[tt + 6] + 2 * dim); w7 = half(vh, vrow[tt + 7] + 2 * dim);
+                        }
+                        v0 = decode(w0, pw[w0 >>> mbits], mbits); v1 = decode(w1, pw[w1 >>> mbits], mbits); v2 = decode(w2, pw[w2 >>> mbits], mbits); v3 = decode(w3, pw[w3 >>> mbits], mbits);
+                        v4 = decode(w4, pw[w4 >>> mbits], mbits); v5 = decode(w5, pw[w5 >>> mbits], mbits); v6 = decode(w6, pw[w6 >>> mbits], mbits); v7 = decode(w7, pw[w7 >>> mbits], mbits);
+                    }
+                    a0 += dot8(pr[tt], pr[tt + 1], pr[tt + 2], pr[tt + 3], pr[tt + 4], pr[tt + 5], pr[tt + 6], pr[tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a1 += dot8(pr[LOCAL + tt], pr[LOCAL + tt + 1], pr[LOCAL + tt + 2], pr[LOCAL + tt + 3], pr[LOCAL + tt + 4], pr[LOCAL + tt + 5], pr[LOCAL + tt + 6], pr[LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a2 += dot8(pr[2 * LOCAL + tt], pr[2 * LOCAL + tt + 1], pr[2 * LOCAL + tt + 2], pr[2 * LOCAL + tt + 3], pr[2 * LOCAL + tt + 4], pr[2 * LOCAL + tt + 5], pr[2 * LOCAL + tt + 6], pr[2 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a3 += dot8(pr[3 * LOCAL + tt], pr[3 * LOCAL + tt + 1], pr[3 * LOCAL + tt + 2], pr[3 * LOCAL + tt + 3], pr[3 * LOCAL + tt + 4], pr[3 * LOCAL + tt + 5], pr[3 * LOCAL + tt + 6], pr[3 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a4 += dot8(pr[4 * LOCAL + tt], pr[4 * LOCAL + tt + 1], pr[4 * LOCAL + tt + 2], pr[4 * LOCAL + tt + 3], pr[4 * LOCAL + tt + 4], pr[4 * LOCAL + tt + 5], pr[4 * LOCAL + tt + 6], pr[4 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a5 += dot8(pr[5 * LOCAL + tt], pr[5 * LOCAL + tt + 1], pr[5 * LOCAL + tt + 2], pr[5 * LOCAL + tt + 3], pr[5 * LOCAL + tt + 4], pr[5 * LOCAL + tt + 5], pr[5 * LOCAL + tt + 6], pr[5 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a6 += dot8(pr[6 * LOCAL + tt], pr[6 * LOCAL + tt + 1], pr[6 * LOCAL + tt + 2], pr[6 * LOCAL + tt + 3], pr[6 * LOCAL + tt + 4], pr[6 * LOCAL + tt + 5], pr[6 * LOCAL + tt + 6], pr[6 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a7 += dot8(pr[7 * LOCAL + tt], pr[7 * LOCAL + tt + 1], pr[7 * LOCAL + tt + 2], pr[7 * LOCAL + tt + 3], pr[7 * LOCAL + tt + 4], pr[7 * LOCAL + tt + 5], pr[7 * LOCAL + tt + 6], pr[7 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a8 += dot8(pr[8 * LOCAL + tt], pr[8 * LOCAL + tt + 1], pr[8 * LOCAL + tt + 2], pr[8 * LOCAL + tt + 3], pr[8 * LOCAL + tt + 4], pr[8 * LOCAL + tt + 5], pr[8 * LOCAL + tt + 6], pr[8 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a9 += dot8(pr[9 * LOCAL + tt], pr[9 * LOCAL + tt + 1], pr[9 * LOCAL + tt + 2], pr[9 * LOCAL + tt + 3], pr[9 * LOCAL + tt + 4], pr[9 * LOCAL + tt + 5], pr[9 * LOCAL + tt + 6], pr[9 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a10 += dot8(pr[10 * LOCAL + tt], pr[10 * LOCAL + tt + 1], pr[10 * LOCAL + tt + 2], pr[10 * LOCAL + tt + 3], pr[10 * LOCAL + tt + 4], pr[10 * LOCAL + tt + 5], pr[10 * LOCAL + tt + 6], pr[10 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a11 += dot8(pr[11 * LOCAL + tt], pr[11 * LOCAL + tt + 1], pr[11 * LOCAL + tt + 2], pr[11 * LOCAL + tt + 3], pr[11 * LOCAL + tt + 4], pr[11 * LOCAL + tt + 5], pr[11 * LOCAL + tt + 6], pr[11 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a12 += dot8(pr[12 * LOCAL + tt], pr[12 * LOCAL + tt + 1], pr[12 * LOCAL + tt + 2], pr[12 * LOCAL + tt + 3], pr[12 * LOCAL + tt + 4], pr[12 * LOCAL + tt + 5], pr[12 * LOCAL + tt + 6], pr[12 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a13 += dot8(pr[13 * LOCAL + tt], pr[13 * LOCAL + tt + 1], pr[13 * LOCAL + tt + 2], pr[13 * LOCAL + tt + 3], pr[13 * LOCAL + tt + 4], pr[13 * LOCAL + tt + 5], pr[13 * LOCAL + tt + 6], pr[13 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a14 += dot8(pr[14 * LOCAL + tt], pr[14 * LOCAL + tt + 1], pr[14 * LOCAL + tt + 2], pr[14 * LOCAL + tt + 3], pr[14 * LOCAL + tt + 4], pr[14 * LOCAL + tt + 5], pr[14 * LOCAL + tt + 6], pr[14 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a15 += dot8(pr[15 * LOCAL + tt], pr[15 * LOCAL + tt + 1], pr[15 * LOCAL + tt + 2], pr[15 * LOCAL + tt + 3], pr[15 * LOCAL + tt + 4], pr[15 * LOCAL + tt + 5], pr[15 * LOCAL + tt + 6], pr[15 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                }
+                for (; tt < n; tt++) {
+                    float v;
+                    if (mbits == 0) {
+                        v = vf.get(vrow[tt] + dim);
+                    } else if (nativeHalf == 1) {
+                        v = vx.get(vrow[tt] + 2 * dim).getFloat32();
+                    } else {
+                        int w = half(vh, vrow[tt] + 2 * dim);
+                        v = decode(w, pw[w >>> mbits], mbits);
+                    }
+                    a0 += pr[tt] * v;
+                    a1 += pr[LOCAL + tt] * v;
+                    a2 += pr[2 * LOCAL + tt] * v;
+                    a3 += pr[3 * LOCAL + tt] * v;
+                    a4 += pr[4 * LOCAL + tt] * v;
+                    a5 += pr[5 * LOCAL + tt] * v;
+                    a6 += pr[6 * LOCAL + tt] * v;
+                    a7 += pr[7 * LOCAL + tt] * v;
+                    a8 += pr[8 * LOCAL + tt] * v;
+                    a9 += pr[9 * LOCAL + tt] * v;
+                    a10 += pr[10 * LOCAL + tt] * v;
+                    a11 += pr[11 * LOCAL + tt] * v;
+                    a12 += pr[12 * LOCAL + tt] * v;
+                    a13 += pr[13 * LOCAL + tt] * v;
+                    a14 += pr[14 * LOCAL + tt] * v;
+                    a15 += pr[15 * LOCAL + tt] * v;
+                }
+                acc[dim] = acc[dim] * st[3 * SLOTS + 0] + a0;
+                acc[DMAX + dim] = acc[DMAX + dim] * st[3 * SLOTS + 1] + a1;
+                acc[2 * DMAX + dim] = acc[2 * DMAX + dim] * st[3 * SLOTS + 2] + a2;
+                acc[3 * DMAX + dim] = acc[3 * DMAX + dim] * st[3 * SLOTS + 3] + a3;
+                acc[4 * DMAX + dim] = acc[4 * DMAX + dim] * st[3 * SLOTS + 4] + a4;
+                acc[5 * DMAX + dim] = acc[5 * DMAX + dim] * st[3 * SLOTS + 5] + a5;
+                acc[6 * DMAX + dim] = acc[6 * DMAX + dim] * st[3 * SLOTS + 6] + a6;
+                acc[7 * DMAX + dim] = acc[7 * DMAX + dim] * st[3 * SLOTS + 7] + a7;
+                acc[8 * DMAX + dim] = acc[8 * DMAX + dim] * st[3 * SLOTS + 8] + a8;
+                acc[9 * DMAX + dim] = acc[9 * DMAX + dim] * st[3 * SLOTS + 9] + a9;
+                acc[10 * DMAX + dim] = acc[10 * DMAX + dim] * st[3 * SLOTS + 10] + a10;
+                acc[11 * DMAX + dim] = acc[11 * DMAX + dim] * st[3 * SLOTS + 11] + a11;
+                acc[12 * DMAX + dim] = acc[12 * DMAX + dim] * st[3 * SLOTS + 12] + a12;
+                acc[13 * DMAX + dim] = acc[13 * DMAX + dim] * st[3 * SLOTS + 13] + a13;
+                acc[14 * DMAX + dim] = acc[14 * DMAX + dim] * st[3 * SLOTS + 14] + a14;
+                acc[15 * DMAX + dim] = acc[15 * DMAX + dim] * st[3 * SLOTS + 15] + a15;
+            }
+            ctx.localBarrier();
+        }
+        for (int s = 0; s < SLOTS; s++) {
+            if (s / hs < rows && s % hs < heads) {
+                int at = (((r0 + s / hs) * hq + x0 + s % hs) * per + sp) * (d + 2);
+                if (lid == 0) {
+                    partial.set(at, st[s]);
+                    partial.set(at + 1, st[SLOTS + s]);
+                }
+                for (int dim = lid; dim < d; dim += LOCAL) partial.set(at + 2 + dim, acc[s * DMAX + dim]);
+            }
         }
     }
 

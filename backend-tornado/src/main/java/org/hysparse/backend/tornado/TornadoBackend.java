@@ -343,6 +343,11 @@ final class TornadoBackend implements AttentionBackend {
         return resident.get(cache.pool()).launches;
     }
 
+    /** Of those, the launches that ran the tiled kernel ({@link Kernels#attendTile}); for tests. */
+    synchronized int tiledLaunches(KvCache cache) {
+        return resident.get(cache.pool()).tiledLaunches;
+    }
+
     /** Device copies held now: one per pool read (a standalone cache is a pool of its own); for tests. */
     synchronized int deviceCopies() {
         return resident.size();

@@ -101,7 +101,11 @@ class DeviceCacheTest {
              var swa = new SwaCache(HKV, D, 32, precision)) {
             appendSame(cache, swa, 300, rnd);
             check(tornado, reference, cache, swa, rows, HQ, 8, 3, rnd);
+            int tiled = tornado.tiledLaunches(cache);
             assertEquals("o", oracleAgain(tornado, cache, rows, rnd), "the prefill's " + rows * HQ + " vectors through the full-size oracle graph");
+            assertEquals(tiled + 1, tornado.tiledLaunches(cache), "the prefill's rows through the tiled kernel");
+            check(tornado, reference, cache, swa, rows, HQ, 8, 3, rnd);
+            assertEquals(tiled + 3, tornado.tiledLaunches(cache), "the prefill's oracle and sparse rows through the tiled kernel, as the reference");
             for (int step = 0; step < 2; step++) {
                 appendSame(cache, swa, 1, rnd);
                 BlockSelection sel = check(tornado, reference, cache, swa, 1, HQ, 8, 3, rnd);
