@@ -60,7 +60,7 @@ final class Kernels {
      * times the heads of a group, each key and value loaded once for all of them. {@code PARTS} threads per slot
      * share a chunk's softmax, {@code LOCAL / PARTS} keys each.
      */
-    static final int SLOTS = 16, PARTS = LOCAL / SLOTS, PART_KEYS = LOCAL / PARTS;
+    static final int SLOTS = 16, PARTS = LOCAL / SLOTS, PART_KEYS = LOCAL / PARTS, HALF = LOCAL / 2;
     /**
      * Parameter slots; each row's position follows at {@code PARAMS + row}. The query array holds the scale at 0,
      * then the queries. {@code consts} holds the 16-bit decode table from {@code TABLE}: for each sign and exponent
@@ -574,6 +574,9 @@ final class Kernels {
         int seg = TornadoMath.min(b, LOCAL), pps = seg / PART_KEYS;
         // This thread's slot and keys in a chunk's softmax.
         int ms = lid / PARTS, kp = (lid % PARTS) * PART_KEYS;
+        // This thread's side of the slots (SLOTS / 2 from sh; their queries from qh, probabilities from ph) and its keys
+        // (kk, kk + HALF) or dimensions (2 kk, 2 kk + 1) in a chunk's logits and values.
+        int side = lid / HALF, kk = lid % HALF, sh = side * (SLOTS / 2), qh = sh * DMAX, ph = sh * LOCAL;
         ctx.localBarrier();
         int wb = -LOCAL;
         for (int i0 = 0; i0 < keys; i0 += LOCAL) {
@@ -588,101 +591,125 @@ final class Kernels {
                 }
                 ctx.localBarrier();
             }
-            int i = i0 + lid;
-            boolean inside = i < keys;
-            int pos, t;
+            // Logits: this thread's half of the slots (qh, 8 of them) against keys kk and kk + HALF of the chunk, so
+            // each query number read from local memory feeds two multiply-adds (one key a thread and all SLOTS slots:
+            // one read a multiply-add, and local-memory reads bound the kernel).
+            int iA = i0 + kk, iB = i0 + kk + HALF;
+            int posA, tA, posB, tB;
             if (window) {
-                pos = from + i;
-                t = p.get(ringAt) + pos % p.get(ringAt + 1);
+                posA = from + iA;
+                tA = p.get(ringAt) + posA % p.get(ringAt + 1);
+                posB = from + iB;
+                tB = p.get(ringAt) + posB % p.get(ringAt + 1);
             } else {
-                int rel = TornadoMath.min(i / b, c1 - c0 - 1) - wb;
-                pos = tblk[rel] * b + i % b;
-                t = tpage[rel] * b + i % b;
+                int relA = TornadoMath.min(iA / b, c1 - c0 - 1) - wb, relB = TornadoMath.min(iB / b, c1 - c0 - 1) - wb;
+                posA = tblk[relA] * b + iA % b;
+                tA = tpage[relA] * b + iA % b;
+                posB = tblk[relB] * b + iB % b;
+                tB = tpage[relB] * b + iB % b;
             }
-            int kAt = keyAt(t, h, 0, b, d, p.get(ROW), p.get(KPAGE), mbits);
-            vrow[lid] = valueAt(t, h, 0, b, p.get(ROW), p.get(PAGE), mbits);
-            float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f, d4 = 0f, d5 = 0f, d6 = 0f, d7 = 0f, d8 = 0f, d9 = 0f, d10 = 0f, d11 = 0f, d12 = 0f, d13 = 0f, d14 = 0f, d15 = 0f;
-            if (inside) {
-                int e = 0;
-                for (; e + 8 <= d; e += 8) {
-                    int at = kAt + e * b;
-                    float k0, k1, k2, k3, k4, k5, k6, k7;
-                    if (mbits == 0) {
-                        k0 = kf.get(at); k1 = kf.get(at + b); k2 = kf.get(at + 2 * b); k3 = kf.get(at + 3 * b);
-                        k4 = kf.get(at + 4 * b); k5 = kf.get(at + 5 * b); k6 = kf.get(at + 6 * b); k7 = kf.get(at + 7 * b);
-                    } else if (nativeHalf == 1) {
-                        k0 = kx.get(at).getFloat32(); k1 = kx.get(at + 1).getFloat32(); k2 = kx.get(at + 2 * b).getFloat32(); k3 = kx.get(at + 2 * b + 1).getFloat32();
-                        k4 = kx.get(at + 4 * b).getFloat32(); k5 = kx.get(at + 4 * b + 1).getFloat32(); k6 = kx.get(at + 6 * b).getFloat32(); k7 = kx.get(at + 6 * b + 1).getFloat32();
-                    } else {
-                        int kw = kAt / 2 + (e / 2) * b;
-                        int u0 = kh.get(kw), u1 = kh.get(kw + b), u2 = kh.get(kw + 2 * b), u3 = kh.get(kw + 3 * b);
-                        int w0 = u0 & 0xffff, w1 = (u0 >> 16) & 0xffff, w2 = u1 & 0xffff, w3 = (u1 >> 16) & 0xffff;
-                        int w4 = u2 & 0xffff, w5 = (u2 >> 16) & 0xffff, w6 = u3 & 0xffff, w7 = (u3 >> 16) & 0xffff;
-                        k0 = decode(w0, pw[w0 >>> mbits], mbits); k1 = decode(w1, pw[w1 >>> mbits], mbits); k2 = decode(w2, pw[w2 >>> mbits], mbits); k3 = decode(w3, pw[w3 >>> mbits], mbits);
-                        k4 = decode(w4, pw[w4 >>> mbits], mbits); k5 = decode(w5, pw[w5 >>> mbits], mbits); k6 = decode(w6, pw[w6 >>> mbits], mbits); k7 = decode(w7, pw[w7 >>> mbits], mbits);
-                    }
-                    d0 += dot8(qs[e], qs[e + 1], qs[e + 2], qs[e + 3], qs[e + 4], qs[e + 5], qs[e + 6], qs[e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d1 += dot8(qs[DMAX + e], qs[DMAX + e + 1], qs[DMAX + e + 2], qs[DMAX + e + 3], qs[DMAX + e + 4], qs[DMAX + e + 5], qs[DMAX + e + 6], qs[DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d2 += dot8(qs[2 * DMAX + e], qs[2 * DMAX + e + 1], qs[2 * DMAX + e + 2], qs[2 * DMAX + e + 3], qs[2 * DMAX + e + 4], qs[2 * DMAX + e + 5], qs[2 * DMAX + e + 6], qs[2 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d3 += dot8(qs[3 * DMAX + e], qs[3 * DMAX + e + 1], qs[3 * DMAX + e + 2], qs[3 * DMAX + e + 3], qs[3 * DMAX + e + 4], qs[3 * DMAX + e + 5], qs[3 * DMAX + e + 6], qs[3 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d4 += dot8(qs[4 * DMAX + e], qs[4 * DMAX + e + 1], qs[4 * DMAX + e + 2], qs[4 * DMAX + e + 3], qs[4 * DMAX + e + 4], qs[4 * DMAX + e + 5], qs[4 * DMAX + e + 6], qs[4 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d5 += dot8(qs[5 * DMAX + e], qs[5 * DMAX + e + 1], qs[5 * DMAX + e + 2], qs[5 * DMAX + e + 3], qs[5 * DMAX + e + 4], qs[5 * DMAX + e + 5], qs[5 * DMAX + e + 6], qs[5 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d6 += dot8(qs[6 * DMAX + e], qs[6 * DMAX + e + 1], qs[6 * DMAX + e + 2], qs[6 * DMAX + e + 3], qs[6 * DMAX + e + 4], qs[6 * DMAX + e + 5], qs[6 * DMAX + e + 6], qs[6 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d7 += dot8(qs[7 * DMAX + e], qs[7 * DMAX + e + 1], qs[7 * DMAX + e + 2], qs[7 * DMAX + e + 3], qs[7 * DMAX + e + 4], qs[7 * DMAX + e + 5], qs[7 * DMAX + e + 6], qs[7 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d8 += dot8(qs[8 * DMAX + e], qs[8 * DMAX + e + 1], qs[8 * DMAX + e + 2], qs[8 * DMAX + e + 3], qs[8 * DMAX + e + 4], qs[8 * DMAX + e + 5], qs[8 * DMAX + e + 6], qs[8 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d9 += dot8(qs[9 * DMAX + e], qs[9 * DMAX + e + 1], qs[9 * DMAX + e + 2], qs[9 * DMAX + e + 3], qs[9 * DMAX + e + 4], qs[9 * DMAX + e + 5], qs[9 * DMAX + e + 6], qs[9 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d10 += dot8(qs[10 * DMAX + e], qs[10 * DMAX + e + 1], qs[10 * DMAX + e + 2], qs[10 * DMAX + e + 3], qs[10 * DMAX + e + 4], qs[10 * DMAX + e + 5], qs[10 * DMAX + e + 6], qs[10 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d11 += dot8(qs[11 * DMAX + e], qs[11 * DMAX + e + 1], qs[11 * DMAX + e + 2], qs[11 * DMAX + e + 3], qs[11 * DMAX + e + 4], qs[11 * DMAX + e + 5], qs[11 * DMAX + e + 6], qs[11 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d12 += dot8(qs[12 * DMAX + e], qs[12 * DMAX + e + 1], qs[12 * DMAX + e + 2], qs[12 * DMAX + e + 3], qs[12 * DMAX + e + 4], qs[12 * DMAX + e + 5], qs[12 * DMAX + e + 6], qs[12 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d13 += dot8(qs[13 * DMAX + e], qs[13 * DMAX + e + 1], qs[13 * DMAX + e + 2], qs[13 * DMAX + e + 3], qs[13 * DMAX + e + 4], qs[13 * DMAX + e + 5], qs[13 * DMAX + e + 6], qs[13 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d14 += dot8(qs[14 * DMAX + e], qs[14 * DMAX + e + 1], qs[14 * DMAX + e + 2], qs[14 * DMAX + e + 3], qs[14 * DMAX + e + 4], qs[14 * DMAX + e + 5], qs[14 * DMAX + e + 6], qs[14 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d15 += dot8(qs[15 * DMAX + e], qs[15 * DMAX + e + 1], qs[15 * DMAX + e + 2], qs[15 * DMAX + e + 3], qs[15 * DMAX + e + 4], qs[15 * DMAX + e + 5], qs[15 * DMAX + e + 6], qs[15 * DMAX + e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+            int kAtA = keyAt(tA, h, 0, b, d, p.get(ROW), p.get(KPAGE), mbits), kAtB = keyAt(tB, h, 0, b, d, p.get(ROW), p.get(KPAGE), mbits);
+            vrow[lid] = valueAt(side == 0 ? tA : tB, h, 0, b, p.get(ROW), p.get(PAGE), mbits);
+            float la0 = 0f, la1 = 0f, la2 = 0f, la3 = 0f, la4 = 0f, la5 = 0f, la6 = 0f, la7 = 0f;
+            float lb0 = 0f, lb1 = 0f, lb2 = 0f, lb3 = 0f, lb4 = 0f, lb5 = 0f, lb6 = 0f, lb7 = 0f;
+            int e = 0;
+            for (; e + 8 <= d; e += 8) {
+                int atA = kAtA + e * b, atB = kAtB + e * b;
+                float kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7;
+                float kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7;
+                if (mbits == 0) {
+                    kA0 = kf.get(atA); kA1 = kf.get(atA + b); kA2 = kf.get(atA + 2 * b); kA3 = kf.get(atA + 3 * b);
+                    kA4 = kf.get(atA + 4 * b); kA5 = kf.get(atA + 5 * b); kA6 = kf.get(atA + 6 * b); kA7 = kf.get(atA + 7 * b);
+                } else if (nativeHalf == 1) {
+                    kA0 = kx.get(atA).getFloat32(); kA1 = kx.get(atA + 1).getFloat32(); kA2 = kx.get(atA + 2 * b).getFloat32(); kA3 = kx.get(atA + 2 * b + 1).getFloat32();
+                    kA4 = kx.get(atA + 4 * b).getFloat32(); kA5 = kx.get(atA + 4 * b + 1).getFloat32(); kA6 = kx.get(atA + 6 * b).getFloat32(); kA7 = kx.get(atA + 6 * b + 1).getFloat32();
+                } else {
+                    int kw = atA / 2;
+                    int u0 = kh.get(kw), u1 = kh.get(kw + b), u2 = kh.get(kw + 2 * b), u3 = kh.get(kw + 3 * b);
+                    int w0 = u0 & 0xffff, w1 = (u0 >> 16) & 0xffff, w2 = u1 & 0xffff, w3 = (u1 >> 16) & 0xffff;
+                    int w4 = u2 & 0xffff, w5 = (u2 >> 16) & 0xffff, w6 = u3 & 0xffff, w7 = (u3 >> 16) & 0xffff;
+                    kA0 = decode(w0, pw[w0 >>> mbits], mbits); kA1 = decode(w1, pw[w1 >>> mbits], mbits); kA2 = decode(w2, pw[w2 >>> mbits], mbits); kA3 = decode(w3, pw[w3 >>> mbits], mbits);
+                    kA4 = decode(w4, pw[w4 >>> mbits], mbits); kA5 = decode(w5, pw[w5 >>> mbits], mbits); kA6 = decode(w6, pw[w6 >>> mbits], mbits); kA7 = decode(w7, pw[w7 >>> mbits], mbits);
                 }
-                for (; e < d; e++) {
-                    float k;
-                    if (mbits == 0) {
-                        k = kf.get(kAt + e * b);
-                    } else if (nativeHalf == 1) {
-                        k = kx.get(kAt + (e / 2) * 2 * b + (e & 1)).getFloat32();
-                    } else {
-                        int w = half(kh, kAt + (e / 2) * 2 * b + (e & 1));
-                        k = decode(w, pw[w >>> mbits], mbits);
-                    }
-                    d0 += qs[e] * k;
-                    d1 += qs[DMAX + e] * k;
-                    d2 += qs[2 * DMAX + e] * k;
-                    d3 += qs[3 * DMAX + e] * k;
-                    d4 += qs[4 * DMAX + e] * k;
-                    d5 += qs[5 * DMAX + e] * k;
-                    d6 += qs[6 * DMAX + e] * k;
-                    d7 += qs[7 * DMAX + e] * k;
-                    d8 += qs[8 * DMAX + e] * k;
-                    d9 += qs[9 * DMAX + e] * k;
-                    d10 += qs[10 * DMAX + e] * k;
-                    d11 += qs[11 * DMAX + e] * k;
-                    d12 += qs[12 * DMAX + e] * k;
-                    d13 += qs[13 * DMAX + e] * k;
-                    d14 += qs[14 * DMAX + e] * k;
-                    d15 += qs[15 * DMAX + e] * k;
+                if (mbits == 0) {
+                    kB0 = kf.get(atB); kB1 = kf.get(atB + b); kB2 = kf.get(atB + 2 * b); kB3 = kf.get(atB + 3 * b);
+                    kB4 = kf.get(atB + 4 * b); kB5 = kf.get(atB + 5 * b); kB6 = kf.get(atB + 6 * b); kB7 = kf.get(atB + 7 * b);
+                } else if (nativeHalf == 1) {
+                    kB0 = kx.get(atB).getFloat32(); kB1 = kx.get(atB + 1).getFloat32(); kB2 = kx.get(atB + 2 * b).getFloat32(); kB3 = kx.get(atB + 2 * b + 1).getFloat32();
+                    kB4 = kx.get(atB + 4 * b).getFloat32(); kB5 = kx.get(atB + 4 * b + 1).getFloat32(); kB6 = kx.get(atB + 6 * b).getFloat32(); kB7 = kx.get(atB + 6 * b + 1).getFloat32();
+                } else {
+                    int kw = atB / 2;
+                    int u0 = kh.get(kw), u1 = kh.get(kw + b), u2 = kh.get(kw + 2 * b), u3 = kh.get(kw + 3 * b);
+                    int w0 = u0 & 0xffff, w1 = (u0 >> 16) & 0xffff, w2 = u1 & 0xffff, w3 = (u1 >> 16) & 0xffff;
+                    int w4 = u2 & 0xffff, w5 = (u2 >> 16) & 0xffff, w6 = u3 & 0xffff, w7 = (u3 >> 16) & 0xffff;
+                    kB0 = decode(w0, pw[w0 >>> mbits], mbits); kB1 = decode(w1, pw[w1 >>> mbits], mbits); kB2 = decode(w2, pw[w2 >>> mbits], mbits); kB3 = decode(w3, pw[w3 >>> mbits], mbits);
+                    kB4 = decode(w4, pw[w4 >>> mbits], mbits); kB5 = decode(w5, pw[w5 >>> mbits], mbits); kB6 = decode(w6, pw[w6 >>> mbits], mbits); kB7 = decode(w7, pw[w7 >>> mbits], mbits);
                 }
+                la0 += dot8(qs[qh + e], qs[qh + e + 1], qs[qh + e + 2], qs[qh + e + 3], qs[qh + e + 4], qs[qh + e + 5], qs[qh + e + 6], qs[qh + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb0 += dot8(qs[qh + e], qs[qh + e + 1], qs[qh + e + 2], qs[qh + e + 3], qs[qh + e + 4], qs[qh + e + 5], qs[qh + e + 6], qs[qh + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la1 += dot8(qs[qh + DMAX + e], qs[qh + DMAX + e + 1], qs[qh + DMAX + e + 2], qs[qh + DMAX + e + 3], qs[qh + DMAX + e + 4], qs[qh + DMAX + e + 5], qs[qh + DMAX + e + 6], qs[qh + DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb1 += dot8(qs[qh + DMAX + e], qs[qh + DMAX + e + 1], qs[qh + DMAX + e + 2], qs[qh + DMAX + e + 3], qs[qh + DMAX + e + 4], qs[qh + DMAX + e + 5], qs[qh + DMAX + e + 6], qs[qh + DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la2 += dot8(qs[qh + 2 * DMAX + e], qs[qh + 2 * DMAX + e + 1], qs[qh + 2 * DMAX + e + 2], qs[qh + 2 * DMAX + e + 3], qs[qh + 2 * DMAX + e + 4], qs[qh + 2 * DMAX + e + 5], qs[qh + 2 * DMAX + e + 6], qs[qh + 2 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb2 += dot8(qs[qh + 2 * DMAX + e], qs[qh + 2 * DMAX + e + 1], qs[qh + 2 * DMAX + e + 2], qs[qh + 2 * DMAX + e + 3], qs[qh + 2 * DMAX + e + 4], qs[qh + 2 * DMAX + e + 5], qs[qh + 2 * DMAX + e + 6], qs[qh + 2 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la3 += dot8(qs[qh + 3 * DMAX + e], qs[qh + 3 * DMAX + e + 1], qs[qh + 3 * DMAX + e + 2], qs[qh + 3 * DMAX + e + 3], qs[qh + 3 * DMAX + e + 4], qs[qh + 3 * DMAX + e + 5], qs[qh + 3 * DMAX + e + 6], qs[qh + 3 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb3 += dot8(qs[qh + 3 * DMAX + e], qs[qh + 3 * DMAX + e + 1], qs[qh + 3 * DMAX + e + 2], qs[qh + 3 * DMAX + e + 3], qs[qh + 3 * DMAX + e + 4], qs[qh + 3 * DMAX + e + 5], qs[qh + 3 * DMAX + e + 6], qs[qh + 3 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la4 += dot8(qs[qh + 4 * DMAX + e], qs[qh + 4 * DMAX + e + 1], qs[qh + 4 * DMAX + e + 2], qs[qh + 4 * DMAX + e + 3], qs[qh + 4 * DMAX + e + 4], qs[qh + 4 * DMAX + e + 5], qs[qh + 4 * DMAX + e + 6], qs[qh + 4 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb4 += dot8(qs[qh + 4 * DMAX + e], qs[qh + 4 * DMAX + e + 1], qs[qh + 4 * DMAX + e + 2], qs[qh + 4 * DMAX + e + 3], qs[qh + 4 * DMAX + e + 4], qs[qh + 4 * DMAX + e + 5], qs[qh + 4 * DMAX + e + 6], qs[qh + 4 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la5 += dot8(qs[qh + 5 * DMAX + e], qs[qh + 5 * DMAX + e + 1], qs[qh + 5 * DMAX + e + 2], qs[qh + 5 * DMAX + e + 3], qs[qh + 5 * DMAX + e + 4], qs[qh + 5 * DMAX + e + 5], qs[qh + 5 * DMAX + e + 6], qs[qh + 5 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb5 += dot8(qs[qh + 5 * DMAX + e], qs[qh + 5 * DMAX + e + 1], qs[qh + 5 * DMAX + e + 2], qs[qh + 5 * DMAX + e + 3], qs[qh + 5 * DMAX + e + 4], qs[qh + 5 * DMAX + e + 5], qs[qh + 5 * DMAX + e + 6], qs[qh + 5 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la6 += dot8(qs[qh + 6 * DMAX + e], qs[qh + 6 * DMAX + e + 1], qs[qh + 6 * DMAX + e + 2], qs[qh + 6 * DMAX + e + 3], qs[qh + 6 * DMAX + e + 4], qs[qh + 6 * DMAX + e + 5], qs[qh + 6 * DMAX + e + 6], qs[qh + 6 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb6 += dot8(qs[qh + 6 * DMAX + e], qs[qh + 6 * DMAX + e + 1], qs[qh + 6 * DMAX + e + 2], qs[qh + 6 * DMAX + e + 3], qs[qh + 6 * DMAX + e + 4], qs[qh + 6 * DMAX + e + 5], qs[qh + 6 * DMAX + e + 6], qs[qh + 6 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la7 += dot8(qs[qh + 7 * DMAX + e], qs[qh + 7 * DMAX + e + 1], qs[qh + 7 * DMAX + e + 2], qs[qh + 7 * DMAX + e + 3], qs[qh + 7 * DMAX + e + 4], qs[qh + 7 * DMAX + e + 5], qs[qh + 7 * DMAX + e + 6], qs[qh + 7 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb7 += dot8(qs[qh + 7 * DMAX + e], qs[qh + 7 * DMAX + e + 1], qs[qh + 7 * DMAX + e + 2], qs[qh + 7 * DMAX + e + 3], qs[qh + 7 * DMAX + e + 4], qs[qh + 7 * DMAX + e + 5], qs[qh + 7 * DMAX + e + 6], qs[qh + 7 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+            }
+            for (; e < d; e++) {
+                float kA, kB;
+                if (mbits == 0) {
+                    kA = kf.get(kAtA + e * b);
+                    kB = kf.get(kAtB + e * b);
+                } else if (nativeHalf == 1) {
+                    kA = kx.get(kAtA + (e / 2) * 2 * b + (e & 1)).getFloat32();
+                    kB = kx.get(kAtB + (e / 2) * 2 * b + (e & 1)).getFloat32();
+                } else {
+                    int wA = half(kh, kAtA + (e / 2) * 2 * b + (e & 1)), wB = half(kh, kAtB + (e / 2) * 2 * b + (e & 1));
+                    kA = decode(wA, pw[wA >>> mbits], mbits);
+                    kB = decode(wB, pw[wB >>> mbits], mbits);
+                }
+                la0 += qs[qh + e] * kA;
+                lb0 += qs[qh + e] * kB;
+                la1 += qs[qh + DMAX + e] * kA;
+                lb1 += qs[qh + DMAX + e] * kB;
+                la2 += qs[qh + 2 * DMAX + e] * kA;
+                lb2 += qs[qh + 2 * DMAX + e] * kB;
+                la3 += qs[qh + 3 * DMAX + e] * kA;
+                lb3 += qs[qh + 3 * DMAX + e] * kB;
+                la4 += qs[qh + 4 * DMAX + e] * kA;
+                lb4 += qs[qh + 4 * DMAX + e] * kB;
+                la5 += qs[qh + 5 * DMAX + e] * kA;
+                lb5 += qs[qh + 5 * DMAX + e] * kB;
+                la6 += qs[qh + 6 * DMAX + e] * kA;
+                lb6 += qs[qh + 6 * DMAX + e] * kB;
+                la7 += qs[qh + 7 * DMAX + e] * kA;
+                lb7 += qs[qh + 7 * DMAX + e] * kB;
             }
             float none = Float.NEGATIVE_INFINITY;
-            pr[lid] = inside && pos >= lim[0] && pos <= lim[SLOTS + 0] ? d0 : none;
-            pr[LOCAL + lid] = inside && pos >= lim[1] && pos <= lim[SLOTS + 1] ? d1 : none;
-            pr[2 * LOCAL + lid] = inside && pos >= lim[2] && pos <= lim[SLOTS + 2] ? d2 : none;
-            pr[3 * LOCAL + lid] = inside && pos >= lim[3] && pos <= lim[SLOTS + 3] ? d3 : none;
-            pr[4 * LOCAL + lid] = inside && pos >= lim[4] && pos <= lim[SLOTS + 4] ? d4 : none;
-            pr[5 * LOCAL + lid] = inside && pos >= lim[5] && pos <= lim[SLOTS + 5] ? d5 : none;
-            pr[6 * LOCAL + lid] = inside && pos >= lim[6] && pos <= lim[SLOTS + 6] ? d6 : none;
-            pr[7 * LOCAL + lid] = inside && pos >= lim[7] && pos <= lim[SLOTS + 7] ? d7 : none;
-            pr[8 * LOCAL + lid] = inside && pos >= lim[8] && pos <= lim[SLOTS + 8] ? d8 : none;
-            pr[9 * LOCAL + lid] = inside && pos >= lim[9] && pos <= lim[SLOTS + 9] ? d9 : none;
-            pr[10 * LOCAL + lid] = inside && pos >= lim[10] && pos <= lim[SLOTS + 10] ? d10 : none;
-            pr[11 * LOCAL + lid] = inside && pos >= lim[11] && pos <= lim[SLOTS + 11] ? d11 : none;
-            pr[12 * LOCAL + lid] = inside && pos >= lim[12] && pos <= lim[SLOTS + 12] ? d12 : none;
-            pr[13 * LOCAL + lid] = inside && pos >= lim[13] && pos <= lim[SLOTS + 13] ? d13 : none;
-            pr[14 * LOCAL + lid] = inside && pos >= lim[14] && pos <= lim[SLOTS + 14] ? d14 : none;
-            pr[15 * LOCAL + lid] = inside && pos >= lim[15] && pos <= lim[SLOTS + 15] ? d15 : none;
+            boolean inA = iA < keys, inB = iB < keys;
+            pr[ph + kk] = inA && posA >= lim[sh + 0] && posA <= lim[SLOTS + sh + 0] ? la0 : none;
+            pr[ph + kk + HALF] = inB && posB >= lim[sh + 0] && posB <= lim[SLOTS + sh + 0] ? lb0 : none;
+            pr[ph + LOCAL + kk] = inA && posA >= lim[sh + 1] && posA <= lim[SLOTS + sh + 1] ? la1 : none;
+            pr[ph + LOCAL + kk + HALF] = inB && posB >= lim[sh + 1] && posB <= lim[SLOTS + sh + 1] ? lb1 : none;
+            pr[ph + 2 * LOCAL + kk] = inA && posA >= lim[sh + 2] && posA <= lim[SLOTS + sh + 2] ? la2 : none;
+            pr[ph + 2 * LOCAL + kk + HALF] = inB && posB >= lim[sh + 2] && posB <= lim[SLOTS + sh + 2] ? lb2 : none;
+            pr[ph + 3 * LOCAL + kk] = inA && posA >= lim[sh + 3] && posA <= lim[SLOTS + sh + 3] ? la3 : none;
+            pr[ph + 3 * LOCAL + kk + HALF] = inB && posB >= lim[sh + 3] && posB <= lim[SLOTS + sh + 3] ? lb3 : none;
+            pr[ph + 4 * LOCAL + kk] = inA && posA >= lim[sh + 4] && posA <= lim[SLOTS + sh + 4] ? la4 : none;
+            pr[ph + 4 * LOCAL + kk + HALF] = inB && posB >= lim[sh + 4] && posB <= lim[SLOTS + sh + 4] ? lb4 : none;
+            pr[ph + 5 * LOCAL + kk] = inA && posA >= lim[sh + 5] && posA <= lim[SLOTS + sh + 5] ? la5 : none;
+            pr[ph + 5 * LOCAL + kk + HALF] = inB && posB >= lim[sh + 5] && posB <= lim[SLOTS + sh + 5] ? lb5 : none;
+            pr[ph + 6 * LOCAL + kk] = inA && posA >= lim[sh + 6] && posA <= lim[SLOTS + sh + 6] ? la6 : none;
+            pr[ph + 6 * LOCAL + kk + HALF] = inB && posB >= lim[sh + 6] && posB <= lim[SLOTS + sh + 6] ? lb6 : none;
+            pr[ph + 7 * LOCAL + kk] = inA && posA >= lim[sh + 7] && posA <= lim[SLOTS + sh + 7] ? la7 : none;
+            pr[ph + 7 * LOCAL + kk + HALF] = inB && posB >= lim[sh + 7] && posB <= lim[SLOTS + sh + 7] ? lb7 : none;
             ctx.localBarrier();
             // The chunk's softmax: this thread's PART_KEYS keys of slot ms, the slot's max over its PARTS threads.
             float cmax = none;
@@ -732,19 +759,24 @@ final class Kernels {
             }
             ctx.localBarrier();
             int n = TornadoMath.min(LOCAL, keys - i0);
-            for (int dim = lid; dim < d; dim += LOCAL) {
-                float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f, a4 = 0f, a5 = 0f, a6 = 0f, a7 = 0f, a8 = 0f, a9 = 0f, a10 = 0f, a11 = 0f, a12 = 0f, a13 = 0f, a14 = 0f, a15 = 0f;
+            // Values: this thread's half of the slots against dimensions dim and dim + 1 (the second clamped into the row
+            // for an odd D, and not stored), so each probability read from local memory feeds two multiply-adds.
+            for (int dim = 2 * kk; dim < d; dim += LOCAL) {
+                int dim1 = TornadoMath.min(dim + 1, d - 1);
+                float va0 = 0f, va1 = 0f, va2 = 0f, va3 = 0f, va4 = 0f, va5 = 0f, va6 = 0f, va7 = 0f;
+                float vb0 = 0f, vb1 = 0f, vb2 = 0f, vb3 = 0f, vb4 = 0f, vb5 = 0f, vb6 = 0f, vb7 = 0f;
                 int tt = 0;
                 for (; tt + 8 <= n; tt += 8) {
-                    float v0, v1, v2, v3, v4, v5, v6, v7;
+                    float v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x;
+                    float v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y;
                     if (mbits == 0) {
-                        v0 = vf.get(vrow[tt] + dim); v1 = vf.get(vrow[tt + 1] + dim); v2 = vf.get(vrow[tt + 2] + dim); v3 = vf.get(vrow[tt + 3] + dim);
-                        v4 = vf.get(vrow[tt + 4] + dim); v5 = vf.get(vrow[tt + 5] + dim); v6 = vf.get(vrow[tt + 6] + dim); v7 = vf.get(vrow[tt + 7] + dim);
+                        v0x = vf.get(vrow[tt] + dim); v1x = vf.get(vrow[tt + 1] + dim); v2x = vf.get(vrow[tt + 2] + dim); v3x = vf.get(vrow[tt + 3] + dim);
+                        v4x = vf.get(vrow[tt + 4] + dim); v5x = vf.get(vrow[tt + 5] + dim); v6x = vf.get(vrow[tt + 6] + dim); v7x = vf.get(vrow[tt + 7] + dim);
                     } else if (nativeHalf == 1) {
-                        v0 = vx.get(vrow[tt] + 2 * dim).getFloat32(); v1 = vx.get(vrow[tt + 1] + 2 * dim).getFloat32();
-                        v2 = vx.get(vrow[tt + 2] + 2 * dim).getFloat32(); v3 = vx.get(vrow[tt + 3] + 2 * dim).getFloat32();
-                        v4 = vx.get(vrow[tt + 4] + 2 * dim).getFloat32(); v5 = vx.get(vrow[tt + 5] + 2 * dim).getFloat32();
-                        v6 = vx.get(vrow[tt + 6] + 2 * dim).getFloat32(); v7 = vx.get(vrow[tt + 7] + 2 * dim).getFloat32();
+                        v0x = vx.get(vrow[tt] + 2 * dim).getFloat32(); v1x = vx.get(vrow[tt + 1] + 2 * dim).getFloat32();
+                        v2x = vx.get(vrow[tt + 2] + 2 * dim).getFloat32(); v3x = vx.get(vrow[tt + 3] + 2 * dim).getFloat32();
+                        v4x = vx.get(vrow[tt + 4] + 2 * dim).getFloat32(); v5x = vx.get(vrow[tt + 5] + 2 * dim).getFloat32();
+                        v6x = vx.get(vrow[tt + 6] + 2 * dim).getFloat32(); v7x = vx.get(vrow[tt + 7] + 2 * dim).getFloat32();
                     } else {
                         int w0, w1, w2, w3, w4, w5, w6, w7;
                         if (unpaired == 0) {
@@ -758,69 +790,98 @@ final class Kernels {
                             w4 = half(vh, vrow[tt + 4] + 2 * dim); w5 = half(vh, vrow[tt + 5] + 2 * dim);
                             w6 = half(vh, vrow[tt + 6] + 2 * dim); w7 = half(vh, vrow[tt + 7] + 2 * dim);
                         }
-                        v0 = decode(w0, pw[w0 >>> mbits], mbits); v1 = decode(w1, pw[w1 >>> mbits], mbits); v2 = decode(w2, pw[w2 >>> mbits], mbits); v3 = decode(w3, pw[w3 >>> mbits], mbits);
-                        v4 = decode(w4, pw[w4 >>> mbits], mbits); v5 = decode(w5, pw[w5 >>> mbits], mbits); v6 = decode(w6, pw[w6 >>> mbits], mbits); v7 = decode(w7, pw[w7 >>> mbits], mbits);
+                        v0x = decode(w0, pw[w0 >>> mbits], mbits); v1x = decode(w1, pw[w1 >>> mbits], mbits); v2x = decode(w2, pw[w2 >>> mbits], mbits); v3x = decode(w3, pw[w3 >>> mbits], mbits);
+                        v4x = decode(w4, pw[w4 >>> mbits], mbits); v5x = decode(w5, pw[w5 >>> mbits], mbits); v6x = decode(w6, pw[w6 >>> mbits], mbits); v7x = decode(w7, pw[w7 >>> mbits], mbits);
                     }
-                    a0 += dot8(pr[tt], pr[tt + 1], pr[tt + 2], pr[tt + 3], pr[tt + 4], pr[tt + 5], pr[tt + 6], pr[tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a1 += dot8(pr[LOCAL + tt], pr[LOCAL + tt + 1], pr[LOCAL + tt + 2], pr[LOCAL + tt + 3], pr[LOCAL + tt + 4], pr[LOCAL + tt + 5], pr[LOCAL + tt + 6], pr[LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a2 += dot8(pr[2 * LOCAL + tt], pr[2 * LOCAL + tt + 1], pr[2 * LOCAL + tt + 2], pr[2 * LOCAL + tt + 3], pr[2 * LOCAL + tt + 4], pr[2 * LOCAL + tt + 5], pr[2 * LOCAL + tt + 6], pr[2 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a3 += dot8(pr[3 * LOCAL + tt], pr[3 * LOCAL + tt + 1], pr[3 * LOCAL + tt + 2], pr[3 * LOCAL + tt + 3], pr[3 * LOCAL + tt + 4], pr[3 * LOCAL + tt + 5], pr[3 * LOCAL + tt + 6], pr[3 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a4 += dot8(pr[4 * LOCAL + tt], pr[4 * LOCAL + tt + 1], pr[4 * LOCAL + tt + 2], pr[4 * LOCAL + tt + 3], pr[4 * LOCAL + tt + 4], pr[4 * LOCAL + tt + 5], pr[4 * LOCAL + tt + 6], pr[4 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a5 += dot8(pr[5 * LOCAL + tt], pr[5 * LOCAL + tt + 1], pr[5 * LOCAL + tt + 2], pr[5 * LOCAL + tt + 3], pr[5 * LOCAL + tt + 4], pr[5 * LOCAL + tt + 5], pr[5 * LOCAL + tt + 6], pr[5 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a6 += dot8(pr[6 * LOCAL + tt], pr[6 * LOCAL + tt + 1], pr[6 * LOCAL + tt + 2], pr[6 * LOCAL + tt + 3], pr[6 * LOCAL + tt + 4], pr[6 * LOCAL + tt + 5], pr[6 * LOCAL + tt + 6], pr[6 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a7 += dot8(pr[7 * LOCAL + tt], pr[7 * LOCAL + tt + 1], pr[7 * LOCAL + tt + 2], pr[7 * LOCAL + tt + 3], pr[7 * LOCAL + tt + 4], pr[7 * LOCAL + tt + 5], pr[7 * LOCAL + tt + 6], pr[7 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a8 += dot8(pr[8 * LOCAL + tt], pr[8 * LOCAL + tt + 1], pr[8 * LOCAL + tt + 2], pr[8 * LOCAL + tt + 3], pr[8 * LOCAL + tt + 4], pr[8 * LOCAL + tt + 5], pr[8 * LOCAL + tt + 6], pr[8 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a9 += dot8(pr[9 * LOCAL + tt], pr[9 * LOCAL + tt + 1], pr[9 * LOCAL + tt + 2], pr[9 * LOCAL + tt + 3], pr[9 * LOCAL + tt + 4], pr[9 * LOCAL + tt + 5], pr[9 * LOCAL + tt + 6], pr[9 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a10 += dot8(pr[10 * LOCAL + tt], pr[10 * LOCAL + tt + 1], pr[10 * LOCAL + tt + 2], pr[10 * LOCAL + tt + 3], pr[10 * LOCAL + tt + 4], pr[10 * LOCAL + tt + 5], pr[10 * LOCAL + tt + 6], pr[10 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a11 += dot8(pr[11 * LOCAL + tt], pr[11 * LOCAL + tt + 1], pr[11 * LOCAL + tt + 2], pr[11 * LOCAL + tt + 3], pr[11 * LOCAL + tt + 4], pr[11 * LOCAL + tt + 5], pr[11 * LOCAL + tt + 6], pr[11 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a12 += dot8(pr[12 * LOCAL + tt], pr[12 * LOCAL + tt + 1], pr[12 * LOCAL + tt + 2], pr[12 * LOCAL + tt + 3], pr[12 * LOCAL + tt + 4], pr[12 * LOCAL + tt + 5], pr[12 * LOCAL + tt + 6], pr[12 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a13 += dot8(pr[13 * LOCAL + tt], pr[13 * LOCAL + tt + 1], pr[13 * LOCAL + tt + 2], pr[13 * LOCAL + tt + 3], pr[13 * LOCAL + tt + 4], pr[13 * LOCAL + tt + 5], pr[13 * LOCAL + tt + 6], pr[13 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a14 += dot8(pr[14 * LOCAL + tt], pr[14 * LOCAL + tt + 1], pr[14 * LOCAL + tt + 2], pr[14 * LOCAL + tt + 3], pr[14 * LOCAL + tt + 4], pr[14 * LOCAL + tt + 5], pr[14 * LOCAL + tt + 6], pr[14 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a15 += dot8(pr[15 * LOCAL + tt], pr[15 * LOCAL + tt + 1], pr[15 * LOCAL + tt + 2], pr[15 * LOCAL + tt + 3], pr[15 * LOCAL + tt + 4], pr[15 * LOCAL + tt + 5], pr[15 * LOCAL + tt + 6], pr[15 * LOCAL + tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    if (mbits == 0) {
+                        v0y = vf.get(vrow[tt] + dim1); v1y = vf.get(vrow[tt + 1] + dim1); v2y = vf.get(vrow[tt + 2] + dim1); v3y = vf.get(vrow[tt + 3] + dim1);
+                        v4y = vf.get(vrow[tt + 4] + dim1); v5y = vf.get(vrow[tt + 5] + dim1); v6y = vf.get(vrow[tt + 6] + dim1); v7y = vf.get(vrow[tt + 7] + dim1);
+                    } else if (nativeHalf == 1) {
+                        v0y = vx.get(vrow[tt] + 2 * dim1).getFloat32(); v1y = vx.get(vrow[tt + 1] + 2 * dim1).getFloat32();
+                        v2y = vx.get(vrow[tt + 2] + 2 * dim1).getFloat32(); v3y = vx.get(vrow[tt + 3] + 2 * dim1).getFloat32();
+                        v4y = vx.get(vrow[tt + 4] + 2 * dim1).getFloat32(); v5y = vx.get(vrow[tt + 5] + 2 * dim1).getFloat32();
+                        v6y = vx.get(vrow[tt + 6] + 2 * dim1).getFloat32(); v7y = vx.get(vrow[tt + 7] + 2 * dim1).getFloat32();
+                    } else {
+                        int w0, w1, w2, w3, w4, w5, w6, w7;
+                        if (unpaired == 0) {
+                            int u0 = vh.get(vrow[tt] / 2 + dim1), u1 = vh.get(vrow[tt + 2] / 2 + dim1);
+                            int u2 = vh.get(vrow[tt + 4] / 2 + dim1), u3 = vh.get(vrow[tt + 6] / 2 + dim1);
+                            w0 = u0 & 0xffff; w1 = (u0 >> 16) & 0xffff; w2 = u1 & 0xffff; w3 = (u1 >> 16) & 0xffff;
+                            w4 = u2 & 0xffff; w5 = (u2 >> 16) & 0xffff; w6 = u3 & 0xffff; w7 = (u3 >> 16) & 0xffff;
+                        } else {
+                            w0 = half(vh, vrow[tt] + 2 * dim1); w1 = half(vh, vrow[tt + 1] + 2 * dim1);
+                            w2 = half(vh, vrow[tt + 2] + 2 * dim1); w3 = half(vh, vrow[tt + 3] + 2 * dim1);
+                            w4 = half(vh, vrow[tt + 4] + 2 * dim1); w5 = half(vh, vrow[tt + 5] + 2 * dim1);
+                            w6 = half(vh, vrow[tt + 6] + 2 * dim1); w7 = half(vh, vrow[tt + 7] + 2 * dim1);
+                        }
+                        v0y = decode(w0, pw[w0 >>> mbits], mbits); v1y = decode(w1, pw[w1 >>> mbits], mbits); v2y = decode(w2, pw[w2 >>> mbits], mbits); v3y = decode(w3, pw[w3 >>> mbits], mbits);
+                        v4y = decode(w4, pw[w4 >>> mbits], mbits); v5y = decode(w5, pw[w5 >>> mbits], mbits); v6y = decode(w6, pw[w6 >>> mbits], mbits); v7y = decode(w7, pw[w7 >>> mbits], mbits);
+                    }
+                    va0 += dot8(pr[ph + tt], pr[ph + tt + 1], pr[ph + tt + 2], pr[ph + tt + 3], pr[ph + tt + 4], pr[ph + tt + 5], pr[ph + tt + 6], pr[ph + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb0 += dot8(pr[ph + tt], pr[ph + tt + 1], pr[ph + tt + 2], pr[ph + tt + 3], pr[ph + tt + 4], pr[ph + tt + 5], pr[ph + tt + 6], pr[ph + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va1 += dot8(pr[ph + LOCAL + tt], pr[ph + LOCAL + tt + 1], pr[ph + LOCAL + tt + 2], pr[ph + LOCAL + tt + 3], pr[ph + LOCAL + tt + 4], pr[ph + LOCAL + tt + 5], pr[ph + LOCAL + tt + 6], pr[ph + LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb1 += dot8(pr[ph + LOCAL + tt], pr[ph + LOCAL + tt + 1], pr[ph + LOCAL + tt + 2], pr[ph + LOCAL + tt + 3], pr[ph + LOCAL + tt + 4], pr[ph + LOCAL + tt + 5], pr[ph + LOCAL + tt + 6], pr[ph + LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va2 += dot8(pr[ph + 2 * LOCAL + tt], pr[ph + 2 * LOCAL + tt + 1], pr[ph + 2 * LOCAL + tt + 2], pr[ph + 2 * LOCAL + tt + 3], pr[ph + 2 * LOCAL + tt + 4], pr[ph + 2 * LOCAL + tt + 5], pr[ph + 2 * LOCAL + tt + 6], pr[ph + 2 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb2 += dot8(pr[ph + 2 * LOCAL + tt], pr[ph + 2 * LOCAL + tt + 1], pr[ph + 2 * LOCAL + tt + 2], pr[ph + 2 * LOCAL + tt + 3], pr[ph + 2 * LOCAL + tt + 4], pr[ph + 2 * LOCAL + tt + 5], pr[ph + 2 * LOCAL + tt + 6], pr[ph + 2 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va3 += dot8(pr[ph + 3 * LOCAL + tt], pr[ph + 3 * LOCAL + tt + 1], pr[ph + 3 * LOCAL + tt + 2], pr[ph + 3 * LOCAL + tt + 3], pr[ph + 3 * LOCAL + tt + 4], pr[ph + 3 * LOCAL + tt + 5], pr[ph + 3 * LOCAL + tt + 6], pr[ph + 3 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb3 += dot8(pr[ph + 3 * LOCAL + tt], pr[ph + 3 * LOCAL + tt + 1], pr[ph + 3 * LOCAL + tt + 2], pr[ph + 3 * LOCAL + tt + 3], pr[ph + 3 * LOCAL + tt + 4], pr[ph + 3 * LOCAL + tt + 5], pr[ph + 3 * LOCAL + tt + 6], pr[ph + 3 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va4 += dot8(pr[ph + 4 * LOCAL + tt], pr[ph + 4 * LOCAL + tt + 1], pr[ph + 4 * LOCAL + tt + 2], pr[ph + 4 * LOCAL + tt + 3], pr[ph + 4 * LOCAL + tt + 4], pr[ph + 4 * LOCAL + tt + 5], pr[ph + 4 * LOCAL + tt + 6], pr[ph + 4 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb4 += dot8(pr[ph + 4 * LOCAL + tt], pr[ph + 4 * LOCAL + tt + 1], pr[ph + 4 * LOCAL + tt + 2], pr[ph + 4 * LOCAL + tt + 3], pr[ph + 4 * LOCAL + tt + 4], pr[ph + 4 * LOCAL + tt + 5], pr[ph + 4 * LOCAL + tt + 6], pr[ph + 4 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va5 += dot8(pr[ph + 5 * LOCAL + tt], pr[ph + 5 * LOCAL + tt + 1], pr[ph + 5 * LOCAL + tt + 2], pr[ph + 5 * LOCAL + tt + 3], pr[ph + 5 * LOCAL + tt + 4], pr[ph + 5 * LOCAL + tt + 5], pr[ph + 5 * LOCAL + tt + 6], pr[ph + 5 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb5 += dot8(pr[ph + 5 * LOCAL + tt], pr[ph + 5 * LOCAL + tt + 1], pr[ph + 5 * LOCAL + tt + 2], pr[ph + 5 * LOCAL + tt + 3], pr[ph + 5 * LOCAL + tt + 4], pr[ph + 5 * LOCAL + tt + 5], pr[ph + 5 * LOCAL + tt + 6], pr[ph + 5 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va6 += dot8(pr[ph + 6 * LOCAL + tt], pr[ph + 6 * LOCAL + tt + 1], pr[ph + 6 * LOCAL + tt + 2], pr[ph + 6 * LOCAL + tt + 3], pr[ph + 6 * LOCAL + tt + 4], pr[ph + 6 * LOCAL + tt + 5], pr[ph + 6 * LOCAL + tt + 6], pr[ph + 6 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb6 += dot8(pr[ph + 6 * LOCAL + tt], pr[ph + 6 * LOCAL + tt + 1], pr[ph + 6 * LOCAL + tt + 2], pr[ph + 6 * LOCAL + tt + 3], pr[ph + 6 * LOCAL + tt + 4], pr[ph + 6 * LOCAL + tt + 5], pr[ph + 6 * LOCAL + tt + 6], pr[ph + 6 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va7 += dot8(pr[ph + 7 * LOCAL + tt], pr[ph + 7 * LOCAL + tt + 1], pr[ph + 7 * LOCAL + tt + 2], pr[ph + 7 * LOCAL + tt + 3], pr[ph + 7 * LOCAL + tt + 4], pr[ph + 7 * LOCAL + tt + 5], pr[ph + 7 * LOCAL + tt + 6], pr[ph + 7 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb7 += dot8(pr[ph + 7 * LOCAL + tt], pr[ph + 7 * LOCAL + tt + 1], pr[ph + 7 * LOCAL + tt + 2], pr[ph + 7 * LOCAL + tt + 3], pr[ph + 7 * LOCAL + tt + 4], pr[ph + 7 * LOCAL + tt + 5], pr[ph + 7 * LOCAL + tt + 6], pr[ph + 7 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
                 }
                 for (; tt < n; tt++) {
-                    float v;
+                    float px, py;
                     if (mbits == 0) {
-                        v = vf.get(vrow[tt] + dim);
+                        px = vf.get(vrow[tt] + dim);
+                        py = vf.get(vrow[tt] + dim1);
                     } else if (nativeHalf == 1) {
-                        v = vx.get(vrow[tt] + 2 * dim).getFloat32();
+                        px = vx.get(vrow[tt] + 2 * dim).getFloat32();
+                        py = vx.get(vrow[tt] + 2 * dim1).getFloat32();
                     } else {
-                        int w = half(vh, vrow[tt] + 2 * dim);
-                        v = decode(w, pw[w >>> mbits], mbits);
+                        int wx = half(vh, vrow[tt] + 2 * dim), wy = half(vh, vrow[tt] + 2 * dim1);
+                        px = decode(wx, pw[wx >>> mbits], mbits);
+                        py = decode(wy, pw[wy >>> mbits], mbits);
                     }
-                    a0 += pr[tt] * v;
-                    a1 += pr[LOCAL + tt] * v;
-                    a2 += pr[2 * LOCAL + tt] * v;
-                    a3 += pr[3 * LOCAL + tt] * v;
-                    a4 += pr[4 * LOCAL + tt] * v;
-                    a5 += pr[5 * LOCAL + tt] * v;
-                    a6 += pr[6 * LOCAL + tt] * v;
-                    a7 += pr[7 * LOCAL + tt] * v;
-                    a8 += pr[8 * LOCAL + tt] * v;
-                    a9 += pr[9 * LOCAL + tt] * v;
-                    a10 += pr[10 * LOCAL + tt] * v;
-                    a11 += pr[11 * LOCAL + tt] * v;
-                    a12 += pr[12 * LOCAL + tt] * v;
-                    a13 += pr[13 * LOCAL + tt] * v;
-                    a14 += pr[14 * LOCAL + tt] * v;
-                    a15 += pr[15 * LOCAL + tt] * v;
+                    va0 += pr[ph + tt] * px;
+                    vb0 += pr[ph + tt] * py;
+                    va1 += pr[ph + LOCAL + tt] * px;
+                    vb1 += pr[ph + LOCAL + tt] * py;
+                    va2 += pr[ph + 2 * LOCAL + tt] * px;
+                    vb2 += pr[ph + 2 * LOCAL + tt] * py;
+                    va3 += pr[ph + 3 * LOCAL + tt] * px;
+                    vb3 += pr[ph + 3 * LOCAL + tt] * py;
+                    va4 += pr[ph + 4 * LOCAL + tt] * px;
+                    vb4 += pr[ph + 4 * LOCAL + tt] * py;
+                    va5 += pr[ph + 5 * LOCAL + tt] * px;
+                    vb5 += pr[ph + 5 * LOCAL + tt] * py;
+                    va6 += pr[ph + 6 * LOCAL + tt] * px;
+                    vb6 += pr[ph + 6 * LOCAL + tt] * py;
+                    va7 += pr[ph + 7 * LOCAL + tt] * px;
+                    vb7 += pr[ph + 7 * LOCAL + tt] * py;
                 }
-                acc[dim] = acc[dim] * st[3 * SLOTS + 0] + a0;
-                acc[DMAX + dim] = acc[DMAX + dim] * st[3 * SLOTS + 1] + a1;
-                acc[2 * DMAX + dim] = acc[2 * DMAX + dim] * st[3 * SLOTS + 2] + a2;
-                acc[3 * DMAX + dim] = acc[3 * DMAX + dim] * st[3 * SLOTS + 3] + a3;
-                acc[4 * DMAX + dim] = acc[4 * DMAX + dim] * st[3 * SLOTS + 4] + a4;
-                acc[5 * DMAX + dim] = acc[5 * DMAX + dim] * st[3 * SLOTS + 5] + a5;
-                acc[6 * DMAX + dim] = acc[6 * DMAX + dim] * st[3 * SLOTS + 6] + a6;
-                acc[7 * DMAX + dim] = acc[7 * DMAX + dim] * st[3 * SLOTS + 7] + a7;
-                acc[8 * DMAX + dim] = acc[8 * DMAX + dim] * st[3 * SLOTS + 8] + a8;
-                acc[9 * DMAX + dim] = acc[9 * DMAX + dim] * st[3 * SLOTS + 9] + a9;
-                acc[10 * DMAX + dim] = acc[10 * DMAX + dim] * st[3 * SLOTS + 10] + a10;
-                acc[11 * DMAX + dim] = acc[11 * DMAX + dim] * st[3 * SLOTS + 11] + a11;
-                acc[12 * DMAX + dim] = acc[12 * DMAX + dim] * st[3 * SLOTS + 12] + a12;
-                acc[13 * DMAX + dim] = acc[13 * DMAX + dim] * st[3 * SLOTS + 13] + a13;
-                acc[14 * DMAX + dim] = acc[14 * DMAX + dim] * st[3 * SLOTS + 14] + a14;
-                acc[15 * DMAX + dim] = acc[15 * DMAX + dim] * st[3 * SLOTS + 15] + a15;
+                acc[qh + dim] = acc[qh + dim] * st[3 * SLOTS + sh + 0] + va0;
+                acc[qh + DMAX + dim] = acc[qh + DMAX + dim] * st[3 * SLOTS + sh + 1] + va1;
+                acc[qh + 2 * DMAX + dim] = acc[qh + 2 * DMAX + dim] * st[3 * SLOTS + sh + 2] + va2;
+                acc[qh + 3 * DMAX + dim] = acc[qh + 3 * DMAX + dim] * st[3 * SLOTS + sh + 3] + va3;
+                acc[qh + 4 * DMAX + dim] = acc[qh + 4 * DMAX + dim] * st[3 * SLOTS + sh + 4] + va4;
+                acc[qh + 5 * DMAX + dim] = acc[qh + 5 * DMAX + dim] * st[3 * SLOTS + sh + 5] + va5;
+                acc[qh + 6 * DMAX + dim] = acc[qh + 6 * DMAX + dim] * st[3 * SLOTS + sh + 6] + va6;
+                acc[qh + 7 * DMAX + dim] = acc[qh + 7 * DMAX + dim] * st[3 * SLOTS + sh + 7] + va7;
+                if (dim + 1 < d) {
+                    acc[qh + dim + 1] = acc[qh + dim + 1] * st[3 * SLOTS + sh + 0] + vb0;
+                    acc[qh + DMAX + dim + 1] = acc[qh + DMAX + dim + 1] * st[3 * SLOTS + sh + 1] + vb1;
+                    acc[qh + 2 * DMAX + dim + 1] = acc[qh + 2 * DMAX + dim + 1] * st[3 * SLOTS + sh + 2] + vb2;
+                    acc[qh + 3 * DMAX + dim + 1] = acc[qh + 3 * DMAX + dim + 1] * st[3 * SLOTS + sh + 3] + vb3;
+                    acc[qh + 4 * DMAX + dim + 1] = acc[qh + 4 * DMAX + dim + 1] * st[3 * SLOTS + sh + 4] + vb4;
+                    acc[qh + 5 * DMAX + dim + 1] = acc[qh + 5 * DMAX + dim + 1] * st[3 * SLOTS + sh + 5] + vb5;
+                    acc[qh + 6 * DMAX + dim + 1] = acc[qh + 6 * DMAX + dim + 1] * st[3 * SLOTS + sh + 6] + vb6;
+                    acc[qh + 7 * DMAX + dim + 1] = acc[qh + 7 * DMAX + dim + 1] * st[3 * SLOTS + sh + 7] + vb7;
+                }
             }
             ctx.localBarrier();
         }

@@ -73,6 +73,28 @@ class DeviceCacheTest {
         decodeAfter(precision, 1, Kernels.LOCAL + 9, 3, 3000, 5, 40, 23);
     }
 
+    /**
+     * A prefill through the tiled kernel ({@link Kernels#attendTile}) with heads wider than a work-group and of odd
+     * width (each thread's second dimension clamped into the row), three query heads a KV head (five rows a tile, the
+     * last tile part-filled) and a window whose first token moves with each row: oracle, S and sparse match the reference.
+     */
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void aTiledPrefillOfWideOddHeadsMatchesTheReference(KvPrecision precision) {
+        Random rnd = new Random(29 + precision.ordinal());
+        int d = Kernels.LOCAL + 9, rows = 23;
+        try (var tornado = OnDevice.tornado();
+             var reference = new ReferenceBackend();
+             var cache = new KvCache(1, d, B, precision);
+             var swa = new SwaCache(1, d, 64, precision)) {
+            appendSame(cache, swa, 700, rnd);
+            check(tornado, reference, cache, swa, rows, 3, 9, 4, rnd);
+            int tiled = tornado.tiledLaunches(cache);
+            check(tornado, reference, cache, swa, rows, 3, 9, 4, rnd);
+            assertEquals(tiled + 2, tornado.tiledLaunches(cache), "the prefill's oracle and sparse rows through the tiled kernel");
+        }
+    }
+
     /** A cache of {@code tokens} random rows and its window cache (8 slots), then one decode step through {@link #check}. */
     private static void decodeAfter(KvPrecision precision, int hkv, int d, int hq, int tokens, int window, int topK, long seed) {
         Random rnd = new Random(seed + precision.ordinal());
