@@ -51,6 +51,32 @@ class TornadoReproducersTest {
         assertEquals(signed, out.get(0), "neither Java's >>> nor a signed shift: " + Integer.toHexString(out.get(0)));
     }
 
+    /** Workaround 14: a loop whose bound is a conditional expression, then a store after the loop. */
+    static void conditionalBound(KernelContext ctx, IntArray p, IntArray out) {
+        int lid = ctx.localIdx, n = p.get(0);
+        for (int i = lid; i < (n > 0 ? 2 * n : 0); i += Kernels.LOCAL) out.set(i, 1);
+        out.set(Kernels.LOCAL + lid, 2);
+    }
+
+    @Test
+    void aLoopBoundedByAConditionalExpressionEndsTheKernel() {
+        Devices.Found device = device();
+        IntArray p = new IntArray(1), out = new IntArray(2 * Kernels.LOCAL);
+        p.set(0, 4);
+        TaskGraph g = new TaskGraph("bound").transferToDevice(DataTransferMode.EVERY_EXECUTION, p, out)
+                .task("loop", TornadoReproducersTest::conditionalBound, new KernelContext(), p, out)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
+        TornadoExecutionPlan plan = Plans.open(device.device(), new GridScheduler("bound.loop", Plans.grid(1)), false, g);
+        try {
+            plan.execute();
+        } finally {
+            Plans.close(plan);
+        }
+        assertNotEquals(2, out.get(Kernels.LOCAL), "TornadoVM now compiles the store after a loop bounded by a conditional"
+                + " expression: attendTile's plain bound can go back (docs/tornado/workarounds.md, entry 14)");
+        assertEquals(0, out.get(Kernels.LOCAL), "the store after the loop neither ran nor was skipped: " + out.get(Kernels.LOCAL));
+    }
+
     /**
      * Workaround 13: every {@code execute()} result stays on the plan node it was called on for the node's lifetime (a
      * server's heap grows a record a launch); run through a {@code withGraph} node ({@link Plans#run}) nothing stays.
