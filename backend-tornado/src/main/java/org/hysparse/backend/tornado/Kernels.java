@@ -8,9 +8,10 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
  * The device kernels. Attention ({@link #attend}) runs one work-group of {@link #LOCAL} threads per (row, KV head,
- * up to {@link #HEADS} query heads of its group, split); {@link #mergeSplits} one per query vector (and per 128
- * blocks of a (KV head, query block)'s scores), {@link #rankBlocks} one per (KV head, query block), and
- * {@link #appendRows} one thread per element. Sizes arrive in an {@link IntArray} of parameters so that one compiled kernel serves
+ * up to {@link #HEADS} query heads of its group, split), and for prefill-sized calls {@link #attendTile} one per
+ * (tile of rows, KV head, heads, split), {@link #SLOTS} query vectors sharing each load; {@link #mergeSplits} one
+ * per query vector (and per 128 blocks of a (KV head, query block)'s scores), {@link #rankBlocks} one per (KV head,
+ * query block), and {@link #appendRows} one thread per element. Sizes arrive in an {@link IntArray} of parameters so that one compiled kernel serves
  * every shape. The full cache is paged ({@link #valueAt}): a float32 V row {@code (t, h)} starts at element
  * {@code (t / B) * PAGE + (h * B + t % B) * ROW} (ROW = D rounded up to even); 16-bit V rows are stored by slot pairs,
  * the word {@code (t / B) * PAGE / 2 + (h * B / 2 + s / 2) * ROW + e} holding dimension e of slots s and s + 1 (s even),
