@@ -129,8 +129,9 @@ final class HySparseRun implements AutoCloseable {
                 fullQ = Queries.last(model.queries(f, rows, tokens - 1, Math.max(decodeStep, 0), rnd), rows, c.hq(), c.dim(), tokens);
                 OracleRequest req = OracleRequest.of(fullQ, cache, geometry).withScores(c.scores());
                 long t0 = System.nanoTime();
-                OracleOutput out = backend.oracle(req);
-                sel = backend.select(new SelectionRequest(out.scores(), c.policy()));
+                // One call: a device backend ranks the blocks where it computed S (the SPI's default composes the two).
+                OracleOutput out = OracleOutput.allocate(req);
+                sel = backend.oracleAndSelect(req, out, c.policy());
                 fullMs += (System.nanoTime() - t0) / 1e6;
                 if (decodeStep >= 0) compareModes(f, req, out, decodeStep, measure);
                 if (decodeStep >= 0) {

@@ -165,6 +165,9 @@ final class DeviceCache implements AutoCloseable {
     private final Map<KvCache, Seen> seen = new WeakHashMap<>();
     /** Attention launches (oracle or sparse calls) through this plan, and those of them that ran {@link Kernels#attendTile}; for tests. */
     int launches, tiledLaunches;
+    /** Oracle graphs that rank S's blocks on the device after the merge (decode-sized ones), and the calls that did. */
+    private final java.util.Set<String> rankGraphs = new java.util.HashSet<>();
+    int rankedOnDevice;
     /** Graphs that carry {@link Kernels#attendTile} beside {@link Kernels#attend}. */
     private final java.util.Set<String> tiledGraphs = new java.util.HashSet<>();
     /** Oracle graphs whose outputs come back within each run (see {@link #outBack}). */
@@ -350,8 +353,24 @@ final class DeviceCache implements AutoCloseable {
             graph.task("oracleTile", Kernels::attendTile, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf,
                     params, consts, noSel, partial, stats);
         }
+        graph.task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, q, out, masses);
+        if (outBack(name, vec, nqb) == DataTransferMode.EVERY_EXECUTION) {
+            // A decode-sized graph also ranks the blocks of S where the merge left it (oracleAndSelect): S does not go
+            // to the host and back through the select plan, and a step runs one plan fewer. A plain oracle call gives
+            // it no blocks to rank.
+            int lists = hkv * nqb;
+            IntArray rank = host.ints(Kernels.PARAMS + nqb), sel = host.ints(lists * selCap + lists);
+            rank.set(Kernels.HKV, hkv);
+            rank.set(Kernels.SEL_STRIDE, selCap);
+            rank.set(Kernels.COUNT_AT, lists * selCap);
+            arrays.putAll(Map.of(name + ".rank", rank, name + ".sel", sel));
+            rankGraphs.add(name);
+            grid(name + ".rank", lists);
+            graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, rank)
+                    .task("rank", Kernels::rankBlocks, new KernelContext(), out, rank, host.ints(lists * nbCap), sel)
+                    .transferToHost(DataTransferMode.EVERY_EXECUTION, sel);
+        }
         return graph
-                .task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, q, out, masses)
                 .transferToHost(outBack(name, vec, nqb), out)
                 .transferToHost(DataTransferMode.UNDER_DEMAND, masses);
     }
@@ -639,6 +658,22 @@ final class DeviceCache implements AutoCloseable {
 
     /** SPEC 1 on the device for requests on sequences of this pool, in one launch; afterwards {@link #masses()} holds each query vector's mass per block. */
     void oracle(List<KvCache> caches, List<OracleRequest> requests, List<OracleOutput> outputs) {
+        oracle(caches, requests, outputs, null, 0);
+    }
+
+    /**
+     * Whether an oracle call of {@code vectors} query vectors in {@code queryBlocks} query blocks runs on a graph that
+     * can rank its blocks on the device for a selection of up to {@code budget} blocks a list.
+     */
+    boolean ranks(int vectors, int queryBlocks, int budget) {
+        return rankGraphs.contains(graphFor("o", vectors, queryBlocks)) && budget <= selCap;
+    }
+
+    /**
+     * SPEC 1, and with a {@code policy} ({@link #ranks} true) SPEC 2's device ranking of each (KV head, query block)'s
+     * blocks in the same launch: the lists in the kernel's order of choice, before a mass target's cut; else null.
+     */
+    int[][] oracle(List<KvCache> caches, List<OracleRequest> requests, List<OracleOutput> outputs, SelectionPolicy policy, int budget) {
         OracleRequest r0 = requests.get(0);
         int heads = r0.queries().heads(), rows = 0, nqb = 0, nb = 0;
         List<Queries> queries = new ArrayList<>();
@@ -680,6 +715,22 @@ final class DeviceCache implements AutoCloseable {
         // One work-group per query vector's merge, then one per LOCAL blocks of each (KV head, query block)'s scores.
         long scoreGroups = (long) hkv * nqb * groupsFor(nb);
         size(g + ".merge", vectors + scoreGroups);
+        if (rankGraphs.contains(g)) {
+            IntArray rank = i(g + ".rank");
+            rank.set(Kernels.NQB, nqb);
+            rank.set(Kernels.NB_STRIDE, nb);
+            rank.set(Kernels.SCORES_AT, vectors * d);
+            rank.set(Kernels.BUDGET, policy == null ? 0 : budget);
+            rank.set(Kernels.SINK, policy != null && policy.sink() ? 1 : 0);
+            rank.set(Kernels.LOCAL_BLOCKS, policy == null ? 0 : policy.local());
+            int at = Kernels.PARAMS;
+            for (QueryBlocks mine : qbs) {
+                for (int k = 0; k < mine.count(); k++) rank.set(at++, policy == null ? 0 : mine.visibleBlocks(k, r0.geometry().blockSize()));
+            }
+            size(g + ".rank", policy == null ? 1 : (long) hkv * nqb);
+        } else if (policy != null) {
+            throw new IllegalStateException(g + ": this graph does not rank blocks (see ranks)");
+        }
         lastOracle = Plans.run(plan, graphs.indexOf(g));
         launches++;
         lastOracleGraph = g;
@@ -702,6 +753,16 @@ final class DeviceCache implements AutoCloseable {
             rowAt += queries.get(i).rows();
             qbAt += mine;
         }
+        if (policy == null) return null;
+        rankedOnDevice++;
+        IntArray sel = i(g + ".sel");
+        int lists = hkv * nqb, countAt = i(g + ".rank").get(Kernels.COUNT_AT);
+        int[][] ranked = new int[lists][];
+        for (int list = 0; list < lists; list++) {
+            ranked[list] = new int[sel.get(countAt + list)];
+            for (int c = 0; c < ranked[list].length; c++) ranked[list][c] = sel.get(list * selCap + c);
+        }
+        return ranked;
     }
 
     /**

@@ -934,16 +934,19 @@ final class Kernels {
      * j = lid (mod LOCAL) and keeps its best unflagged one, so a round is one argmax tree over the threads' bests
      * and one rescan by the owner of the block taken (one thread serially scanning the whole list per round took
      * milliseconds at long contexts). Query block qb's visible blocks are at {@code p[PARAMS + qb]}; the list's
-     * length goes to {@code sel[COUNT_AT + list]}.
+     * length goes to {@code sel[COUNT_AT + list]}. An oracle graph of decode size runs it right after
+     * {@link #mergeSplits}, on S where that kernel left it, for {@code TornadoBackend.oracleAndSelect}.
      */
     static void rankBlocks(KernelContext ctx, FloatArray s, IntArray p, IntArray flags, IntArray sel) {
         float[] bestS = ctx.allocateFloatLocalArray(LOCAL);
         int[] best = ctx.allocateIntLocalArray(LOCAL);
         int lid = ctx.localIdx, list = ctx.groupIdx;
         int nqb = p.get(NQB), nb = p.get(NB_STRIDE), cap = p.get(SEL_STRIDE);
-        int visible = p.get(PARAMS + list % nqb);
+        // Work-groups past the call's lists (a fixed grid under a CUDA graph) see no blocks.
+        int visible = list < p.get(HKV) * nqb ? p.get(PARAMS + list % nqb) : 0;
         int budget = TornadoMath.min(p.get(BUDGET), visible);
-        int base = list * nb, out = list * cap;
+        // S from SCORES_AT of s: 0 for the select plan's own array, after the outputs in an oracle graph's (see mergeSplits).
+        int base = list * nb, out = list * cap, sAt = p.get(SCORES_AT) + base;
         for (int j = lid; j < visible; j += LOCAL) flags.set(base + j, 0);
         ctx.globalBarrier();
         int forced = 0;
@@ -970,7 +973,7 @@ final class Kernels {
         int mine = -1;
         float mineS = -1f;
         for (int j = lid; j < visible; j += LOCAL) {
-            float sj = s.get(base + j);
+            float sj = s.get(sAt + j);
             if (flags.get(base + j) == 0 && sj > mineS) {
                 mine = j;
                 mineS = sj;
@@ -998,7 +1001,7 @@ final class Kernels {
                 mine = -1;
                 mineS = -1f;
                 for (int j = lid; j < visible; j += LOCAL) {
-                    float sj = s.get(base + j);
+                    float sj = s.get(sAt + j);
                     if (flags.get(base + j) == 0 && sj > mineS) {
                         mine = j;
                         mineS = sj;

@@ -112,6 +112,45 @@ final class TornadoBackend implements AttentionBackend {
     }
 
     /**
+     * SPEC 1 and SPEC 2 in one launch where the call is decode-sized and its budget fits the plan's lists: the oracle
+     * graph ranks S's blocks right after computing it (S still comes back in {@code output}, and a mass target is cut
+     * on the host as {@link #select} does); else the oracle, then {@link #select}.
+     */
+    @Override
+    public synchronized BlockSelection oracleAndSelect(OracleRequest r, OracleOutput output, SelectionPolicy policy) {
+        Checks.oracle(r, output);
+        Checks.policyFor(r.scores(), policy);
+        checkDim(r.queries().headDim());
+        KvCache cache = cacheOf(r.kv());
+        BlockScores s = output.scores();
+        int nqb = s.queryBlocks().count(), budget = budget(policy);
+        int seq = Math.max(cache.length(), s.kvBlocks() * cache.blockSize());
+        var need = new DeviceCache.Caps(tokens(cache), r.queries().rows() * r.queries().heads(), nqb, 1, 0, 0, seq, 1);
+        DeviceCache dc = deviceCache(List.of(cache), need);
+        if (!dc.ranks(r.queries().rows() * r.queries().heads(), nqb, budget)) {
+            dc.oracle(List.of(cache), List.of(r), List.of(output));
+            return select(new SelectionRequest(s, policy));
+        }
+        int[][] ranked = dc.oracle(List.of(cache), List.of(r), List.of(output), policy, budget);
+        SelectionRequest sr = new SelectionRequest(s, policy);
+        Checks.selection(sr);
+        int[][] blocks = new int[ranked.length][];
+        for (int list = 0; list < blocks.length; list++) {
+            int qb = list % nqb;
+            blocks[list] = cut(ranked[list], s, list / nqb, qb, s.queryBlocks().visibleBlocks(qb, s.geometry().blockSize()), policy);
+        }
+        return new BlockSelection(s.geometry(), s.queryBlocks(), s.kvHeads(), blocks);
+    }
+
+    /** The most blocks a list of {@code policy} takes: what the device ranking runs up to. */
+    private static int budget(SelectionPolicy policy) {
+        return switch (policy) {
+            case SelectionPolicy.TopK t -> t.k();
+            case SelectionPolicy.MassTarget m -> m.kMax();
+        };
+    }
+
+    /**
      * The oracle for requests on sequences of one pool as one launch (the caller has checked they may share one: see
      * {@link #oracle(OracleBatch, List)}).
      */
@@ -159,10 +198,7 @@ final class TornadoBackend implements AttentionBackend {
         BlockScores s = r.scores();
         SelectionPolicy policy = r.policy();
         int nqb = s.queryBlocks().count(), nb = s.kvBlocks(), hkv = s.kvHeads();
-        int budget = switch (policy) {
-            case SelectionPolicy.TopK t -> t.k();
-            case SelectionPolicy.MassTarget m -> m.kMax();
-        };
+        int budget = budget(policy);
         int selNeed = DeviceCache.bucket(Math.min(budget, nb));
         int sNeed = DeviceCache.bucket((long) hkv * nqb * nb), listNeed = DeviceCache.bucket((long) hkv * nqb);
         Plan p = selections.isEmpty() ? null : selections.getLast();
@@ -343,7 +379,12 @@ final class TornadoBackend implements AttentionBackend {
         return resident.get(cache.pool()).launches;
     }
 
-    /** Of those, the launches that ran the tiled kernel ({@link Kernels#attendTile}); for tests. */
+    /** Oracle calls whose selection the device ranked in the same launch ({@link #oracleAndSelect}); for tests. */
+    synchronized int rankedOnDevice(KvCache cache) {
+        return resident.get(cache.pool()).rankedOnDevice;
+    }
+
+    /** Attention launches that ran the tiled kernel ({@link Kernels#attendTile}); for tests. */
     synchronized int tiledLaunches(KvCache cache) {
         return resident.get(cache.pool()).tiledLaunches;
     }

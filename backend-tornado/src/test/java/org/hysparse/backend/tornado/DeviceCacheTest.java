@@ -138,6 +138,24 @@ class DeviceCacheTest {
                 assertEquals(want.max(), got.max(), 1e-4, "SPEC 5 max from the decode-sized graph's masses");
                 assertEquals(want.mean(), got.mean(), 1e-4, "SPEC 5 mean from the decode-sized graph's masses");
             }
+            // oracleAndSelect on the decode-sized graph ranks S on the device in the oracle's launch: the same selection
+            // as select on the scores it wrote, for TopK (paper's and v1's) and a mass target over MASS scores.
+            Queries q = Queries.last(gaussian(HQ * D, rnd), 1, HQ, D, cache.length());
+            OracleRequest max = OracleRequest.of(q, cache, BlockGeometry.of(B)), mass = max.withScores(ScoreMode.MASS);
+            var cases = java.util.List.of(java.util.Map.entry(max, SelectionPolicy.TopK.paper(5)), java.util.Map.entry(max, SelectionPolicy.TopK.of(7)),
+                    java.util.Map.entry(mass, SelectionPolicy.MassTarget.of(0.3, 12)));
+            for (var c : cases) {
+                int ranked = tornado.rankedOnDevice(cache), launches = tornado.launches(cache);
+                OracleOutput o = OracleOutput.allocate(c.getKey()), want = OracleOutput.allocate(c.getKey());
+                BlockSelection fused = tornado.oracleAndSelect(c.getKey(), o, c.getValue());
+                assertEquals(ranked + 1, tornado.rankedOnDevice(cache), c.getValue() + " ranked in the oracle's launch");
+                assertEquals(launches + 1, tornado.launches(cache), c.getValue() + ": one launch");
+                org.junit.jupiter.api.Assertions.assertArrayEquals(tornado.select(new SelectionRequest(o.scores(), c.getValue())).blocks(), fused.blocks(),
+                        c.getValue() + ": the fused selection is select's on the same scores");
+                reference.oracle(c.getKey(), want);
+                close("fused oracle out", want.out(), o.out());
+                close("fused oracle S", want.scores().data(), o.scores().data());
+            }
         }
     }
 
