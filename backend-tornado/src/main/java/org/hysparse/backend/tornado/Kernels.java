@@ -503,8 +503,8 @@ final class Kernels {
     /**
      * SPEC 1 and SPEC 3 for calls of many rows (prefill): as {@link #attend}, but a work-group serves a tile of rows of
      * one sequence (sparse: of one query block, so that they share its selection) times the query heads of a group,
-     * {@link #SLOTS} query vectors in all, so each key and value is loaded and decoded once for all of them and each
-     * number loaded feeds SLOTS multiply-adds instead of HEADS. Tile t of the call is {@code p[TILES_AT + 2t + 1]} rows
+     * {@link #SLOTS} query vectors in all: each number of a key or value is loaded twice (once for each half of the
+     * slots) and feeds eight multiply-adds a load, where {@code attend} loads it for every four query vectors. Tile t of the call is {@code p[TILES_AT + 2t + 1]} rows
      * from row {@code p[TILES_AT + 2t]}; slot s is row {@code s / hs} of the tile and head {@code s % hs} of the
      * work-group's ({@code hs = min(HEADS, group)}, so a group of one or two heads takes more rows). The keys are those
      * any row of the tile sees (blocks up to the latest row's, a window from the earliest row's first token), and each
