@@ -347,12 +347,7 @@ final class DeviceCache implements AutoCloseable {
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params)
                 .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, cudaGraphs ? 1 : 0,
                         params, consts, noSel, partial, stats);
-        if (tiled) {
-            tiledGraphs.add(name);
-            grid(name + ".oracleTile", Math.max(vec, splitGroups(vec)));
-            graph.task("oracleTile", Kernels::attendTile, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf,
-                    params, consts, noSel, partial, stats);
-        }
+        if (tiled) withTile(graph, name, "oracle", Math.max(vec, splitGroups(vec)), q, params, consts, noSel, partial, stats);
         graph.task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, q, out, masses);
         if (outBack(name, vec, nqb) == DataTransferMode.EVERY_EXECUTION) {
             // A decode-sized graph also ranks the blocks of S where the merge left it (oracleAndSelect): S does not go
@@ -412,15 +407,22 @@ final class DeviceCache implements AutoCloseable {
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel)
                 .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, cudaGraphs ? 1 : 0,
                         params, consts, sel, partial, noStats);
-        if (tiled) {
-            tiledGraphs.add(name);
-            grid(name + ".sparseTile", Math.max(vec, splitGroups(vec)) + vec);
-            graph.task("sparseTile", Kernels::attendTile, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf,
-                    params, consts, sel, partial, noStats);
-        }
+        if (tiled) withTile(graph, name, "sparse", Math.max(vec, splitGroups(vec)) + vec, q, params, consts, sel, partial, noStats);
         return graph
                 .task("merge", Kernels::mergeSplits, new KernelContext(), partial, host.floats(1), params, q, out, host.floats(1))
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
+    }
+
+    /**
+     * Adds {@link Kernels#attendTile} to graph {@code name} beside its attention task {@code kind} ("oracle" or
+     * "sparse"), as task {@code kind + "Tile"} on the same arrays, with a grid of at most {@code most} work-groups.
+     */
+    private void withTile(TaskGraph graph, String name, String kind, long most, FloatArray q, IntArray params, FloatArray consts,
+                          IntArray sel, FloatArray partial, FloatArray stats) {
+        tiledGraphs.add(name);
+        grid(name + "." + kind + "Tile", most);
+        graph.task(kind + "Tile", Kernels::attendTile, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"),
+                nativeHalf, params, consts, sel, partial, stats);
     }
 
     /**
@@ -755,12 +757,18 @@ final class DeviceCache implements AutoCloseable {
         }
         if (policy == null) return null;
         rankedOnDevice++;
-        IntArray sel = i(g + ".sel");
-        int lists = hkv * nqb, countAt = i(g + ".rank").get(Kernels.COUNT_AT);
+        return rankedLists(i(g + ".sel"), hkv * nqb, selCap, i(g + ".rank").get(Kernels.COUNT_AT));
+    }
+
+    /**
+     * The first {@code lists} of {@link Kernels#rankBlocks}'s lists in {@code sel}: list l at {@code l * stride}, its
+     * length at {@code countAt + l}.
+     */
+    static int[][] rankedLists(IntArray sel, int lists, int stride, int countAt) {
         int[][] ranked = new int[lists][];
         for (int list = 0; list < lists; list++) {
             ranked[list] = new int[sel.get(countAt + list)];
-            for (int c = 0; c < ranked[list].length; c++) ranked[list][c] = sel.get(list * selCap + c);
+            for (int c = 0; c < ranked[list].length; c++) ranked[list][c] = sel.get(list * stride + c);
         }
         return ranked;
     }

@@ -120,26 +120,17 @@ final class TornadoBackend implements AttentionBackend {
     public synchronized BlockSelection oracleAndSelect(OracleRequest r, OracleOutput output, SelectionPolicy policy) {
         Checks.oracle(r, output);
         Checks.policyFor(r.scores(), policy);
-        checkDim(r.queries().headDim());
-        KvCache cache = cacheOf(r.kv());
+        List<KvCache> caches = cachesOf(List.of(r));
+        DeviceCache dc = oracleCopy(caches, List.of(r), List.of(output));
         BlockScores s = output.scores();
         int nqb = s.queryBlocks().count(), budget = budget(policy);
-        int seq = Math.max(cache.length(), s.kvBlocks() * cache.blockSize());
-        var need = new DeviceCache.Caps(tokens(cache), r.queries().rows() * r.queries().heads(), nqb, 1, 0, 0, seq, 1);
-        DeviceCache dc = deviceCache(List.of(cache), need);
         if (!dc.ranks(r.queries().rows() * r.queries().heads(), nqb, budget)) {
-            dc.oracle(List.of(cache), List.of(r), List.of(output));
+            dc.oracle(caches, List.of(r), List.of(output));
             return select(new SelectionRequest(s, policy));
         }
-        int[][] ranked = dc.oracle(List.of(cache), List.of(r), List.of(output), policy, budget);
-        SelectionRequest sr = new SelectionRequest(s, policy);
-        Checks.selection(sr);
-        int[][] blocks = new int[ranked.length][];
-        for (int list = 0; list < blocks.length; list++) {
-            int qb = list % nqb;
-            blocks[list] = cut(ranked[list], s, list / nqb, qb, s.queryBlocks().visibleBlocks(qb, s.geometry().blockSize()), policy);
-        }
-        return new BlockSelection(s.geometry(), s.queryBlocks(), s.kvHeads(), blocks);
+        int[][] ranked = dc.oracle(caches, List.of(r), List.of(output), policy, budget);
+        Checks.selection(new SelectionRequest(s, policy));
+        return selection(ranked, s, policy);
     }
 
     /** The most blocks a list of {@code policy} takes: what the device ranking runs up to. */
@@ -155,21 +146,34 @@ final class TornadoBackend implements AttentionBackend {
      * {@link #oracle(OracleBatch, List)}).
      */
     private DeviceCache runOracle(List<OracleRequest> requests, List<OracleOutput> outputs) {
+        List<KvCache> caches = cachesOf(requests);
+        DeviceCache dc = oracleCopy(caches, requests, outputs);
+        dc.oracle(caches, requests, outputs);
+        return dc;
+    }
+
+    /** Each request's full-layer cache, its head dimension checked first. */
+    private List<KvCache> cachesOf(List<OracleRequest> requests) {
         List<KvCache> caches = new java.util.ArrayList<>();
+        for (OracleRequest r : requests) {
+            checkDim(r.queries().headDim());
+            caches.add(cacheOf(r.kv()));
+        }
+        return caches;
+    }
+
+    /** The device copy of the pool of {@code caches} (the requests' caches, in order), with room for these oracle requests. */
+    private DeviceCache oracleCopy(List<KvCache> caches, List<OracleRequest> requests, List<OracleOutput> outputs) {
         int vectors = 0, qbs = 0, seq = 0;
         for (int i = 0; i < requests.size(); i++) {
             Queries q = requests.get(i).queries();
-            checkDim(q.headDim());
-            KvCache cache = cacheOf(requests.get(i).kv());
-            caches.add(cache);
+            KvCache cache = caches.get(i);
             vectors += q.rows() * q.heads();
             qbs += outputs.get(i).scores().queryBlocks().count();
             seq = Math.max(seq, Math.max(cache.length(), outputs.get(i).scores().kvBlocks() * cache.blockSize()));
         }
         var need = new DeviceCache.Caps(tokens(caches.get(0)), vectors, qbs, 1, 0, 0, seq, caches.size());
-        DeviceCache dc = deviceCache(caches, need);
-        dc.oracle(caches, requests, outputs);
-        return dc;
+        return deviceCache(caches, need);
     }
 
     /**
@@ -221,14 +225,18 @@ final class TornadoBackend implements AttentionBackend {
         for (int qb = 0; qb < nqb; qb++) params.set(Kernels.PARAMS + qb, s.queryBlocks().visibleBlocks(qb, s.geometry().blockSize()));
         p.grid.setGlobalWork((long) hkv * nqb * Kernels.LOCAL, 1, 1);
         Plans.run(p.plan, 0);
-        int[][] blocks = new int[hkv * nqb][];
+        return selection(DeviceCache.rankedLists(p.i("sel"), hkv * nqb, selCap, listCap * selCap), s, policy);
+    }
+
+    /** The selection from the device's rankings of each (KV head, query block) of {@code s}, in list order: each {@link #cut}. */
+    private static BlockSelection selection(int[][] ranked, BlockScores s, SelectionPolicy policy) {
+        int nqb = s.queryBlocks().count();
+        int[][] blocks = new int[ranked.length][];
         for (int list = 0; list < blocks.length; list++) {
-            int[] ranked = new int[p.i("sel").get(listCap * selCap + list)];
-            for (int c = 0; c < ranked.length; c++) ranked[c] = p.i("sel").get(list * selCap + c);
             int qb = list % nqb;
-            blocks[list] = cut(ranked, s, list / nqb, qb, s.queryBlocks().visibleBlocks(qb, s.geometry().blockSize()), policy);
+            blocks[list] = cut(ranked[list], s, list / nqb, qb, s.queryBlocks().visibleBlocks(qb, s.geometry().blockSize()), policy);
         }
-        return new BlockSelection(s.geometry(), s.queryBlocks(), hkv, blocks);
+        return new BlockSelection(s.geometry(), s.queryBlocks(), s.kvHeads(), blocks);
     }
 
     /**
