@@ -25,6 +25,16 @@ class TornadoReproducersTest {
         return Devices.choose(System.getProperty("hysparse.tornado.device", ""));
     }
 
+    /** Runs graph {@code g}'s one task ({@code task}: "graph.task") once, on one work-group, in a plan closed afterwards. */
+    private static void runOnce(Devices.Found device, TaskGraph g, String task) {
+        TornadoExecutionPlan plan = Plans.open(device.device(), new GridScheduler(task, Plans.grid(1)), false, g);
+        try {
+            plan.execute();
+        } finally {
+            Plans.close(plan);
+        }
+    }
+
     /** Workaround 2: {@code >>>} on an int compiled as a signed shift. */
     static void unsignedShift(KernelContext ctx, IntArray in, IntArray out) {
         int i = ctx.globalIdx;
@@ -39,12 +49,7 @@ class TornadoReproducersTest {
         TaskGraph g = new TaskGraph("repro").transferToDevice(DataTransferMode.EVERY_EXECUTION, in)
                 .task("shift", TornadoReproducersTest::unsignedShift, new KernelContext(), in, out)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
-        TornadoExecutionPlan plan = Plans.open(device.device(), new GridScheduler("repro.shift", Plans.grid(1)), false, g);
-        try {
-            plan.execute();
-        } finally {
-            Plans.close(plan);
-        }
+        runOnce(device, g, "repro.shift");
         int java = 0xABCD1234 >>> 16, signed = 0xABCD1234 >> 16;
         assertNotEquals(java, out.get(0), "TornadoVM now computes >>> as Java does (" + Integer.toHexString(out.get(0))
                 + "): the signed-shift-and-mask workaround in Kernels can go (docs/tornado/workarounds.md, entry 2)");
@@ -70,12 +75,7 @@ class TornadoReproducersTest {
         TaskGraph g = new TaskGraph("bound").transferToDevice(DataTransferMode.EVERY_EXECUTION, p, out)
                 .task("loop", TornadoReproducersTest::conditionalBound, new KernelContext(), p, out)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, out);
-        TornadoExecutionPlan plan = Plans.open(device.device(), new GridScheduler("bound.loop", Plans.grid(1)), false, g);
-        try {
-            plan.execute();
-        } finally {
-            Plans.close(plan);
-        }
+        runOnce(device, g, "bound.loop");
         assertEquals(3, out.get(2 * Kernels.LOCAL), "the kernel did not run up to the loop");
         assertNotEquals(2, out.get(Kernels.LOCAL), "TornadoVM now compiles the store after a loop bounded by a conditional"
                 + " expression: attendTile's plain bound can go back (docs/tornado/workarounds.md, entry 14)");
