@@ -60,6 +60,11 @@ final class DeviceCache implements AutoCloseable {
      */
     static final int MIN_RINGS = 16;
     /**
+     * Window tokens, past the call's own rows, that each ring slot reserved by an oracle's first copy holds (see
+     * {@link TornadoBackend}'s {@code oracleCopy}): the paper's sliding window W.
+     */
+    static final int RESERVED_WINDOW = 128;
+    /**
      * Query vectors of the decode-sized twins {@code o1} and {@code p1} of graphs {@code o} and {@code p}, which a
      * plan has when its capacity is larger: TornadoVM moves a graph's arrays whole, so after a 128-row prefill
      * every decode call through {@code o} or {@code p} moved 2 MB of queries in and 2 MB of outputs back, and

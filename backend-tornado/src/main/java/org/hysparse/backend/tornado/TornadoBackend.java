@@ -52,6 +52,7 @@ final class TornadoBackend implements AttentionBackend {
     /** Pools whose close this backend listens for (once each, whatever number of device copies they had). */
     private final Map<KvPool, Boolean> hooked = new java.util.WeakHashMap<>();
     private volatile boolean closed;
+    private int copiesMade;
 
     /**
      * {@code pins}: run calls on a cache as CUDA graphs, their host arrays page-locked through these (closed with this);
@@ -164,15 +165,25 @@ final class TornadoBackend implements AttentionBackend {
 
     /** The device copy of the pool of {@code caches} (the requests' caches, in order), with room for these oracle requests. */
     private DeviceCache oracleCopy(List<KvCache> caches, List<OracleRequest> requests, List<OracleOutput> outputs) {
-        int vectors = 0, qbs = 0, seq = 0;
+        int vectors = 0, qbs = 0, seq = 0, rows = 0;
         for (int i = 0; i < requests.size(); i++) {
             Queries q = requests.get(i).queries();
             KvCache cache = caches.get(i);
             vectors += q.rows() * q.heads();
             qbs += outputs.get(i).scores().queryBlocks().count();
             seq = Math.max(seq, Math.max(cache.length(), outputs.get(i).scores().kvBlocks() * cache.blockSize()));
+            rows = Math.max(rows, q.rows());
         }
+        // A full layer's cache is read next by its sparse layers, on the same rows, each with a window ring in this
+        // copy's buffer: a first copy made without ring slots was made again at the first of them (the whole cache
+        // uploaded and every graph compiled a second time). So the first copy reserves the ring slots a sparse call
+        // would ask for: MIN_RINGS of them, each for these rows and the paper's window. A copy that exists is kept.
+        // Within the memory limit only: a copy that fits without them is not refused for the reservation.
+        KvPool pool = caches.get(0).pool();
         var need = new DeviceCache.Caps(tokens(caches.get(0)), vectors, qbs, 1, 0, 0, seq, caches.size());
+        var reserved = new DeviceCache.Caps(need.tokens(), vectors, qbs, rows + DeviceCache.RESERVED_WINDOW, 1, 0, seq, caches.size());
+        boolean first = !resident.containsKey(pool);
+        if (first && residentBytes() + DeviceCache.deviceBytes(pool, DeviceCache.Caps.of(reserved)) <= memoryLimit) need = reserved;
         return deviceCache(caches, need);
     }
 
@@ -397,6 +408,11 @@ final class TornadoBackend implements AttentionBackend {
         return resident.get(cache.pool()).tiledLaunches;
     }
 
+    /** Device copies made so far, each an upload of its pool and a compile of its plan; for tests. */
+    synchronized int copiesMade() {
+        return copiesMade;
+    }
+
     /** Device copies held now: one per pool read (a standalone cache is a pool of its own); for tests. */
     synchronized int deviceCopies() {
         return resident.size();
@@ -507,6 +523,7 @@ final class TornadoBackend implements AttentionBackend {
                     + " kernels compiled for it) failed: " + e + "; the cache is intact and the backend usable", e);
         }
         resident.put(pool, dc);
+        copiesMade++;
         if (hooked.put(pool, Boolean.TRUE) == null) pool.onClose(() -> release(pool));
         owners.add(Map.entry(new java.lang.ref.WeakReference<>(pool), dc));
         return dc;

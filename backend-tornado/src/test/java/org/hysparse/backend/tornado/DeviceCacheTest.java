@@ -33,12 +33,14 @@ class DeviceCacheTest {
             append(cache, swa, swa2, 71, rnd);
             check(tornado, reference, cache, swa, 1, HQ, 8, 2, rnd);
             check(tornado, reference, cache, swa2, 1, HQ, 12, 2, rnd);
-            // Room for bucket(71 + 71 / 4) = 128 tokens = 8 pages, then ring slots for MIN_RINGS rings (2 in use) of
-            // bucket(21) = 32 tokens = 2 pages each; V rows padded to D + 1.
-            long pages = DeviceCache.bucket((128 + B - 1) / B) + DeviceCache.MIN_RINGS * (32 / B);
+            // Room for bucket(71 + 71 / 4) = 128 tokens = 8 pages, then ring slots for MIN_RINGS rings (2 in use), which
+            // the oracle's first copy reserved for its row and the paper's window: bucket(1 + 128) = 256 tokens = 16
+            // pages each (the rings of 8 and 21 fit); V rows padded to D + 1.
+            long pages = DeviceCache.bucket((128 + B - 1) / B) + DeviceCache.MIN_RINGS * (256 / B);
             long kRow = precision == KvPrecision.FLOAT32 ? D : D + 1;
             long expected = pages * (B * HKV * (D + 1) + HKV * kRow * B) * precision.bytes();
             assertEquals(expected, tornado.residentBytes(), "one device buffer (K and V) for the cache, its view and both rings, " + precision);
+            assertEquals(1, tornado.copiesMade(), "the oracle's copy had room for the sparse calls' rings: none made again");
 
             // More rows than one staging run carries: three runs of the append graph before the next oracle.
             append(cache, swa, swa2, DeviceCache.STAGE * 2 + 3, rnd);
