@@ -223,13 +223,19 @@ final class DeviceCache implements AutoCloseable {
             // The sequence that asked travels with the buffers' first transfer, each row at its pool page; others come
             // through the append graph when they are first read.
             int[] table = cache.blockTable();
-            for (int t = 0; t < cache.length(); t++) {
-                int at = table[t / b] * b + t % b;
-                for (int h = 0; h < hkv; h++) {
-                    upload(cache.keyPage(t), cache.offset(t, h), segment("k"), at, h, true);
-                    upload(cache.valuePage(t), cache.offset(t, h), segment("v"), at, h, false);
+            MemorySegment k = segment("k"), v = segment("v");
+            // Block by block on the common pool: a block's rows land in their own page, so no two threads write the
+            // same element, and a 128k-token cache is some 2^28 scattered 16-bit stores (the device layout is
+            // transposed, see Kernels), seconds on one core. TornadoVM's arrays are shared segments.
+            java.util.stream.IntStream.range(0, (cache.length() + b - 1) / b).parallel().forEach(block -> {
+                for (int t = block * b; t < Math.min(cache.length(), (block + 1) * b); t++) {
+                    int at = table[t / b] * b + t % b;
+                    for (int h = 0; h < hkv; h++) {
+                        upload(cache.keyPage(t), cache.offset(t, h), k, at, h, true);
+                        upload(cache.valuePage(t), cache.offset(t, h), v, at, h, false);
+                    }
                 }
-            }
+            });
             i("a.params").set(Kernels.STAGE_TOKENS, 0);
             Plans.run(plan, 0);
             seen.put(cache, new Seen(cache.length(), table));
