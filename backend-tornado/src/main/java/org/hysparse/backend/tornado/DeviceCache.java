@@ -121,8 +121,9 @@ final class DeviceCache implements AutoCloseable {
          */
         private static int roomFor(int tokens) {
             long room = tokens + (long) tokens / 4;
-            // Past a million tokens (a pool of many long sequences) in eighths: a power of two could waste nearly half.
-            return room <= 1 << 20 ? bucket(room) : eighths(room);
+            // Past 64k tokens in eighths: a power of two could waste nearly half (a 128k-token context got room, device
+            // memory and a first copy for 256k).
+            return room <= 1 << 16 ? bucket(room) : eighths(room);
         }
 
         private static int ringSlots(int rings) {

@@ -16,6 +16,9 @@ class CapsTest {
         assertThrows(IllegalArgumentException.class, () -> DeviceCache.eighths(3L << 30));
         var small = DeviceCache.Caps.of(new DeviceCache.Caps(71, 12, 1, 1, 0, 0, 71, 1));
         assertEquals(128, small.tokens(), "a quarter spare, then the power of two");
+        var longContext = DeviceCache.Caps.of(new DeviceCache.Caps(131_072, 32, 1, 1, 0, 0, 131_072, 1));
+        assertEquals(163_840, longContext.tokens(), "a quarter spare in eighths past 64k tokens, not 256k");
+        assertEquals(163_840, longContext.seq());
         // 64 sequences of about 18k tokens in one pool: room within 2^31 elements for Hkv 8 x D 128.
         var pool = DeviceCache.Caps.of(new DeviceCache.Caps(1_180_000, 32, 1, 128, 64, 16, 32_768, 1));
         assertTrue((long) pool.tokens() * 8 * 128 < Integer.MAX_VALUE, "pool room " + pool.tokens());

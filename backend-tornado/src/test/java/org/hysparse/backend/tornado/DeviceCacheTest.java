@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Random;
 import org.hysparse.api.*;
 import org.hysparse.reference.ReferenceBackend;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -218,6 +219,24 @@ class DeviceCacheTest {
      * graph each graph keeps the grid it was captured with at its first run, so the work-groups past a call's rows,
      * splits, score tiles and lists must idle; everything matches the reference.
      */
+    /** Past 64k tokens the copy's room grows in eighths, not to the next power of two; its calls match the reference. */
+    @Test
+    void aLongContextGetsRoomInEighthsAndMatchesTheReference() {
+        Random rnd = new Random(71);
+        try (var tornado = OnDevice.tornado();
+             var reference = new ReferenceBackend();
+             var cache = new KvCache(HKV, D, B, KvPrecision.FLOAT16);
+             var swa = new SwaCache(HKV, D, 64, KvPrecision.FLOAT16)) {
+            appendSame(cache, swa, 70_000, rnd);
+            check(tornado, reference, cache, swa, 3, HQ, 8, 9, rnd);
+            // 70,000 tokens and a quarter: 87,500, in eighths of 65,536.
+            assertEquals(90_112, tornado.caps(cache).tokens(), "room in eighths past 64k tokens");
+            appendSame(cache, swa, 1, rnd);
+            check(tornado, reference, cache, swa, 1, HQ, 8, 9, rnd);
+            assertEquals(1, tornado.copiesMade(), "the decode step fit the same copy");
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(KvPrecision.class)
     void callsOfOtherShapesOnOnePlanMatchTheReference(KvPrecision precision) {
