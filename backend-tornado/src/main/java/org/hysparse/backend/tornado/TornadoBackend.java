@@ -178,13 +178,10 @@ final class TornadoBackend implements AttentionBackend {
         // copy's buffer: a first copy made without ring slots was made again at the first of them (the whole cache
         // uploaded and every graph compiled a second time). So the first copy reserves the ring slots a sparse call
         // would ask for: MIN_RINGS of them, each for these rows and the paper's window. A copy that exists is kept.
-        // Within the memory limit only: a copy that fits without them is not refused for the reservation.
-        KvPool pool = caches.get(0).pool();
+        // Within the memory limit only (see deviceCache): a copy that fits without them is not refused for them.
         var need = new DeviceCache.Caps(tokens(caches.get(0)), vectors, qbs, 1, 0, 0, seq, caches.size());
         var reserved = new DeviceCache.Caps(need.tokens(), vectors, qbs, rows + DeviceCache.RESERVED_WINDOW, 1, 0, seq, caches.size());
-        boolean first = !resident.containsKey(pool);
-        if (first && residentBytes() + DeviceCache.deviceBytes(pool, DeviceCache.Caps.of(reserved)) <= memoryLimit) need = reserved;
-        return deviceCache(caches, need);
+        return deviceCache(caches, need, reserved);
     }
 
     /**
@@ -351,7 +348,7 @@ final class TornadoBackend implements AttentionBackend {
         DeviceCache existing = resident.get(caches.get(0).pool());
         int rings = swas.isEmpty() ? 0 : existing == null ? (int) swas.stream().distinct().count() : existing.ringsWith(swas);
         var need = new DeviceCache.Caps(tokens(caches.get(0)), vectors, qbs, ring, rings, longest, seq, caches.size());
-        deviceCache(caches, need).sparse(requests, outs);
+        deviceCache(caches, need, null).sparse(requests, outs);
     }
 
     // ---- SPEC 5: the oracle kernel's per-row block masses, summed over the selection on the host ----
@@ -473,19 +470,20 @@ final class TornadoBackend implements AttentionBackend {
         };
     }
 
-    /**
-     * The device copy of {@code cache}, with the rows appended since the last call written into it. A call
-     * that needs more room than it has replaces it by a larger one (capacities never shrink, so a decode after
-     * a prefill keeps the prefill's plan); device caches of collected caches are closed here.
-     */
-    /** The device copy of the pool of {@code caches} (one pool), every one of them synced. */
-    private DeviceCache deviceCache(List<KvCache> caches, DeviceCache.Caps need) {
-        DeviceCache dc = deviceCache(caches.get(0), need);
+    /** The device copy of the pool of {@code caches} (one pool), every one of them synced; see the other overload. */
+    private DeviceCache deviceCache(List<KvCache> caches, DeviceCache.Caps need, DeviceCache.Caps reserve) {
+        DeviceCache dc = deviceCache(caches.get(0), need, reserve);
         for (int i = 1; i < caches.size(); i++) dc.sync(caches.get(i));
         return dc;
     }
 
-    private DeviceCache deviceCache(KvCache cache, DeviceCache.Caps need) {
+    /**
+     * The device copy of {@code cache}, with the rows appended since the last call written into it. A call
+     * that needs more room than it has replaces it by a larger one (capacities never shrink, so a decode after
+     * a prefill keeps the prefill's plan); device caches of collected caches are closed here. {@code reserve}
+     * (null: none), which covers {@code need}: the room a pool's first copy takes instead, where it fits the limit.
+     */
+    private DeviceCache deviceCache(KvCache cache, DeviceCache.Caps need, DeviceCache.Caps reserve) {
         ensureOpen();
         owners.removeIf(e -> {
             boolean gone = e.getKey().get() == null;
@@ -499,7 +497,11 @@ final class TornadoBackend implements AttentionBackend {
             return dc;
         }
         DeviceCache.Caps caps = dc != null ? dc.caps.grow(need) : DeviceCache.Caps.of(need);
-        long bytes = DeviceCache.deviceBytes(pool, caps), others = residentBytes() - (dc != null ? dc.deviceBytes() : 0);
+        long others = residentBytes() - (dc != null ? dc.deviceBytes() : 0);
+        if (dc == null && reserve != null && others + DeviceCache.deviceBytes(pool, DeviceCache.Caps.of(reserve)) <= memoryLimit) {
+            caps = DeviceCache.Caps.of(reserve);
+        }
+        long bytes = DeviceCache.deviceBytes(pool, caps);
         // Refused before anything is freed or allocated: the cache, its current device copy and the backend stay as they were.
         if (others + bytes > memoryLimit) {
             throw new IllegalStateException("tornado: the device copy of a KV pool (" + pool.pagesAllocated() + " pages, this sequence "
