@@ -147,6 +147,8 @@ final class DeviceCache implements AutoCloseable {
     private final KvPrecision precision;
     /** float16 kept in TornadoVM's half arrays and converted by the device (1), or raw bits in int words (0); see {@link Kernels#attend}. */
     private final int nativeHalf;
+    /** Kernels compiled for this pool's shape (scalar arguments TornadoVM compiles in), or reading it from the parameters. */
+    private final boolean specialized;
     private final Map<String, Object> arrays = new HashMap<>();
     /** A task's grid and the most work-groups a call may give it. */
     private record Grid(WorkerGrid1D worker, long most) {
@@ -182,8 +184,12 @@ final class DeviceCache implements AutoCloseable {
     private TornadoExecutionResult lastOracle;
     private String lastOracleGraph;
 
-    /** {@code pins}: run each call as one CUDA graph, its arrays page-locked through these; null: run as calls. */
-    DeviceCache(KvCache cache, Caps caps, TornadoDevice device, boolean nativeHalf, HostPins pins) {
+    /**
+     * {@code pins}: run each call as one CUDA graph, its arrays page-locked through these; null: run as calls.
+     * {@code specialized}: the kernels are compiled for this pool's block size, head dim and KV heads (see
+     * {@link Devices#specialized}); else they read them from the parameters.
+     */
+    DeviceCache(KvCache cache, Caps caps, TornadoDevice device, boolean nativeHalf, HostPins pins, boolean specialized) {
         KvPool pool = cache.pool();
         this.caps = caps;
         this.cudaGraphs = pins != null;
@@ -191,13 +197,10 @@ final class DeviceCache implements AutoCloseable {
         hkv = pool.kvHeads();
         d = pool.headDim();
         precision = pool.precision();
-        row = d + (d & 1);
+        this.specialized = specialized;
+        row = Kernels.row(d);
         page = vPage(pool);
-        mbits = switch (precision) {
-            case FLOAT32 -> 0;
-            case FLOAT16 -> 10;
-            case BFLOAT16 -> 7;
-        };
+        mbits = mbits(precision);
         this.nativeHalf = nativeHalf && precision == KvPrecision.FLOAT16 ? 1 : 0;
         kPage = kPage(pool);
         nbCap = (caps.seq + b - 1) / b;
@@ -256,16 +259,26 @@ final class DeviceCache implements AutoCloseable {
         return (long) pages(pool, caps) * (vPage(pool) + kPage(pool)) * pool.precision().bytes();
     }
 
-    /** Elements of a V page: rows padded to an even D, so that 16-bit slot pairs fill whole words (see Kernels). */
     private static int vPage(KvPool pool) {
-        int d = pool.headDim();
-        return pool.blockSize() * pool.kvHeads() * (d + (d & 1));
+        return Kernels.vPage(pool.blockSize(), pool.kvHeads(), pool.headDim());
     }
 
-    /** Elements of a K page: 16-bit keys are stored by dimension pairs (see Kernels), so an odd D is padded like a V row. */
     private static int kPage(KvPool pool) {
-        int d = pool.headDim();
-        return pool.kvHeads() * (pool.precision() == KvPrecision.FLOAT32 ? d : d + (d & 1)) * pool.blockSize();
+        return Kernels.kPage(pool.blockSize(), pool.kvHeads(), pool.headDim(), mbits(pool.precision()));
+    }
+
+    /** The kernels' {@code mbits}: mantissa bits of the storage, 0 for float32. */
+    private static int mbits(KvPrecision precision) {
+        return switch (precision) {
+            case FLOAT32 -> 0;
+            case FLOAT16 -> 10;
+            case BFLOAT16 -> 7;
+        };
+    }
+
+    /** A pool-shape value as the kernels take it: compiled in when {@link #specialized}, else 0 (read from the parameters). */
+    private int shape(int value) {
+        return specialized ? value : 0;
     }
 
     /** Pages of a copy with room for {@code caps}: the pool's, then each window ring's. */
@@ -318,7 +331,7 @@ final class DeviceCache implements AutoCloseable {
         return new TaskGraph("a")
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, cacheArrays())
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, newKf, newVf, newKh, newVh, newKx, newVx, params)
-                .task("append", Kernels::appendRows, new KernelContext(), newKf, newVf, newKh, newVh, newKx, newVx, nativeHalf, params,
+                .task("append", Kernels::appendRows, new KernelContext(), newKf, newVf, newKh, newVh, newKx, newVx, nativeHalf, mbits, shape(b), shape(d), shape(hkv), params,
                         kf, vf, kh, vh, kx, vx)
                 .persistOnDevice(cacheArrays());
     }
@@ -357,7 +370,7 @@ final class DeviceCache implements AutoCloseable {
                 .consumeFromDevice("a", cacheArrays())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params)
-                .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, cudaGraphs ? 1 : 0,
+                .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, mbits, shape(b), shape(d), shape(hkv), cudaGraphs ? 1 : 0,
                         params, consts, noSel, partial, stats);
         if (tiled) withTile(graph, name, "oracle", Math.max(vec, splitGroups(vec)), q, params, consts, noSel, partial, stats);
         graph.task("merge", Kernels::mergeSplits, new KernelContext(), partial, stats, params, q, out, masses);
@@ -417,7 +430,7 @@ final class DeviceCache implements AutoCloseable {
                 .consumeFromDevice("a", cacheArrays())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel)
-                .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, cudaGraphs ? 1 : 0,
+                .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, mbits, shape(b), shape(d), shape(hkv), cudaGraphs ? 1 : 0,
                         params, consts, sel, partial, noStats);
         if (tiled) withTile(graph, name, "sparse", Math.max(vec, splitGroups(vec)) + vec, q, params, consts, sel, partial, noStats);
         return graph
@@ -434,7 +447,7 @@ final class DeviceCache implements AutoCloseable {
         tiledGraphs.add(name);
         grid(name + "." + kind + "Tile", most);
         graph.task(kind + "Tile", Kernels::attendTile, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"),
-                nativeHalf, params, consts, sel, partial, stats);
+                nativeHalf, mbits, shape(b), shape(d), shape(hkv), params, consts, sel, partial, stats);
     }
 
     /**
@@ -536,7 +549,6 @@ final class DeviceCache implements AutoCloseable {
         p.set(Kernels.HKV, hkv);
         p.set(Kernels.DIM, d);
         p.set(Kernels.BLOCK, b);
-        p.set(Kernels.MBITS, mbits);
         p.set(Kernels.ROW, row);
         p.set(Kernels.PAGE, page);
         p.set(Kernels.KPAGE, kPage);

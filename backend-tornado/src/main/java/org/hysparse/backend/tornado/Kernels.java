@@ -31,10 +31,11 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * {@code cl_khr_fp16}, which neither PoCL nor NVIDIA's OpenCL driver offers. On TornadoVM's CUDA driver, whose
  * generated CUDA C always has {@code half}, float16 is kept in {@link HalfFloatArray}s instead ({@code nativeHalf} 1,
  * see {@link Devices#nativeHalf}), in the same half-word layout, and each number costs one load and one conversion
- * instruction. Every kernel takes all three kinds of array; {@code MBITS} (mantissa bits: 0 for float32, 10 for
+ * instruction. Every kernel takes all three kinds of array; {@code mbits} (mantissa bits: 0 for float32, 10 for
  * float16, 7 for bfloat16) and {@code nativeHalf} say which one holds the cache, and the others are small stand-ins.
- * {@code nativeHalf} is a scalar argument, which TornadoVM compiles in as a constant: an OpenCL program never
- * contains the half-array code, which it could not build.
+ * Both are scalar arguments, which TornadoVM compiles in as constants (a pool's storage never changes): an OpenCL
+ * program never contains the half-array code, which it could not build, and each pool's kernels hold one storage
+ * path instead of three, which is less code for the device compiler (NVRTC), whose time every pool's first calls pay.
  * <p>Local-memory arrays are allocated and indexed in the kernel bodies only: TornadoVM 5.2 mis-indexes a local
  * array handed to another method, and a helper returns one value, so per-head state lives in local arrays
  * and the per-head lines are written out for the {@link #HEADS} heads. Helpers are small: TornadoVM refuses to
@@ -43,10 +44,10 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  */
 final class Kernels {
     static final int LOCAL = 128;
-    // Parameter slots.
+    // Parameter slots (19 is free: the storage's mantissa bits are a kernel argument, see the class comment).
     static final int HQ = 0, HKV = 1, DIM = 2, BLOCK = 3, QBLOCK = 4, TOKENS = 5, NB_STRIDE = 6, TILES = 7,
             NQB = 8, WINDOW = 9, TILES_AT = 10, CHUNK_STRIDE = 11, ATTEND_ROWS = 24, SINK = 12, LOCAL_BLOCKS = 13, BUDGET = 14, SEL_STRIDE = 15,
-            STAGE_FIRST = 16, STAGE_TOKENS = 17, SPLITS = 18, MBITS = 19, ROW = 20, PAGE = 21, KPAGE = 22, MODE = 23,
+            STAGE_FIRST = 16, STAGE_TOKENS = 17, SPLITS = 18, ROW = 20, PAGE = 21, KPAGE = 22, MODE = 23,
             STARTS = 25, SCORES_AT = 26, COUNT_AT = 27, GATES_AT = 28, VECTORS = 29, SCORE_MODE = 30, SINKS_AT = 31,
             GATE_SEL_W = 32, GATE_SWA_W = 33, GATES_SWA_AT = 34, TABLE_AT = 35, ROW_TABLE_AT = 36, ROW_QB_AT = 37, ROW_RING_AT = 38,
             PARAMS = 39;
@@ -65,7 +66,7 @@ final class Kernels {
     /**
      * Parameter slots; each row's position follows at {@code PARAMS + row}. The query array holds the scale at 0,
      * then the queries. {@code consts} holds the 16-bit decode table from {@code TABLE}: for each sign and exponent
-     * {@code se = bits >>> MBITS}, (-1)^sign * 2^(max(e, 1) - bias - MBITS), infinity for the top exponent (a float
+     * {@code se = bits >>> mbits}, (-1)^sign * 2^(max(e, 1) - bias - mbits), infinity for the top exponent (a float
      * beyond the 16-bit range is stored as infinity); {@code TABLE_SIZE} covers bfloat16's 9 bits.
      */
     static final int TABLE = 0, TABLE_SIZE = 512, CONSTS = TABLE + TABLE_SIZE;
@@ -82,11 +83,11 @@ final class Kernels {
      * outside this run. The rest of the cache stays on the device.
      */
     static void appendRows(KernelContext ctx, FloatArray newKf, FloatArray newVf, IntArray newKh, IntArray newVh, HalfFloatArray newKx,
-                           HalfFloatArray newVx, int nativeHalf, IntArray p, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh,
+                           HalfFloatArray newVx, int nativeHalf, int mbits, int shapeB, int shapeD, int shapeHkv, IntArray p, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh,
                            HalfFloatArray kx, HalfFloatArray vx) {
         int i = ctx.globalIdx;
-        int mbits = p.get(MBITS), hkv = p.get(HKV), b = p.get(BLOCK), row = p.get(ROW), d = p.get(DIM);
-        int kPage = p.get(KPAGE), page = p.get(PAGE);
+        int hkv = shape(shapeHkv, p, HKV), b = shape(shapeB, p, BLOCK), row = rowOf(shapeD, p), d = shape(shapeD, p, DIM);
+        int kPage = kPageOf(shapeB, shapeHkv, shapeD, mbits, p), page = pageOf(shapeB, shapeHkv, shapeD, p);
         int first = p.get(STAGE_FIRST), n = p.get(STAGE_TOKENS);
         if (mbits == 0 && i < n * hkv * d) {
             int r = i / d, e = i % d;
@@ -127,6 +128,45 @@ final class Kernels {
     }
 
     /**
+     * A pool-shape value (block size, head dim or KV heads) in a kernel: {@code constant}, a scalar argument that
+     * TornadoVM compiles in (so divisions by the block size become shifts, and loops over the head dim have a known
+     * trip count), or where it is 0 (option {@code specialize=none}) the parameter's, read where it is used.
+     */
+    private static int shape(int constant, IntArray p, int slot) {
+        return constant > 0 ? constant : p.get(slot);
+    }
+
+    /** A V row's floats (D rounded up to even), compiled in or from the parameters as {@link #shape}. */
+    private static int rowOf(int dim, IntArray p) {
+        return dim > 0 ? row(dim) : p.get(ROW);
+    }
+
+    /** Elements of a V page, compiled in or from the parameters as {@link #shape}. */
+    private static int pageOf(int block, int kvHeads, int dim, IntArray p) {
+        return block > 0 ? vPage(block, kvHeads, dim) : p.get(PAGE);
+    }
+
+    /** Elements of a K page, compiled in or from the parameters as {@link #shape}. */
+    private static int kPageOf(int block, int kvHeads, int dim, int mbits, IntArray p) {
+        return block > 0 ? kPage(block, kvHeads, dim, mbits) : p.get(KPAGE);
+    }
+
+    /** Floats of a V row (and of a 16-bit K row): D rounded up to even, so that 16-bit pairs never straddle rows. */
+    static int row(int d) {
+        return d + (d & 1);
+    }
+
+    /** Elements of a V page: B tokens of every KV head, a row each (see the class comment). */
+    static int vPage(int b, int hkv, int d) {
+        return b * hkv * row(d);
+    }
+
+    /** Elements of a K page: 16-bit keys are stored by dimension pairs, so an odd D is padded like a V row. */
+    static int kPage(int b, int hkv, int d, int mbits) {
+        return hkv * (mbits == 0 ? d : row(d)) * b;
+    }
+
+    /**
      * Where dimension e of value {@code (t, h)} sits in the V buffer: a float index, or for 16-bit values the
      * half-word index (word {@code / 2}, half = slot parity); see the class comment. The host's upload uses it too.
      */
@@ -146,15 +186,19 @@ final class Kernels {
 
     /** The 16-bit value at half-word i of an array of 16-bit pairs (a cache or a staging array). */
     private static int half(IntArray words, int i) {
-        return (words.get(i >> 1) >>> ((i & 1) << 4)) & 0xffff;
+        // A signed shift and a mask (workaround 2): where the half is known at compile time (a pool's shape compiled
+        // in), a >>> 16 would lose its mask and be emitted as OpenCL's arithmetic >>.
+        return (words.get(i >> 1) >> ((i & 1) << 4)) & 0xffff;
     }
 
     /**
-     * The float16 (MBITS 10) or bfloat16 (MBITS 7) value of 16 bits, exactly: (implicit bit + mantissa) times
-     * {@code pow}, the entry of the sign-and-exponent table for {@code bits >>> MBITS} (see {@link #TABLE}), which
-     * the caller reads from its local copy. One int-to-float conversion and one multiply: computing the power
+     * The float16 ({@code mbits} 10) or bfloat16 ({@code mbits} 7) value of 16 bits, exactly: (implicit bit + mantissa) times
+     * {@code pow}, the entry of the sign-and-exponent table for {@code bits >> mbits} (see {@link #TABLE}), which
+     * the caller reads from its local copy (a signed shift, bits being 16-bit: with {@code mbits} compiled in, the
+     * compiler merged {@code ((word >> 16) & 0xffff) >>> 10} into {@code word >>> 26}, which TornadoVM 5.2 emits as
+     * OpenCL's arithmetic {@code >>}, a negative table index; workaround 2). One int-to-float conversion and one multiply: computing the power
      * (a shift and a second conversion, a sign select, an infinity test) made the 16-bit kernel slower than float32.
-     * The implicit bit is min(exponent bits, 1 << MBITS), which is 0 exactly for subnormals: no compare and select.
+     * The implicit bit is min(exponent bits, 1 << mbits), which is 0 exactly for subnormals: no compare and select.
      * Fewer instructions still (a table of (power, leading bit) pairs and one fused multiply-add, with the dot
      * products as plain chains of fused multiply-adds: 172 -> about 115 instructions per eight key dimensions)
      * did not make the kernel faster, so it was not kept. What bounds the 16-bit kernel is this decode and the
@@ -179,7 +223,7 @@ final class Kernels {
      * on zero queries and write nothing.
      */
     static void attend(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, HalfFloatArray kx,
-                       HalfFloatArray vx, int nativeHalf, int fixedGrid, IntArray p, FloatArray consts, IntArray sel, FloatArray partial, FloatArray stats) {
+                       HalfFloatArray vx, int nativeHalf, int mbits, int shapeB, int shapeD, int shapeHkv, int fixedGrid, IntArray p, FloatArray consts, IntArray sel, FloatArray partial, FloatArray stats) {
         float[] qs = ctx.allocateFloatLocalArray(HEADS * DMAX);
         float[] acc = ctx.allocateFloatLocalArray(HEADS * DMAX);
         float[] pr = ctx.allocateFloatLocalArray(HEADS * LOCAL);
@@ -192,7 +236,7 @@ final class Kernels {
         int[] tpage = ctx.allocateIntLocalArray(LOCAL);
         float[] pw = ctx.allocateFloatLocalArray(TABLE_SIZE);
         int lid = ctx.localIdx;
-        int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK), mbits = p.get(MBITS);
+        int hq = p.get(HQ), hkv = shape(shapeHkv, p, HKV), d = shape(shapeD, p, DIM), b = shape(shapeB, p, BLOCK);
         int group = hq / hkv, groups = (group + HEADS - 1) / HEADS;
         boolean oracle = p.get(MODE) == 0;
         int splits = p.get(SPLITS), per = oracle ? splits : splits + 1;
@@ -262,9 +306,9 @@ final class Kernels {
                 visible = visible && blk * b + i % b <= last;
                 t = tpage[rel] * b + i % b;
             }
-            int kAt = keyAt(t, h, 0, b, d, p.get(ROW), p.get(KPAGE), mbits);
+            int kAt = keyAt(t, h, 0, b, d, rowOf(shapeD, p), kPageOf(shapeB, shapeHkv, shapeD, mbits, p), mbits);
             // Dimension 0 of this key's value; dimensions step by 1 (float32) or by 2 halves (16-bit slot pairs).
-            vrow[lid] = valueAt(t, h, 0, b, p.get(ROW), p.get(PAGE), mbits);
+            vrow[lid] = valueAt(t, h, 0, b, rowOf(shapeD, p), pageOf(shapeB, shapeHkv, shapeD, p), mbits);
             float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f;
             if (visible) {
                 // Eight loads in flight before their first use: one at a time, each chunk waited out D memory latencies.
@@ -317,8 +361,8 @@ final class Kernels {
                         // and the compiler drops a mask after a constant >>> as redundant.
                         int w0 = u0 & 0xffff, w1 = (u0 >> 16) & 0xffff, w2 = u1 & 0xffff, w3 = (u1 >> 16) & 0xffff;
                         int w4 = u2 & 0xffff, w5 = (u2 >> 16) & 0xffff, w6 = u3 & 0xffff, w7 = (u3 >> 16) & 0xffff;
-                        k0 = decode(w0, pw[w0 >>> mbits], mbits); k1 = decode(w1, pw[w1 >>> mbits], mbits); k2 = decode(w2, pw[w2 >>> mbits], mbits); k3 = decode(w3, pw[w3 >>> mbits], mbits);
-                        k4 = decode(w4, pw[w4 >>> mbits], mbits); k5 = decode(w5, pw[w5 >>> mbits], mbits); k6 = decode(w6, pw[w6 >>> mbits], mbits); k7 = decode(w7, pw[w7 >>> mbits], mbits);
+                        k0 = decode(w0, pw[w0 >> mbits], mbits); k1 = decode(w1, pw[w1 >> mbits], mbits); k2 = decode(w2, pw[w2 >> mbits], mbits); k3 = decode(w3, pw[w3 >> mbits], mbits);
+                        k4 = decode(w4, pw[w4 >> mbits], mbits); k5 = decode(w5, pw[w5 >> mbits], mbits); k6 = decode(w6, pw[w6 >> mbits], mbits); k7 = decode(w7, pw[w7 >> mbits], mbits);
                     }
                     d0 += dot8(qs[e], qs[e + 1], qs[e + 2], qs[e + 3], qs[e + 4], qs[e + 5], qs[e + 6], qs[e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
                     int q1 = DMAX + e, q2 = 2 * DMAX + e, q3 = 3 * DMAX + e;
@@ -335,7 +379,7 @@ final class Kernels {
                         k = kx.get(at).getFloat32();
                     } else {
                         int w = half(kh, at);
-                        k = decode(w, pw[w >>> mbits], mbits);
+                        k = decode(w, pw[w >> mbits], mbits);
                     }
                     d0 += qs[e] * k;
                     d1 += qs[DMAX + e] * k;
@@ -454,8 +498,8 @@ final class Kernels {
                             w4 = half(vh, vrow[tt + 4] + 2 * dim); w5 = half(vh, vrow[tt + 5] + 2 * dim);
                             w6 = half(vh, vrow[tt + 6] + 2 * dim); w7 = half(vh, vrow[tt + 7] + 2 * dim);
                         }
-                        v0 = decode(w0, pw[w0 >>> mbits], mbits); v1 = decode(w1, pw[w1 >>> mbits], mbits); v2 = decode(w2, pw[w2 >>> mbits], mbits); v3 = decode(w3, pw[w3 >>> mbits], mbits);
-                        v4 = decode(w4, pw[w4 >>> mbits], mbits); v5 = decode(w5, pw[w5 >>> mbits], mbits); v6 = decode(w6, pw[w6 >>> mbits], mbits); v7 = decode(w7, pw[w7 >>> mbits], mbits);
+                        v0 = decode(w0, pw[w0 >> mbits], mbits); v1 = decode(w1, pw[w1 >> mbits], mbits); v2 = decode(w2, pw[w2 >> mbits], mbits); v3 = decode(w3, pw[w3 >> mbits], mbits);
+                        v4 = decode(w4, pw[w4 >> mbits], mbits); v5 = decode(w5, pw[w5 >> mbits], mbits); v6 = decode(w6, pw[w6 >> mbits], mbits); v7 = decode(w7, pw[w7 >> mbits], mbits);
                     }
                     a0 += dot8(pr[tt], pr[tt + 1], pr[tt + 2], pr[tt + 3], pr[tt + 4], pr[tt + 5], pr[tt + 6], pr[tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
                     int p1 = LOCAL + tt, p2 = 2 * LOCAL + tt, p3 = 3 * LOCAL + tt;
@@ -471,7 +515,7 @@ final class Kernels {
                         v = vx.get(vrow[tt] + 2 * dim).getFloat32();
                     } else {
                         int w = half(vh, vrow[tt] + 2 * dim);
-                        v = decode(w, pw[w >>> mbits], mbits);
+                        v = decode(w, pw[w >> mbits], mbits);
                     }
                     a0 += pr[tt] * v;
                     a1 += pr[LOCAL + tt] * v;
@@ -515,7 +559,7 @@ final class Kernels {
      * runs zero times and nothing is written: no early return (PoCL, see {@link #attend}).
      */
     static void attendTile(KernelContext ctx, FloatArray q, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh, HalfFloatArray kx,
-                           HalfFloatArray vx, int nativeHalf, IntArray p, FloatArray consts, IntArray sel, FloatArray partial, FloatArray stats) {
+                           HalfFloatArray vx, int nativeHalf, int mbits, int shapeB, int shapeD, int shapeHkv, IntArray p, FloatArray consts, IntArray sel, FloatArray partial, FloatArray stats) {
         float[] qs = ctx.allocateFloatLocalArray(SLOTS * DMAX);
         float[] acc = ctx.allocateFloatLocalArray(SLOTS * DMAX);
         float[] pr = ctx.allocateFloatLocalArray(SLOTS * LOCAL);
@@ -531,7 +575,7 @@ final class Kernels {
         int[] tpage = ctx.allocateIntLocalArray(LOCAL);
         float[] pw = ctx.allocateFloatLocalArray(TABLE_SIZE);
         int lid = ctx.localIdx;
-        int hq = p.get(HQ), hkv = p.get(HKV), d = p.get(DIM), b = p.get(BLOCK), mbits = p.get(MBITS);
+        int hq = p.get(HQ), hkv = shape(shapeHkv, p, HKV), d = shape(shapeD, p, DIM), b = shape(shapeB, p, BLOCK);
         int group = hq / hkv, groups = (group + HEADS - 1) / HEADS, hs = TornadoMath.min(HEADS, group);
         boolean oracle = p.get(MODE) == 0;
         int splits = p.get(SPLITS), per = oracle ? splits : splits + 1;
@@ -609,8 +653,9 @@ final class Kernels {
                 posB = tblk[relB] * b + iB % b;
                 tB = tpage[relB] * b + iB % b;
             }
-            int kAtA = keyAt(tA, h, 0, b, d, p.get(ROW), p.get(KPAGE), mbits), kAtB = keyAt(tB, h, 0, b, d, p.get(ROW), p.get(KPAGE), mbits);
-            vrow[lid] = valueAt(side == 0 ? tA : tB, h, 0, b, p.get(ROW), p.get(PAGE), mbits);
+            int kAtA = keyAt(tA, h, 0, b, d, rowOf(shapeD, p), kPageOf(shapeB, shapeHkv, shapeD, mbits, p), mbits);
+            int kAtB = keyAt(tB, h, 0, b, d, rowOf(shapeD, p), kPageOf(shapeB, shapeHkv, shapeD, mbits, p), mbits);
+            vrow[lid] = valueAt(side == 0 ? tA : tB, h, 0, b, rowOf(shapeD, p), pageOf(shapeB, shapeHkv, shapeD, p), mbits);
             float la0 = 0f, la1 = 0f, la2 = 0f, la3 = 0f, la4 = 0f, la5 = 0f, la6 = 0f, la7 = 0f;
             float lb0 = 0f, lb1 = 0f, lb2 = 0f, lb3 = 0f, lb4 = 0f, lb5 = 0f, lb6 = 0f, lb7 = 0f;
             int e = 0;
@@ -629,8 +674,8 @@ final class Kernels {
                     int u0 = kh.get(kw), u1 = kh.get(kw + b), u2 = kh.get(kw + 2 * b), u3 = kh.get(kw + 3 * b);
                     int w0 = u0 & 0xffff, w1 = (u0 >> 16) & 0xffff, w2 = u1 & 0xffff, w3 = (u1 >> 16) & 0xffff;
                     int w4 = u2 & 0xffff, w5 = (u2 >> 16) & 0xffff, w6 = u3 & 0xffff, w7 = (u3 >> 16) & 0xffff;
-                    kA0 = decode(w0, pw[w0 >>> mbits], mbits); kA1 = decode(w1, pw[w1 >>> mbits], mbits); kA2 = decode(w2, pw[w2 >>> mbits], mbits); kA3 = decode(w3, pw[w3 >>> mbits], mbits);
-                    kA4 = decode(w4, pw[w4 >>> mbits], mbits); kA5 = decode(w5, pw[w5 >>> mbits], mbits); kA6 = decode(w6, pw[w6 >>> mbits], mbits); kA7 = decode(w7, pw[w7 >>> mbits], mbits);
+                    kA0 = decode(w0, pw[w0 >> mbits], mbits); kA1 = decode(w1, pw[w1 >> mbits], mbits); kA2 = decode(w2, pw[w2 >> mbits], mbits); kA3 = decode(w3, pw[w3 >> mbits], mbits);
+                    kA4 = decode(w4, pw[w4 >> mbits], mbits); kA5 = decode(w5, pw[w5 >> mbits], mbits); kA6 = decode(w6, pw[w6 >> mbits], mbits); kA7 = decode(w7, pw[w7 >> mbits], mbits);
                 }
                 if (mbits == 0) {
                     kB0 = kf.get(atB); kB1 = kf.get(atB + b); kB2 = kf.get(atB + 2 * b); kB3 = kf.get(atB + 3 * b);
@@ -643,8 +688,8 @@ final class Kernels {
                     int u0 = kh.get(kw), u1 = kh.get(kw + b), u2 = kh.get(kw + 2 * b), u3 = kh.get(kw + 3 * b);
                     int w0 = u0 & 0xffff, w1 = (u0 >> 16) & 0xffff, w2 = u1 & 0xffff, w3 = (u1 >> 16) & 0xffff;
                     int w4 = u2 & 0xffff, w5 = (u2 >> 16) & 0xffff, w6 = u3 & 0xffff, w7 = (u3 >> 16) & 0xffff;
-                    kB0 = decode(w0, pw[w0 >>> mbits], mbits); kB1 = decode(w1, pw[w1 >>> mbits], mbits); kB2 = decode(w2, pw[w2 >>> mbits], mbits); kB3 = decode(w3, pw[w3 >>> mbits], mbits);
-                    kB4 = decode(w4, pw[w4 >>> mbits], mbits); kB5 = decode(w5, pw[w5 >>> mbits], mbits); kB6 = decode(w6, pw[w6 >>> mbits], mbits); kB7 = decode(w7, pw[w7 >>> mbits], mbits);
+                    kB0 = decode(w0, pw[w0 >> mbits], mbits); kB1 = decode(w1, pw[w1 >> mbits], mbits); kB2 = decode(w2, pw[w2 >> mbits], mbits); kB3 = decode(w3, pw[w3 >> mbits], mbits);
+                    kB4 = decode(w4, pw[w4 >> mbits], mbits); kB5 = decode(w5, pw[w5 >> mbits], mbits); kB6 = decode(w6, pw[w6 >> mbits], mbits); kB7 = decode(w7, pw[w7 >> mbits], mbits);
                 }
                 la0 += dot8(qs[qh + e], qs[qh + e + 1], qs[qh + e + 2], qs[qh + e + 3], qs[qh + e + 4], qs[qh + e + 5], qs[qh + e + 6], qs[qh + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
                 lb0 += dot8(qs[qh + e], qs[qh + e + 1], qs[qh + e + 2], qs[qh + e + 3], qs[qh + e + 4], qs[qh + e + 5], qs[qh + e + 6], qs[qh + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
@@ -673,8 +718,8 @@ final class Kernels {
                     kB = kx.get(kAtB + (e / 2) * 2 * b + (e & 1)).getFloat32();
                 } else {
                     int wA = half(kh, kAtA + (e / 2) * 2 * b + (e & 1)), wB = half(kh, kAtB + (e / 2) * 2 * b + (e & 1));
-                    kA = decode(wA, pw[wA >>> mbits], mbits);
-                    kB = decode(wB, pw[wB >>> mbits], mbits);
+                    kA = decode(wA, pw[wA >> mbits], mbits);
+                    kB = decode(wB, pw[wB >> mbits], mbits);
                 }
                 la0 += qs[qh + e] * kA;
                 lb0 += qs[qh + e] * kB;
@@ -737,8 +782,8 @@ final class Kernels {
             // The oracle's statistics of each segment (its chunk's reference, its sum and largest exponential), as attend's:
             // thread lid takes segment lid of the chunk, slot by slot. A loop over the slots with the slot's own test, as
             // for the partial states below: stores guarded by this thread's own slot (ms) reached unused slots on PoCL.
-            for (int s = 0; oracle && lid < LOCAL / seg && s < SLOTS; s++) {
-                if (s / hs < rows && s % hs < heads && i0 + lid * seg < keys) {
+            for (int s = 0; oracle && s < SLOTS; s++) {
+                if (lid < LOCAL / seg && s / hs < rows && s % hs < heads && i0 + lid * seg < keys) {
                     float segSum = 0f, segTop = 0f;
                     for (int k = 0; k < pps; k++) {
                         segSum += part[s * PARTS + lid * pps + k];
@@ -791,8 +836,8 @@ final class Kernels {
                             w4 = half(vh, vrow[tt + 4] + 2 * dim); w5 = half(vh, vrow[tt + 5] + 2 * dim);
                             w6 = half(vh, vrow[tt + 6] + 2 * dim); w7 = half(vh, vrow[tt + 7] + 2 * dim);
                         }
-                        v0x = decode(w0, pw[w0 >>> mbits], mbits); v1x = decode(w1, pw[w1 >>> mbits], mbits); v2x = decode(w2, pw[w2 >>> mbits], mbits); v3x = decode(w3, pw[w3 >>> mbits], mbits);
-                        v4x = decode(w4, pw[w4 >>> mbits], mbits); v5x = decode(w5, pw[w5 >>> mbits], mbits); v6x = decode(w6, pw[w6 >>> mbits], mbits); v7x = decode(w7, pw[w7 >>> mbits], mbits);
+                        v0x = decode(w0, pw[w0 >> mbits], mbits); v1x = decode(w1, pw[w1 >> mbits], mbits); v2x = decode(w2, pw[w2 >> mbits], mbits); v3x = decode(w3, pw[w3 >> mbits], mbits);
+                        v4x = decode(w4, pw[w4 >> mbits], mbits); v5x = decode(w5, pw[w5 >> mbits], mbits); v6x = decode(w6, pw[w6 >> mbits], mbits); v7x = decode(w7, pw[w7 >> mbits], mbits);
                     }
                     if (mbits == 0) {
                         v0y = vf.get(vrow[tt] + dim1); v1y = vf.get(vrow[tt + 1] + dim1); v2y = vf.get(vrow[tt + 2] + dim1); v3y = vf.get(vrow[tt + 3] + dim1);
@@ -815,8 +860,8 @@ final class Kernels {
                             w4 = half(vh, vrow[tt + 4] + 2 * dim1); w5 = half(vh, vrow[tt + 5] + 2 * dim1);
                             w6 = half(vh, vrow[tt + 6] + 2 * dim1); w7 = half(vh, vrow[tt + 7] + 2 * dim1);
                         }
-                        v0y = decode(w0, pw[w0 >>> mbits], mbits); v1y = decode(w1, pw[w1 >>> mbits], mbits); v2y = decode(w2, pw[w2 >>> mbits], mbits); v3y = decode(w3, pw[w3 >>> mbits], mbits);
-                        v4y = decode(w4, pw[w4 >>> mbits], mbits); v5y = decode(w5, pw[w5 >>> mbits], mbits); v6y = decode(w6, pw[w6 >>> mbits], mbits); v7y = decode(w7, pw[w7 >>> mbits], mbits);
+                        v0y = decode(w0, pw[w0 >> mbits], mbits); v1y = decode(w1, pw[w1 >> mbits], mbits); v2y = decode(w2, pw[w2 >> mbits], mbits); v3y = decode(w3, pw[w3 >> mbits], mbits);
+                        v4y = decode(w4, pw[w4 >> mbits], mbits); v5y = decode(w5, pw[w5 >> mbits], mbits); v6y = decode(w6, pw[w6 >> mbits], mbits); v7y = decode(w7, pw[w7 >> mbits], mbits);
                     }
                     va0 += dot8(pr[ph + tt], pr[ph + tt + 1], pr[ph + tt + 2], pr[ph + tt + 3], pr[ph + tt + 4], pr[ph + tt + 5], pr[ph + tt + 6], pr[ph + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
                     vb0 += dot8(pr[ph + tt], pr[ph + tt + 1], pr[ph + tt + 2], pr[ph + tt + 3], pr[ph + tt + 4], pr[ph + tt + 5], pr[ph + tt + 6], pr[ph + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
@@ -845,8 +890,8 @@ final class Kernels {
                         py = vx.get(vrow[tt] + 2 * dim1).getFloat32();
                     } else {
                         int wx = half(vh, vrow[tt] + 2 * dim), wy = half(vh, vrow[tt] + 2 * dim1);
-                        px = decode(wx, pw[wx >>> mbits], mbits);
-                        py = decode(wy, pw[wy >>> mbits], mbits);
+                        px = decode(wx, pw[wx >> mbits], mbits);
+                        py = decode(wy, pw[wy >> mbits], mbits);
                     }
                     va0 += pr[ph + tt] * px;
                     vb0 += pr[ph + tt] * py;

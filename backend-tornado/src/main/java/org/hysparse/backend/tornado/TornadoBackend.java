@@ -46,6 +46,8 @@ final class TornadoBackend implements AttentionBackend {
      * page-locked through these; null: calls.
      */
     private final HostPins pins;
+    /** Each pool's kernels compiled for its shape ({@link Devices#specialized}). */
+    private final boolean specialized;
 
     /** Device bytes the backend's cache copies may hold together (option {@code memory}). */
     private final long memoryLimit;
@@ -56,13 +58,20 @@ final class TornadoBackend implements AttentionBackend {
 
     /**
      * {@code pins}: run calls on a cache as CUDA graphs, their host arrays page-locked through these (closed with this);
-     * null: as calls. {@code memoryLimit}: device bytes the cache copies may hold together.
+     * null: as calls. {@code memoryLimit}: device bytes the cache copies may hold together. {@code specialized}: each
+     * pool's kernels compiled for its shape.
      */
-    TornadoBackend(Devices.Found device, boolean nativeHalf, HostPins pins, long memoryLimit) {
+    TornadoBackend(Devices.Found device, boolean nativeHalf, HostPins pins, long memoryLimit, boolean specialized) {
         this.device = device;
         this.nativeHalf = nativeHalf;
         this.pins = pins;
         this.memoryLimit = memoryLimit;
+        this.specialized = specialized;
+    }
+
+    /** Whether each pool's kernels are compiled for its shape (option {@code specialize}); for tests. */
+    boolean specialized() {
+        return specialized;
     }
 
     private void ensureOpen() {
@@ -517,7 +526,7 @@ final class TornadoBackend implements AttentionBackend {
             old.close();
         }
         try {
-            dc = new DeviceCache(cache, caps, device.device(), nativeHalf, pins);
+            dc = new DeviceCache(cache, caps, device.device(), nativeHalf, pins, specialized);
         } catch (RuntimeException e) {
             // TornadoVM failed to compile or allocate: the cache is untouched and its pool has no device copy (the next
             // call makes one again), and the backend goes on serving other pools.

@@ -48,6 +48,7 @@ public final class TornadoProvider implements AttentionBackendProvider {
      * Options: {@code device=B:D} (TornadoVM backend and device index) or {@code device=NAME} (substring);
      * {@code float16=native|words}, how float16 caches are read (see {@link Devices#nativeHalf}); {@code launch=calls|graph},
      * whether a call on a cache runs as one CUDA graph (the CUDA driver's default; see {@link Devices#graphs});
+     * {@code specialize=pool|none}, whether each pool's kernels are compiled for its shape (see {@link Devices#specialized});
      * {@code memory=16GB}, the device memory the backend may hold (default: TornadoVM's {@code tornado.device.memory},
      * which TornadoVM itself enforces too, so raise both).
      */
@@ -58,14 +59,17 @@ public final class TornadoProvider implements AttentionBackendProvider {
         String spec = options.get("device", "");
         Devices.Found device = Devices.choose(spec);
         boolean nativeHalf = Devices.nativeHalf(device, options.get("float16", ""));
+        boolean specialized = Devices.specialized(options.get("specialize", ""));
         String launch = options.get("launch", "");
         HostPins pins = pins(Devices.graphs(device, launch), launch);
         // Which device a run (a conformance report, a benchmark) was on, and why that one.
-        LOG.log(System.Logger.Level.INFO, "tornado backend on TornadoVM device {0}: {1}; float16 caches read as {2}; calls on a cache run {3}", device.label(),
+        LOG.log(System.Logger.Level.INFO, "tornado backend on TornadoVM device {0}: {1}; float16 caches read as {2}; calls on a cache run {3}; kernels {4}", device.label(),
                 spec.isBlank() ? Devices.DEFAULT_RULE + " (option device=B:D or NAME picks another)" : "named by option device=" + spec,
                 nativeHalf ? "half arrays, each number converted by the device" : "16-bit words decoded through a table",
                 pins != null ? "as CUDA graphs (captured once, replayed; option launch=calls runs them one by one)"
-                        : "as TornadoVM's copies and launches one by one");
+                        : "as TornadoVM's copies and launches one by one",
+                specialized ? "compiled for each pool's block size, head dim and KV heads (option specialize=none reads them from parameters)"
+                        : "reading pool shapes from their parameters (option specialize=none)");
         if (!"false".equalsIgnoreCase(System.getProperty(RECOVER_BAILOUT, "true"))) {
             LOG.log(System.Logger.Level.WARNING, "tornado: " + RECOVER_BAILOUT + " is on (TornadoVM's default): a kernel whose compile or launch "
                     + "fails then runs as sequential Java, which gives this backend's outputs wrong without an error; run with -D"
@@ -74,7 +78,7 @@ public final class TornadoProvider implements AttentionBackendProvider {
         // The device memory the backend may hold: option memory=, else TornadoVM's own limit (tornado.device.memory).
         long memory = options.getBytes("memory", BackendOptions.parseBytes("-Dtornado.device.memory",
                 System.getProperty("tornado.device.memory", "4GB")));
-        return new TornadoBackend(device, nativeHalf, pins, memory);
+        return new TornadoBackend(device, nativeHalf, pins, memory, specialized);
     }
 
     /**

@@ -98,6 +98,36 @@ class DeviceCacheTest {
         }
     }
 
+    /**
+     * Option {@code specialize=none}: kernels that read the pool's shape from their parameters (the default compiles
+     * it in, see {@link Devices#specialized}) match the reference too, for a tiled prefill (odd, wide heads) and for
+     * decode rows after it on the decode-sized graphs; the backend says which it runs.
+     */
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void kernelsReadingTheShapeFromParametersMatchTheReference(KvPrecision precision) {
+        Random rnd = new Random(31 + precision.ordinal());
+        int d = Kernels.LOCAL + 9;
+        try (var tornado = OnDevice.tornado(BackendOptions.none().with("specialize", "none"));
+             var reference = new ReferenceBackend();
+             var cache = new KvCache(1, d, B, precision);
+             var swa = new SwaCache(1, d, 64, precision)) {
+            assertTrue(!tornado.specialized(), "specialize=none reaches the backend");
+            appendSame(cache, swa, 700, rnd);
+            check(tornado, reference, cache, swa, 23, 3, 9, 4, rnd);
+            int tiled = tornado.tiledLaunches(cache);
+            check(tornado, reference, cache, swa, 23, 3, 9, 4, rnd);
+            assertEquals(tiled + 2, tornado.tiledLaunches(cache), "the prefill's oracle and sparse rows through the tiled kernel");
+            for (int step = 0; step < 2; step++) {
+                appendSame(cache, swa, 1, rnd);
+                check(tornado, reference, cache, swa, 1, 3, 9, 4, rnd);
+            }
+        }
+        try (var tornado = OnDevice.tornado()) {
+            assertTrue(tornado.specialized(), "kernels compiled for each pool's shape by default");
+        }
+    }
+
     /** A cache of {@code tokens} random rows and its window cache (8 slots), then one decode step through {@link #check}. */
     private static void decodeAfter(KvPrecision precision, int hkv, int d, int hq, int tokens, int window, int topK, long seed) {
         Random rnd = new Random(seed + precision.ordinal());

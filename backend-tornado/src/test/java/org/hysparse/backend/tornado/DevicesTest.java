@@ -59,4 +59,13 @@ class DevicesTest {
                 () -> Devices.graphs(TornadoVMBackendType.CUDA, "cuda-0-0", "async"));
         assertEquals("launch: expected 'graph' or 'calls' but got 'async'", unknown.getMessage());
     }
+
+    @Test
+    void kernelsAreCompiledForEachPoolsShapeUnlessAskedNotTo() {
+        assertTrue(Devices.specialized(""), "default: compiled for the pool's shape");
+        assertTrue(Devices.specialized("pool"));
+        assertFalse(Devices.specialized("none"), "shape read from the parameters on request");
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> Devices.specialized("shape"));
+        assertEquals("specialize: expected 'pool' or 'none' but got 'shape'", unknown.getMessage());
+    }
 }
