@@ -86,7 +86,7 @@ final class Kernels {
                            HalfFloatArray newVx, int nativeHalf, int mbits, int shapeB, int shapeD, int shapeHkv, IntArray p, FloatArray kf, FloatArray vf, IntArray kh, IntArray vh,
                            HalfFloatArray kx, HalfFloatArray vx) {
         int i = ctx.globalIdx;
-        int hkv = shape(shapeHkv, p, HKV), b = shape(shapeB, p, BLOCK), row = rowOf(shapeD, p), d = shape(shapeD, p, DIM);
+        int hkv = shape(shapeHkv, p, HKV), b = shape(shapeB, p, BLOCK), row = rowOf(shapeD, p), d = p.get(DIM);
         int kPage = kPageOf(shapeB, shapeHkv, shapeD, mbits, p), page = pageOf(shapeB, shapeHkv, shapeD, p);
         int first = p.get(STAGE_FIRST), n = p.get(STAGE_TOKENS);
         if (mbits == 0 && i < n * hkv * d) {
@@ -128,9 +128,11 @@ final class Kernels {
     }
 
     /**
-     * A pool-shape value (block size, head dim or KV heads) in a kernel: {@code constant}, a scalar argument that
-     * TornadoVM compiles in (so divisions by the block size become shifts, and loops over the head dim have a known
-     * trip count), or where it is 0 (option {@code specialize=none}) the parameter's, read where it is used.
+     * A pool-shape value (block size or KV heads) in a kernel: {@code constant}, a scalar argument that TornadoVM
+     * compiles in (divisions by the block size become shifts, and the value costs no register or load), or where it
+     * is 0 (option {@code specialize=none}) the parameter's, read where it is used. The head dim is compiled into the
+     * address arithmetic only ({@link #rowOf}, {@link #pageOf}, {@link #kPageOf}); the kernels' loops run to the
+     * parameter's, see {@link #attend}.
      */
     private static int shape(int constant, IntArray p, int slot) {
         return constant > 0 ? constant : p.get(slot);
@@ -186,17 +188,17 @@ final class Kernels {
 
     /** The 16-bit value at half-word i of an array of 16-bit pairs (a cache or a staging array). */
     private static int half(IntArray words, int i) {
-        // A signed shift and a mask (workaround 2): where the half is known at compile time (a pool's shape compiled
-        // in), a >>> 16 would lose its mask and be emitted as OpenCL's arithmetic >>.
+        // A signed shift and a mask (workaround 2): where the half is known at compile time, a >>> 16 loses its mask
+        // and is emitted as OpenCL's arithmetic >> (seen with the head dim compiled in, docs/adr/0007).
         return (words.get(i >> 1) >> ((i & 1) << 4)) & 0xffff;
     }
 
     /**
      * The float16 ({@code mbits} 10) or bfloat16 ({@code mbits} 7) value of 16 bits, exactly: (implicit bit + mantissa) times
      * {@code pow}, the entry of the sign-and-exponent table for {@code bits >> mbits} (see {@link #TABLE}), which
-     * the caller reads from its local copy (a signed shift, bits being 16-bit: with {@code mbits} compiled in, the
-     * compiler merged {@code ((word >> 16) & 0xffff) >>> 10} into {@code word >>> 26}, which TornadoVM 5.2 emits as
-     * OpenCL's arithmetic {@code >>}, a negative table index; workaround 2). One int-to-float conversion and one multiply: computing the power
+     * the caller reads from its local copy (a signed shift of a 16-bit value: with {@code mbits} and the head dim
+     * compiled in, {@link #half}'s {@code (word >>> 16) & 0xffff} lost its mask and merged with {@code >>> 10} into
+     * {@code word >>> 26}, which TornadoVM 5.2 emits as OpenCL's arithmetic {@code >>}: a negative index; workaround 2). One int-to-float conversion and one multiply: computing the power
      * (a shift and a second conversion, a sign select, an infinity test) made the 16-bit kernel slower than float32.
      * The implicit bit is min(exponent bits, 1 << mbits), which is 0 exactly for subnormals: no compare and select.
      * Fewer instructions still (a table of (power, leading bit) pairs and one fused multiply-add, with the dot
@@ -236,7 +238,10 @@ final class Kernels {
         int[] tpage = ctx.allocateIntLocalArray(LOCAL);
         float[] pw = ctx.allocateFloatLocalArray(TABLE_SIZE);
         int lid = ctx.localIdx;
-        int hq = p.get(HQ), hkv = shape(shapeHkv, p, HKV), d = shape(shapeD, p, DIM), b = shape(shapeB, p, BLOCK);
+        // The head dim stays the parameter's here (only the address arithmetic takes it compiled in): with a known trip
+        // count the loops over the head dim were unrolled whole, twice the code, and the tiled kernel ran 20-45% slower
+        // on PoCL (docs/adr/0007).
+        int hq = p.get(HQ), hkv = shape(shapeHkv, p, HKV), d = p.get(DIM), b = shape(shapeB, p, BLOCK);
         int group = hq / hkv, groups = (group + HEADS - 1) / HEADS;
         boolean oracle = p.get(MODE) == 0;
         int splits = p.get(SPLITS), per = oracle ? splits : splits + 1;
@@ -575,7 +580,10 @@ final class Kernels {
         int[] tpage = ctx.allocateIntLocalArray(LOCAL);
         float[] pw = ctx.allocateFloatLocalArray(TABLE_SIZE);
         int lid = ctx.localIdx;
-        int hq = p.get(HQ), hkv = shape(shapeHkv, p, HKV), d = shape(shapeD, p, DIM), b = shape(shapeB, p, BLOCK);
+        // The head dim stays the parameter's here (only the address arithmetic takes it compiled in): with a known trip
+        // count the loops over the head dim were unrolled whole, twice the code, and the tiled kernel ran 20-45% slower
+        // on PoCL (docs/adr/0007).
+        int hq = p.get(HQ), hkv = shape(shapeHkv, p, HKV), d = p.get(DIM), b = shape(shapeB, p, BLOCK);
         int group = hq / hkv, groups = (group + HEADS - 1) / HEADS, hs = TornadoMath.min(HEADS, group);
         boolean oracle = p.get(MODE) == 0;
         int splits = p.get(SPLITS), per = oracle ? splits : splits + 1;
