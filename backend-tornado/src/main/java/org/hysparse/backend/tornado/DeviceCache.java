@@ -667,7 +667,7 @@ final class DeviceCache implements AutoCloseable {
         int rowTable = params.get(Kernels.ROW_TABLE_AT), rowQb = params.get(Kernels.ROW_QB_AT), tables = params.get(Kernels.TABLE_AT);
         for (int i = 0; i < queries.size(); i++) {
             Queries q = queries.get(i);
-            MemorySegment.copy(q.data(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, (1L + (long) rowAt * heads * d) * Float.BYTES, q.data().length);
+            Plans.copy(q.data(), 0, qDev.getSegment(), 1L + (long) rowAt * heads * d, q.data().length);
             int[] table = caches.get(i).blockTable();
             for (int j = 0; j < table.length; j++) params.set(tables + i * nbCap + j, table[j]);
             for (int k = 0; k < q.rows(); k++) {
@@ -857,8 +857,8 @@ final class DeviceCache implements AutoCloseable {
                 for (int c = 0; c < lists[list].length; c++) selDev.set(at * selCap + c, lists[list][c]);
             }
             long vec0 = (long) rowAt * heads;
-            MemorySegment.copy(r.gateSel(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, (gatesAt + vec0 * wSel) * Float.BYTES, r.gateSel().length);
-            MemorySegment.copy(r.gateSwa(), 0, qDev.getSegment(), ValueLayout.JAVA_FLOAT, (swaAt + vec0 * wSwa) * Float.BYTES, r.gateSwa().length);
+            Plans.copy(r.gateSel(), 0, qDev.getSegment(), gatesAt + vec0 * wSel, r.gateSel().length);
+            Plans.copy(r.gateSwa(), 0, qDev.getSegment(), swaAt + vec0 * wSwa, r.gateSwa().length);
             rowAt += r.queries().rows();
             qbAt += mine;
         }

@@ -3,6 +3,8 @@ package org.hysparse.backend.tornado;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
 import uk.ac.manchester.tornado.api.TaskGraph;
@@ -64,11 +66,50 @@ final class Plans {
         }
     }
 
+    /**
+     * Copies of at least this many floats run in slices on the common pool: a prefill's queries and outputs (8k rows
+     * of 32 heads of 128: 134 MB each way) took one thread 5-10 ms each way on this project's 2-core build VM, and
+     * the host's memory bandwidth is the bound, not one core's (docs/measurements/2026-12-04-kernels-per-pool.md).
+     */
+    static final int PARALLEL_COPY = 1 << 20;
+
     static void copyIn(float[] src, FloatArray dst) {
-        MemorySegment.copy(src, 0, dst.getSegment(), ValueLayout.JAVA_FLOAT, 0, src.length);
+        copy(src, 0, dst.getSegment(), 0, src.length);
     }
 
     static void copyOut(FloatArray src, long from, float[] dst, int n) {
-        MemorySegment.copy(src.getSegment(), ValueLayout.JAVA_FLOAT, from * Float.BYTES, dst, 0, n);
+        copy(src.getSegment(), from, dst, 0, n);
+    }
+
+    /** {@code n} floats from {@code src[from..]} to float index {@code at} of {@code dst}, in slices when large. */
+    static void copy(float[] src, int from, MemorySegment dst, long at, int n) {
+        int slices = slices(n);
+        if (slices == 1) {
+            MemorySegment.copy(src, from, dst, ValueLayout.JAVA_FLOAT, at * Float.BYTES, n);
+            return;
+        }
+        IntStream.range(0, slices).parallel().forEach(k -> {
+            int lo = (int) ((long) n * k / slices), hi = (int) ((long) n * (k + 1) / slices);
+            MemorySegment.copy(src, from + lo, dst, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, hi - lo);
+        });
+    }
+
+    /** {@code n} floats from float index {@code at} of {@code src} to {@code dst[to..]}, in slices when large. */
+    static void copy(MemorySegment src, long at, float[] dst, int to, int n) {
+        int slices = slices(n);
+        if (slices == 1) {
+            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, at * Float.BYTES, dst, to, n);
+            return;
+        }
+        IntStream.range(0, slices).parallel().forEach(k -> {
+            int lo = (int) ((long) n * k / slices), hi = (int) ((long) n * (k + 1) / slices);
+            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, dst, to + lo, hi - lo);
+        });
+    }
+
+    /** One slice a worker of the common pool and the calling thread, none smaller than {@link #PARALLEL_COPY} / 4. */
+    private static int slices(int n) {
+        if (n < PARALLEL_COPY) return 1;
+        return Math.max(1, Math.min(ForkJoinPool.getCommonPoolParallelism() + 1, n / (PARALLEL_COPY / 4)));
     }
 }
