@@ -132,13 +132,10 @@ final class Devices {
     }
 
     /**
-     * Option {@code name}: {@code on} (refused off TornadoVM's CUDA driver, with {@code why}), {@code off}, or empty for
-     * the default: {@code on} on the CUDA driver if {@code onForCuda}, else {@code off}.
-     */
-    /**
      * Whether each pool's kernels are compiled for its block size, head dim and KV heads: scalar kernel arguments,
      * which TornadoVM compiles in as constants, so index arithmetic by the block size is shifts rather than integer
-     * divisions, loops over the head dim have a known trip count, and the shape costs no register or parameter load.
+     * divisions and the shape costs no register or parameter load (the head dim in address arithmetic only: the
+     * loops over it run to the parameter's, docs/adr/0007).
      * Every pool's plan compiles its own kernels anyway (TornadoVM keeps compiled code per plan), so this adds no
      * compile. Option {@code specialize}: {@code pool} (the default, every driver) or {@code none} (the kernels read
      * the shape from their parameters, one source for every pool: for comparing the two, or a device compiler that
@@ -151,6 +148,10 @@ final class Devices {
         throw new IllegalArgumentException("specialize: expected 'pool' or 'none' but got '" + option + "'");
     }
 
+    /**
+     * Option {@code name}: {@code on} (refused off TornadoVM's CUDA driver, with {@code why}), {@code off}, or empty for
+     * the default: {@code on} on the CUDA driver if {@code onForCuda}, else {@code off}.
+     */
     private static boolean cudaDriverOnly(String name, String on, String off, boolean onForCuda, String why, TornadoVMBackendType driver,
                                           String label, String option) {
         boolean cuda = driver == TornadoVMBackendType.CUDA;

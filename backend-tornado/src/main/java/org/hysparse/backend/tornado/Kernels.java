@@ -194,11 +194,12 @@ final class Kernels {
     }
 
     /**
-     * The float16 ({@code mbits} 10) or bfloat16 ({@code mbits} 7) value of 16 bits, exactly: (implicit bit + mantissa) times
-     * {@code pow}, the entry of the sign-and-exponent table for {@code bits >> mbits} (see {@link #TABLE}), which
-     * the caller reads from its local copy (a signed shift of a 16-bit value: with {@code mbits} and the head dim
-     * compiled in, {@link #half}'s {@code (word >>> 16) & 0xffff} lost its mask and merged with {@code >>> 10} into
-     * {@code word >>> 26}, which TornadoVM 5.2 emits as OpenCL's arithmetic {@code >>}: a negative index; workaround 2). One int-to-float conversion and one multiply: computing the power
+     * The float16 ({@code mbits} 10) or bfloat16 ({@code mbits} 7) value of 16 bits, exactly: (implicit bit +
+     * mantissa) times {@code pow}, the entry of the sign-and-exponent table for {@code bits >> mbits} (see
+     * {@link #TABLE}), which the caller reads from its local copy (a signed shift of a 16-bit value: with {@code mbits}
+     * and the head dim compiled in, {@link #half}'s {@code (word >>> 16) & 0xffff} lost its mask and merged with
+     * {@code >>> 10} into {@code word >>> 26}, which TornadoVM 5.2 emits as OpenCL's arithmetic {@code >>}: a negative
+     * index; workaround 2). One int-to-float conversion and one multiply: computing the power
      * (a shift and a second conversion, a sign select, an infinity test) made the 16-bit kernel slower than float32.
      * The implicit bit is min(exponent bits, 1 << mbits), which is 0 exactly for subnormals: no compare and select.
      * Fewer instructions still (a table of (power, leading bit) pairs and one fused multiply-add, with the dot

@@ -11,7 +11,8 @@ import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 
 /**
  * Checked without a device: the default device's preference (CUDA driver's GPU, OpenCL's, other drivers', the rest), and
- * how float16 caches are read and whether calls run as CUDA graphs on each driver.
+ * how float16 caches are read and whether calls run as CUDA graphs on each driver, and whether kernels are compiled for
+ * each pool's shape.
  */
 class DevicesTest {
     @Test
