@@ -76,12 +76,15 @@ context="${HYSPARSE_APP_CONTEXT:-131072}"
 app_rc=0
 runs=",${HYSPARSE_APP_RUNS:-fsss-tornado,80b-tornado,fsss-cpu,80b-cpu},"
 for backend in tornado cpu; do
+  # The backend options (HYSPARSE_BENCH_OPTIONS) are tornado's: the cpu runs take none.
+  opts=()
+  [ "$backend" = tornado ] && [ -n "$options" ] && opts=(--options "$options")
   if [[ "$runs" == *",fsss-$backend,"* ]]; then
-    "$hs" run --backend "$backend" --kv fp16 --pattern FSSS --heads 32/8 --dim 128 --context "$context" --prefill 512 \
-      --decode 64 --json > "$out/app-fsss-$backend.json" 2> "$out/app-fsss-$backend.txt" || app_rc=1
+    "$hs" run --backend "$backend" ${opts[@]+"${opts[@]}"} --kv fp16 --pattern FSSS --heads 32/8 --dim 128 --context "$context" \
+      --prefill 512 --decode 64 --json > "$out/app-fsss-$backend.json" 2> "$out/app-fsss-$backend.txt" || app_rc=1
   fi
   if [[ "$runs" == *",80b-$backend,"* ]]; then
-    "$hs" run --backend "$backend" --kv fp16 --preset hysparse-80b --context "$context" --json \
+    "$hs" run --backend "$backend" ${opts[@]+"${opts[@]}"} --kv fp16 --preset hysparse-80b --context "$context" --json \
       > "$out/app-80b-$backend.json" 2> "$out/app-80b-$backend.txt" || app_rc=1
   fi
 done
