@@ -4,8 +4,8 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 
 /**
- * Runs a pass over a large index range in slices on the common fork-join pool, for backends and for {@link Checks}:
- * the host-side passes of a prefill-sized call (its input checks, copies into and out of device buffers) touch the
+ * Runs a pass over a large index range in slices on the common fork-join pool, for backends:
+ * the host-side passes of a prefill-sized call (copies into and out of device buffers) touch the
  * whole query and output arrays (8k rows of 32 heads of 128: 134 MB each), and such a pass is bound by the host's
  * memory bandwidth, which one core does not reach.
  */
