@@ -3,7 +3,8 @@ package org.hysparse.backend.tornado;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
-import org.hysparse.api.Slices;
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
 import uk.ac.manchester.tornado.api.TaskGraph;
@@ -65,6 +66,13 @@ final class Plans {
         }
     }
 
+    /**
+     * Copies of at least this many floats run in slices on the common pool: a prefill's queries and outputs (8k rows
+     * of 32 heads of 128: 134 MB each way) are bound by the host's memory bandwidth, which one core does not reach;
+     * below it the pool's hand-off costs more than it saves.
+     */
+    static final int PARALLEL_COPY = 1 << 20;
+
     static void copyIn(float[] src, FloatArray dst) {
         copy(src, 0, dst.getSegment(), 0, src.length);
     }
@@ -73,17 +81,34 @@ final class Plans {
         copy(src.getSegment(), from, dst, 0, n);
     }
 
-    /**
-     * {@code n} floats from {@code src[from..]} to float index {@code at} of {@code dst}, in {@link Slices} when large:
-     * a prefill's queries and outputs (134 MB each way at 8k rows of 32 heads of 128) are bound by the host's memory
-     * bandwidth, not by one core.
-     */
+    /** {@code n} floats from {@code src[from..]} to float index {@code at} of {@code dst}, in slices when large. */
     static void copy(float[] src, int from, MemorySegment dst, long at, int n) {
-        Slices.run(n, (lo, hi) -> MemorySegment.copy(src, from + lo, dst, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, hi - lo));
+        inSlices(n, (lo, hi) -> MemorySegment.copy(src, from + lo, dst, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, hi - lo));
     }
 
     /** {@code n} floats from float index {@code at} of {@code src} to {@code dst[to..]}, in slices when large. */
     static void copy(MemorySegment src, long at, float[] dst, int to, int n) {
-        Slices.run(n, (lo, hi) -> MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, dst, to + lo, hi - lo));
+        inSlices(n, (lo, hi) -> MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, dst, to + lo, hi - lo));
+    }
+
+    /** Floats {@code [lo, hi)} of a copy. */
+    private interface Slice {
+        void copy(int lo, int hi);
+    }
+
+    /** Runs {@code slice} over {@code [0, n)}: whole on this thread, or in {@link #slices} parts on the common pool. */
+    private static void inSlices(int n, Slice slice) {
+        int slices = slices(n);
+        if (slices == 1) {
+            slice.copy(0, n);
+            return;
+        }
+        IntStream.range(0, slices).parallel().forEach(k -> slice.copy((int) ((long) n * k / slices), (int) ((long) n * (k + 1) / slices)));
+    }
+
+    /** One slice a worker of the common pool and the calling thread, none smaller than {@link #PARALLEL_COPY} / 4. */
+    private static int slices(int n) {
+        if (n < PARALLEL_COPY) return 1;
+        return Math.max(1, Math.min(ForkJoinPool.getCommonPoolParallelism() + 1, n / (PARALLEL_COPY / 4)));
     }
 }

@@ -13,7 +13,7 @@ class PlansTest {
     @Test
     void largeCopiesInSlicesLandEveryFloatWhereOneCopyWould() {
         Random rnd = new Random(41);
-        int n = 3 * org.hysparse.api.Slices.PARALLEL + 12345, from = 7, at = 11;
+        int n = 3 * Plans.PARALLEL_COPY + 12345, from = 7, at = 11;
         float[] src = new float[from + n];
         for (int i = 0; i < src.length; i++) src[i] = (float) rnd.nextGaussian();
         try (Arena arena = Arena.ofShared()) {
