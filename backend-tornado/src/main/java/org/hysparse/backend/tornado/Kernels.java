@@ -204,8 +204,9 @@ final class Kernels {
      * The implicit bit is min(exponent bits, 1 << mbits), which is 0 exactly for subnormals: no compare and select.
      * Fewer instructions still (a table of (power, leading bit) pairs and one fused multiply-add, measured together
      * with dot products as chains of fused multiply-adds: 172 -> about 115 instructions per eight key dimensions)
-     * did not make the words kernel faster on its own, so the table was not kept; the chains are, see {@link #dot8}. What bounds the 16-bit kernel is this decode and the
-     * latency around it, not DRAM (profiled with {@code benchmarks/gpu/ncu_attend.py}; docs/tornado/README.md).
+     * did not make the words kernel faster, so the table was not kept (the chains now are, on every path: {@link #dot8}).
+     * What bounds the 16-bit words kernel is this decode and the latency around it, not DRAM (profiled with
+     * {@code benchmarks/gpu/ncu_attend.py}; docs/tornado/README.md).
      */
     static float decode(int bits, float pow, int mbits) {
         int implicit = 1 << mbits;
