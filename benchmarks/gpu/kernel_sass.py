@@ -9,12 +9,15 @@ prints the registers and, for each loop of the kernel (a backward branch over mo
 length and its float and memory instructions. The OpenCL builtins TornadoVM's code calls are mapped to PTX ones
 (exp to ex2.approx), so the listing's counts are right and its numerics are not: it is for counting only.
 
-It is not the CUDA driver's build (NVRTC on TornadoVM's CUDA C, whose loads take more address arithmetic), but
-changes to the arithmetic show the same way in both (this is how dot8's chains were checked).
+Given TornadoVM's CUDA C instead (a .cu file: the CUDA driver's printed kernels), it builds that with nvcc, as the
+CUDA driver's NVRTC would, apart from flags. The CUDA C needs no GPU either: a TornadoVM SDK with the CUDA driver
+prints it on a virtual device (-Dtornado.virtual.device=True -Dtornado.device.desc=F.json, the backend's options
+device=1:0,float16=native; the run stops with TornadoVM's "unimplemented" once the kernels are printed;
+docs/benchmarks.md).
 
-needs: clang (15 or later) and a CUDA toolkit's ptxas and cuobjdump of one version (Debian's nvidia-cuda-toolkit, 11.8,
-reads sm_90); set PTXAS / CUOBJDUMP / CLANG to pick others.
-usage: kernel_sass.py <program.cl> [kernel (attend)] [which definition: last (default) or an index]
+needs: clang (15 or later; .cl only) and a CUDA toolkit's nvcc (.cu only), ptxas and cuobjdump of one version
+(Debian's nvidia-cuda-toolkit, 11.8, reads sm_90); set CLANG / NVCC / PTXAS / CUOBJDUMP to pick others.
+usage: kernel_sass.py <program.cl|kernels.cu> [kernel (attend)] [which definition: last (default) or an index]
 """
 import collections
 import os
@@ -42,22 +45,36 @@ def tool(name, default):
     return os.environ.get(name, default)
 
 
-def build(source, kernel, which, work):
-    programs = [p for p in source.split(PRAGMA) if f"__kernel void {kernel}(" in p]
-    if not programs:
-        raise SystemExit(f"no OpenCL program defining {kernel}")
-    program = programs[-1] if which == "last" else programs[int(which)]
-    program = program.replace("#pragma OPENCL EXTENSION cl_khr_fp16 : enable", "")
-    open(f"{work}/k.cl", "w").write(BUILTINS + PRAGMA + program)
-    subprocess.run([tool("CLANG", "clang-15"), "-x", "cl", "-cl-std=CL1.2", "-target", "nvptx64-nvidia-nvcl", "-march=sm_80",
-                    "-O3", "-cl-mad-enable", "-w", "-S", f"{work}/k.cl", "-o", f"{work}/k.ptx"], check=True)
-    ptx = open(f"{work}/k.ptx").read().replace(", texmode_independent", "")
-    open(f"{work}/k.ptx", "w").write(ptx)
+def pick(definitions, kernel, which):
+    if not definitions:
+        raise SystemExit(f"no program defining {kernel}")
+    return definitions[-1] if which == "last" else definitions[int(which)]
+
+
+def build(path, kernel, which, work):
+    source = open(path).read()
+    if path.endswith(".cu"):
+        # One kernel of the printed file, which the CUDA driver compiles alone; its preamble brings the half type in.
+        cuda = pick([k for k in source.split('extern "C" __global__') if k.startswith(f" void {kernel}(")], kernel, which)
+        open(f"{work}/k.cu", "w").write('#include <cuda_fp16.h>\nextern "C" __global__' + cuda)
+        subprocess.run([tool("NVCC", "/usr/bin/nvcc"), "-arch=sm_90", "-ptx", "-w", f"{work}/k.cu", "-o", f"{work}/k.ptx"], check=True)
+    else:
+        program = pick([p for p in source.split(PRAGMA) if f"__kernel void {kernel}(" in p], kernel, which)
+        program = program.replace("#pragma OPENCL EXTENSION cl_khr_fp16 : enable", "")
+        open(f"{work}/k.cl", "w").write(BUILTINS + PRAGMA + program)
+        subprocess.run([tool("CLANG", "clang-15"), "-x", "cl", "-cl-std=CL1.2", "-target", "nvptx64-nvidia-nvcl", "-march=sm_80",
+                        "-O3", "-cl-mad-enable", "-w", "-S", f"{work}/k.cl", "-o", f"{work}/k.ptx"], check=True)
+        ptx = open(f"{work}/k.ptx").read().replace(", texmode_independent", "")
+        open(f"{work}/k.ptx", "w").write(ptx)
     out = subprocess.run([tool("PTXAS", "/usr/bin/ptxas"), "-arch=sm_90", "-v", f"{work}/k.ptx", "-o", f"{work}/k.cubin"],
                          check=True, capture_output=True, text=True)
     registers = [line.strip() for line in (out.stdout + out.stderr).splitlines() if "registers" in line]
-    sass = subprocess.run([tool("CUOBJDUMP", "cuobjdump"), "-sass", f"{work}/k.cubin"], check=True, capture_output=True, text=True).stdout
-    return registers, sass
+    dump = subprocess.run([tool("CUOBJDUMP", "cuobjdump"), "-sass", f"{work}/k.cubin"], capture_output=True, text=True)
+    if dump.returncode != 0:
+        # A cuobjdump older than the ptxas cannot read its cubin: the registers are still worth printing.
+        raise SystemExit(f"{kernel}: {'; '.join(registers)}\ncuobjdump could not read the cubin ({dump.stderr.strip()}): "
+                         "take ptxas and cuobjdump from one toolkit for the listing")
+    return registers, dump.stdout
 
 
 def instructions(sass, kernel):
@@ -85,7 +102,7 @@ def main():
     kernel = sys.argv[2] if len(sys.argv) > 2 else "attend"
     which = sys.argv[3] if len(sys.argv) > 3 else "last"
     with tempfile.TemporaryDirectory() as work:
-        registers, sass = build(open(sys.argv[1]).read(), kernel, which, work)
+        registers, sass = build(sys.argv[1], kernel, which, work)
     code = instructions(sass, kernel)
     print(f"{kernel}: {len(code)} instructions; {'; '.join(registers)}")
     for at, text in code:
