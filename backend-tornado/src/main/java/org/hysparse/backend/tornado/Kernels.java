@@ -204,7 +204,7 @@ final class Kernels {
      * The implicit bit is min(exponent bits, 1 << mbits), which is 0 exactly for subnormals: no compare and select.
      * Fewer instructions still (a table of (power, leading bit) pairs and one fused multiply-add, measured together
      * with dot products as chains of fused multiply-adds: 172 -> about 115 instructions per eight key dimensions)
-     * did not make the words kernel faster, so the table was not kept (the chains now are, on every path: {@link #dot8}).
+     * did not make the words kernel faster, so the table was not kept (nor the chains: {@link #dot8}).
      * What bounds the 16-bit words kernel is this decode and the latency around it, not DRAM (profiled with
      * {@code benchmarks/gpu/ncu_attend.py}; docs/tornado/README.md).
      */
@@ -954,15 +954,15 @@ final class Kernels {
     }
 
     /**
-     * {@code acc} plus eight products, added one at a time: every eight-wide step of the attention and merge kernels.
-     * A chain, not a tree: each product then compiles to one fused multiply-add into the accumulator, where products
-     * summed in pairs took a multiply, a fused multiply-add and an add for every two (the dense decode kernel is bound by
-     * the instructions it issues, docs/measurements/2026-12-05-h200-decode-profile.md). Independent accumulators (a
-     * thread's four query heads, a tile's slots) keep enough of them in flight.
+     * {@code acc} plus eight products summed in pairs: every eight-wide step of the attention and merge kernels.
+     * A tree, not a chain. Chaining the products into {@code acc} (one fused multiply-add each, 17% fewer instructions
+     * in attend's loops, 104 registers instead of 128) let ptxas spread the 32 key loads of a step among the
+     * multiply-adds instead of issuing them all first: fewer loads in flight, and the dense decode got slower (so did
+     * two chains of four; docs/measurements/2026-12-05-h100-dot8.md). The pairs keep every load ahead of its first use.
      */
     private static float dot8(float acc, float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7,
                               float y0, float y1, float y2, float y3, float y4, float y5, float y6, float y7) {
-        return acc + x0 * y0 + x1 * y1 + x2 * y2 + x3 * y3 + x4 * y4 + x5 * y5 + x6 * y6 + x7 * y7;
+        return acc + (((x0 * y0 + x1 * y1) + (x2 * y2 + x3 * y3)) + ((x4 * y4 + x5 * y5) + (x6 * y6 + x7 * y7)));
     }
 
     /** The exponent base of a chunk: the new running max, or 0 while every logit so far is -inf. */
