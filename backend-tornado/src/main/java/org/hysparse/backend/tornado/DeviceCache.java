@@ -342,19 +342,27 @@ final class DeviceCache implements AutoCloseable {
 
     /**
      * Attention graph {@code name}'s first task: {@link Kernels#appendRows} of the rows pending in the staging arrays
-     * (see {@link #stage}), with the graph's own parameters (the shape is there; the run's first slot and tokens are
-     * set per call, 0 tokens when none). The staging arrays that hold rows travel each run, the stand-ins once.
+     * (see {@link #stage}), copied into this graph's own staging pair before its run (see {@link #appendWith}), with the
+     * graph's own parameters (the shape is there; the run's first slot and tokens are set per call, 0 tokens when none).
+     * Own arrays, not the append graph's: a host array transferred by two graphs of one plan is a case this backend
+     * does not lean on. The pair in the cache's storage type travels each run, the stand-ins once.
      */
     private TaskGraph withAppend(TaskGraph graph, String name, IntArray params) {
-        boolean words = mbits != 0 && nativeHalf == 0;
-        Object[] staged = mbits == 0 ? new Object[] {arrays.get("newKf"), arrays.get("newVf")}
-                : words ? new Object[] {arrays.get("newKh"), arrays.get("newVh")} : new Object[] {arrays.get("newKx"), arrays.get("newVx")};
-        Object[] standIns = java.util.stream.Stream.of("newKf", "newVf", "newKh", "newVh", "newKx", "newVx").map(arrays::get)
-                .filter(a -> java.util.Arrays.stream(staged).noneMatch(x -> x == a)).toArray();
+        int stageElems = STAGE * hkv * row;
+        boolean words = mbits != 0 && nativeHalf == 0, halves = nativeHalf == 1;
+        FloatArray kf = host.floats(mbits != 0 ? 1 : stageElems), vf = host.floats(mbits != 0 ? 1 : stageElems);
+        IntArray kh = host.ints(words ? stageElems / 2 : 1), vh = host.ints(words ? stageElems / 2 : 1);
+        HalfFloatArray kx = host.halves(halves ? stageElems : 2), vx = host.halves(halves ? stageElems : 2);
+        String k = mbits == 0 ? "f" : halves ? "x" : "h";
+        arrays.putAll(Map.of(name + ".newKf", kf, name + ".newVf", vf, name + ".newKh", kh, name + ".newVh", vh,
+                name + ".newKx", kx, name + ".newVx", vx));
+        Object[] staged = {arrays.get(name + ".newK" + k), arrays.get(name + ".newV" + k)};
+        Object[] standIns = java.util.stream.Stream.of(kf, vf, kh, vh, kx, vx)
+                .filter(a -> a != staged[0] && a != staged[1]).toArray();
         grid(name + ".append", groupsFor((long) STAGE * hkv * row));
         return graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, standIns)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, staged)
-                .task("append", Kernels::appendRows, new KernelContext(), f("newKf"), f("newVf"), i("newKh"), i("newVh"), x("newKx"), x("newVx"),
+                .task("append", Kernels::appendRows, new KernelContext(), kf, vf, kh, vh, kx, vx,
                         nativeHalf, mbits, shape(b), shape(d), shape(hkv), params, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"));
     }
 
@@ -683,8 +691,16 @@ final class DeviceCache implements AutoCloseable {
         Plans.run(plan, 0);
     }
 
-    /** Hands the pending staged rows to attention graph g's append task (none: 0 tokens), which runs before its kernels. */
+    /**
+     * Hands the pending staged rows to attention graph g's append task (none: 0 tokens), which runs before its kernels:
+     * they are copied from the append graph's staging arrays into g's own.
+     */
     private void appendWith(String g, IntArray params) {
+        if (pendingTokens > 0) {
+            long bytes = (long) pendingTokens * hkv * row * (mbits == 0 ? Float.BYTES : Short.BYTES);
+            MemorySegment.copy(segment("newK"), 0, segment(g + ".newK"), 0, bytes);
+            MemorySegment.copy(segment("newV"), 0, segment(g + ".newV"), 0, bytes);
+        }
         params.set(Kernels.STAGE_FIRST, pendingAt);
         params.set(Kernels.STAGE_TOKENS, pendingTokens);
         size(g + ".append", groupsFor((long) Math.max(1, pendingTokens) * hkv * row));
