@@ -15,7 +15,8 @@
 # a step left out keeps what an earlier run wrote into OUT, so a machine with a time limit per command can fill one OUT
 # over several commands (HYSPARSE_APP_RUNS picks the application runs, default
 # fsss-tornado,80b-tornado,fsss-cpu,80b-cpu: at 128k on the H200 host the FSSS pair takes about 80 s, the 80B pair
-# 400 s, 2026-12-04; 80b-compile adds a profiled 80B run: compiles per task graph, OUT/app-80b-compile.json). HYSPARSE_JMH_ARGS replaces the JMH selection and settings, HYSPARSE_KIT_KV the kit's
+# 400 s, 2026-12-04; 80b-compile adds a profiled 80B run: compiles per task graph, OUT/app-80b-compile.json).
+# HYSPARSE_JMH_ARGS replaces the JMH selection and settings, HYSPARSE_KIT_KV the kit's
 # precisions (default fp32,fp16,bf16). Backend options: HYSPARSE_BENCH_OPTIONS (e.g. device=0:0).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

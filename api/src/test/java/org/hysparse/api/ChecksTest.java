@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import org.junit.jupiter.api.Test;
 
-/** Checks and the kit share one tolerance: scores a conforming 16-bit backend may produce are accepted by select. */
+/**
+ * Checks and the kit share one tolerance: scores a conforming 16-bit backend may produce are accepted by select; the
+ * finite check (eight sums, then a search only when one is not zero) finds every NaN and infinity and names the first.
+ */
 class ChecksTest {
     private static SelectionRequest scoresAt(float v) {
         BlockGeometry g = BlockGeometry.of(16);
@@ -30,5 +33,55 @@ class ChecksTest {
         assertTrue(e.getMessage().startsWith("scores: ") && e.getMessage().contains("flat index 1"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Checks.selection(scoresAt(Float.NaN)));
         assertThrows(IllegalArgumentException.class, () -> Checks.selection(scoresAt(-1e-7f)));
+    }
+
+    /** Sizes under, at and past one loop of eight, and large ones with a ragged tail. */
+    private static final int[] SIZES = {1, 7, 8, 9, (1 << 20) - 1, 1 << 20, 3 * (1 << 20) + 12345};
+
+    @Test
+    void finiteValuesOfEveryKindPass() {
+        java.util.Random rnd = new java.util.Random(43);
+        for (int n : SIZES) {
+            float[] a = new float[n];
+            for (int i = 0; i < n; i++) a[i] = (float) rnd.nextGaussian() * 1e3f;
+            float[] extremes = {Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE, -Float.MIN_VALUE, -0f, 0f, Float.MIN_NORMAL};
+            for (int k = 0; k < extremes.length && k < n; k++) a[(int) ((long) n * k / extremes.length)] = extremes[k];
+            Checks.finite("q", a, n);
+        }
+    }
+
+    @Test
+    void eachNonFiniteValueIsFoundAndTheFirstIsNamed() {
+        java.util.Random rnd = new java.util.Random(44);
+        for (int n : SIZES) {
+            float[] a = new float[n];
+            for (int i = 0; i < n; i++) a[i] = (float) rnd.nextGaussian();
+            // The first and last element, both sides of sixteen edges spread over the array and a random index, with
+            // each kind of non-finite value: every one of the eight sums and the tail loop gets one.
+            int slices = Math.min(16, n);
+            java.util.TreeSet<Integer> at = new java.util.TreeSet<>(java.util.List.of(0, n - 1, rnd.nextInt(n)));
+            for (int k = 1; k < slices; k++) {
+                at.add((int) ((long) n * k / slices));
+                at.add((int) ((long) n * k / slices) - 1);
+            }
+            for (int i : at) {
+                for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                    float was = a[i];
+                    a[i] = bad;
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checks.finite("q", a, n), "n " + n + " index " + i);
+                    assertEquals("q: expected finite values but got " + bad + " at index " + i, e.getMessage());
+                    a[i] = was;
+                }
+            }
+            // Two bad values: the message names the first.
+            if (n > 2) {
+                a[n - 1] = Float.NaN;
+                a[n / 3] = Float.NEGATIVE_INFINITY;
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checks.finite("k", a, n));
+                assertEquals("k: expected finite values but got -Infinity at index " + (n / 3), e.getMessage());
+                // Only the first n elements are checked.
+                Checks.finite("k", a, n / 3);
+            }
+        }
     }
 }

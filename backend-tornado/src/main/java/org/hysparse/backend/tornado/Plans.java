@@ -68,8 +68,8 @@ final class Plans {
 
     /**
      * Copies of at least this many floats run in slices on the common pool: a prefill's queries and outputs (8k rows
-     * of 32 heads of 128: 134 MB each way) took one thread 5-10 ms each way on this project's 2-core build VM, and
-     * the host's memory bandwidth is the bound, not one core's (docs/measurements/2026-12-04-kernels-per-pool.md).
+     * of 32 heads of 128: 134 MB each way) are bound by the host's memory bandwidth, which one core does not reach;
+     * below it the pool's hand-off costs more than it saves.
      */
     static final int PARALLEL_COPY = 1 << 20;
 
@@ -83,28 +83,27 @@ final class Plans {
 
     /** {@code n} floats from {@code src[from..]} to float index {@code at} of {@code dst}, in slices when large. */
     static void copy(float[] src, int from, MemorySegment dst, long at, int n) {
-        int slices = slices(n);
-        if (slices == 1) {
-            MemorySegment.copy(src, from, dst, ValueLayout.JAVA_FLOAT, at * Float.BYTES, n);
-            return;
-        }
-        IntStream.range(0, slices).parallel().forEach(k -> {
-            int lo = (int) ((long) n * k / slices), hi = (int) ((long) n * (k + 1) / slices);
-            MemorySegment.copy(src, from + lo, dst, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, hi - lo);
-        });
+        inSlices(n, (lo, hi) -> MemorySegment.copy(src, from + lo, dst, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, hi - lo));
     }
 
     /** {@code n} floats from float index {@code at} of {@code src} to {@code dst[to..]}, in slices when large. */
     static void copy(MemorySegment src, long at, float[] dst, int to, int n) {
+        inSlices(n, (lo, hi) -> MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, dst, to + lo, hi - lo));
+    }
+
+    /** Floats {@code [lo, hi)} of a copy. */
+    private interface Slice {
+        void copy(int lo, int hi);
+    }
+
+    /** Runs {@code slice} over {@code [0, n)}: whole on this thread, or in {@link #slices} parts on the common pool. */
+    private static void inSlices(int n, Slice slice) {
         int slices = slices(n);
         if (slices == 1) {
-            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, at * Float.BYTES, dst, to, n);
+            slice.copy(0, n);
             return;
         }
-        IntStream.range(0, slices).parallel().forEach(k -> {
-            int lo = (int) ((long) n * k / slices), hi = (int) ((long) n * (k + 1) / slices);
-            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, dst, to + lo, hi - lo);
-        });
+        IntStream.range(0, slices).parallel().forEach(k -> slice.copy((int) ((long) n * k / slices), (int) ((long) n * (k + 1) / slices)));
     }
 
     /** One slice a worker of the common pool and the calling thread, none smaller than {@link #PARALLEL_COPY} / 4. */
