@@ -108,7 +108,12 @@ final class Devices {
 
     /** {@link #nativeHalf(Found, String)} for a device on {@code driver}, named {@code label} in errors. */
     static boolean nativeHalf(TornadoVMBackendType driver, String label, String option) {
-        return cudaDriverOnly("float16", "native", "words", true, "native half arrays need TornadoVM's CUDA driver", driver, label, option);
+        // A TornadoVM virtual device (-Dtornado.virtual.device=True) only generates code, it runs nothing: asked for
+        // there, half arrays let TornadoVM print the CUDA driver's kernels on a machine without a GPU
+        // (docs/benchmarks.md, benchmarks/gpu/kernel_sass.py).
+        boolean virtualNative = driver == TornadoVMBackendType.VIRTUAL && option.trim().equals("native");
+        return cudaDriverOnly("float16", "native", "words", true, "native half arrays need TornadoVM's CUDA driver",
+                virtualNative ? TornadoVMBackendType.CUDA : driver, label, option);
     }
 
     /**

@@ -35,6 +35,8 @@ class DevicesTest {
         assertFalse(Devices.nativeHalf(TornadoVMBackendType.CUDA, "cuda-0-0", "words"), "words on request");
         assertFalse(Devices.nativeHalf(TornadoVMBackendType.OPENCL, "pocl", ""), "OpenCL: words (no cl_khr_fp16 needed)");
         assertFalse(Devices.nativeHalf(TornadoVMBackendType.OPENCL, "pocl", "words"));
+        assertTrue(Devices.nativeHalf(TornadoVMBackendType.VIRTUAL, "virtual", "native"), "a virtual device prints the CUDA kernels on request");
+        assertFalse(Devices.nativeHalf(TornadoVMBackendType.VIRTUAL, "virtual", ""), "a virtual device: words by default");
         IllegalArgumentException notHere = assertThrows(IllegalArgumentException.class,
                 () -> Devices.nativeHalf(TornadoVMBackendType.OPENCL, "0:0 pocl", "native"));
         assertTrue(notHere.getMessage().startsWith("float16:") && notHere.getMessage().contains("0:0 pocl")

@@ -10,7 +10,11 @@ import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.types.HalfFloat;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.HalfFloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.vectors.Half2;
 
 /**
  * Minimal reproducers of TornadoVM behaviours the backend works around (docs/tornado/workarounds.md): each asserts
@@ -80,6 +84,27 @@ class TornadoReproducersTest {
         assertNotEquals(2, out.get(Kernels.LOCAL), "TornadoVM now compiles the store after a loop bounded by a conditional"
                 + " expression: attendTile's plain bound can go back (docs/tornado/workarounds.md, entry 14)");
         assertEquals(-1, out.get(Kernels.LOCAL), "the store after the loop neither ran nor was skipped: " + out.get(Kernels.LOCAL));
+    }
+
+    /** Workaround 17: {@code HalfFloatArray.getHalf2}, the one 32-bit load of two halves. */
+    static void halfPairs(KernelContext ctx, HalfFloatArray in, FloatArray out) {
+        int i = ctx.globalIdx;
+        out.set(i, Half2.lowFloat(in.getHalf2(2 * i)));
+    }
+
+    @Test
+    void aKernelLoadingHalfPairsDoesNotCompile() {
+        Devices.Found device = device();
+        HalfFloatArray in = new HalfFloatArray(2 * Kernels.LOCAL);
+        FloatArray out = new FloatArray(Kernels.LOCAL);
+        for (int i = 0; i < in.getSize(); i++) in.set(i, new HalfFloat(i * 0.25f));
+        // TornadoVM builds a task's sketch when the task is added: the failure comes from task(), before any run.
+        RuntimeException e = assertThrows(RuntimeException.class, () -> runOnce(device, new TaskGraph("pairs")
+                        .transferToDevice(DataTransferMode.EVERY_EXECUTION, in)
+                        .task("load", TornadoReproducersTest::halfPairs, new KernelContext(), in, out)
+                        .transferToHost(DataTransferMode.EVERY_EXECUTION, out), "pairs.load"),
+                "TornadoVM now compiles HalfFloatArray.getHalf2: attend's 16-bit loads can be paired (docs/tornado/workarounds.md, entry 17)");
+        assertTrue(String.valueOf(e.getMessage()).contains("sketch"), "another failure than the sketch's: " + e);
     }
 
     /**
