@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 
+from printed_kernels import cuda_kernel, opencl_program
+
 # The OpenCL builtins TornadoVM's kernels call, as PTX-level builtins: clang has no OpenCL library for nvptx64.
 BUILTINS = """
 #define get_group_id(x) __nvvm_read_ptx_sreg_ctaid_x()
@@ -38,30 +40,20 @@ BUILTINS = """
 #define min(a, b) ((a) < (b) ? (a) : (b))
 #define isequal(a, b) ((a) == (b))
 """
-PRAGMA = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable"
 
 
 def tool(name, default):
     return os.environ.get(name, default)
 
 
-def pick(definitions, kernel, which):
-    if not definitions:
-        raise SystemExit(f"no program defining {kernel}")
-    return definitions[-1] if which == "last" else definitions[int(which)]
-
-
 def build(path, kernel, which, work):
     source = open(path).read()
     if path.endswith(".cu"):
-        # One kernel of the printed file, which the CUDA driver compiles alone; its preamble brings the half type in.
-        cuda = pick([k for k in source.split('extern "C" __global__') if k.startswith(f" void {kernel}(")], kernel, which)
-        open(f"{work}/k.cu", "w").write('#include <cuda_fp16.h>\nextern "C" __global__' + cuda)
+        open(f"{work}/k.cu", "w").write(cuda_kernel(source, kernel, which, path))
         subprocess.run([tool("NVCC", "/usr/bin/nvcc"), "-arch=sm_90", "-ptx", "-w", f"{work}/k.cu", "-o", f"{work}/k.ptx"], check=True)
     else:
-        program = pick([p for p in source.split(PRAGMA) if f"__kernel void {kernel}(" in p], kernel, which)
-        program = program.replace("#pragma OPENCL EXTENSION cl_khr_fp16 : enable", "")
-        open(f"{work}/k.cl", "w").write(BUILTINS + PRAGMA + program)
+        program = opencl_program(source, kernel, which, path).replace("#pragma OPENCL EXTENSION cl_khr_fp16 : enable", "")
+        open(f"{work}/k.cl", "w").write(BUILTINS + program)
         subprocess.run([tool("CLANG", "clang-15"), "-x", "cl", "-cl-std=CL1.2", "-target", "nvptx64-nvidia-nvcl", "-march=sm_80",
                         "-O3", "-cl-mad-enable", "-w", "-S", f"{work}/k.cl", "-o", f"{work}/k.ptx"], check=True)
         ptx = open(f"{work}/k.ptx").read().replace(", texmode_independent", "")

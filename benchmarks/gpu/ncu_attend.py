@@ -35,6 +35,8 @@ import tempfile
 
 import torch
 
+from printed_kernels import cuda_kernel, opencl_program
+
 HQ, HKV, D, B, T = 32, 8, 128, 64, 131072
 SPLITS = int(os.environ.get("SPLITS", "128"))
 # The OpenCL build options: TornadoVM 5.2's defaults (tornado.opencl.compiler.flags) plus what the backend adds.
@@ -86,18 +88,11 @@ def cubin(path, flags, work):
     """Builds `attend` from TornadoVM's OpenCL (through NVIDIA's OpenCL, then ptxas) or CUDA C (nvcc) into a cubin."""
     source = open(path).read()
     if path.endswith(".cu"):
-        kernels = ['extern "C" __global__' + k for k in source.split('extern "C" __global__') if k.startswith(" void attend(")]
-        if not kernels:
-            raise SystemExit(f"{path}: expected CUDA C defining attend but found none")
-        # The kernel alone lacks the printed file's preamble, which brings the half type in.
-        open(f"{work}/attend.cu", "w").write("#include <cuda_fp16.h>\n" + kernels[-1])
+        open(f"{work}/attend.cu", "w").write(cuda_kernel(source, "attend", origin=path))
         subprocess.run(["nvcc", "-arch=sm_90", "-cubin", "-Xptxas", "-v", "-diag-suppress", "550", f"{work}/attend.cu",
                         "-o", f"{work}/attend.cubin"] + flags, check=True)
         return f"{work}/attend.cubin"
-    programs = [p for p in source.split("#pragma OPENCL EXTENSION cl_khr_fp64 : enable") if "__kernel void attend" in p]
-    if not programs:
-        raise SystemExit(f"{path}: expected an OpenCL program defining attend but found none")
-    ptx = as_cuda(opencl_ptx("#pragma OPENCL EXTENSION cl_khr_fp64 : enable" + programs[-1]))
+    ptx = as_cuda(opencl_ptx(opencl_program(source, "attend", origin=path)))
     open(f"{work}/attend.ptx", "w").write(ptx)
     subprocess.run(["ptxas", "-arch=sm_90", "-v", f"{work}/attend.ptx", "-o", f"{work}/attend.cubin"] + flags, check=True)
     return f"{work}/attend.cubin"

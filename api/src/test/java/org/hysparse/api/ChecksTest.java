@@ -58,11 +58,11 @@ class ChecksTest {
             for (int i = 0; i < n; i++) a[i] = (float) rnd.nextGaussian();
             // The first and last element, both sides of sixteen edges spread over the array and a random index, with
             // each kind of non-finite value: every one of the eight sums and the tail loop gets one.
-            int slices = Math.min(16, n);
+            int edges = Math.min(16, n);
             java.util.TreeSet<Integer> at = new java.util.TreeSet<>(java.util.List.of(0, n - 1, rnd.nextInt(n)));
-            for (int k = 1; k < slices; k++) {
-                at.add((int) ((long) n * k / slices));
-                at.add((int) ((long) n * k / slices) - 1);
+            for (int k = 1; k < edges; k++) {
+                at.add((int) ((long) n * k / edges));
+                at.add((int) ((long) n * k / edges) - 1);
             }
             for (int i : at) {
                 for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
