@@ -173,6 +173,10 @@ final class DeviceCache implements AutoCloseable {
     private final Map<KvCache, Seen> seen = new WeakHashMap<>();
     /** Attention launches (oracle or sparse calls) through this plan, and those of them that ran {@link Kernels#attendTile}; for tests. */
     int launches, tiledLaunches;
+    /** Rows written to the staging arrays and not yet to the cache: {@code pendingTokens} from slot {@code pendingAt} (see {@link #stage}). */
+    private int pendingAt, pendingTokens;
+    /** Runs of the append graph itself (rows not carried by an attention graph's append task); for tests. */
+    int appendRuns;
     /** Oracle graphs that rank S's blocks on the device after the merge (decode-sized ones), and the calls that did. */
     private final java.util.Set<String> rankGraphs = new java.util.HashSet<>();
     int rankedOnDevice;
@@ -337,6 +341,32 @@ final class DeviceCache implements AutoCloseable {
     }
 
     /**
+     * Attention graph {@code name}'s first task: {@link Kernels#appendRows} of the rows pending in the staging arrays
+     * (see {@link #stage}), copied into this graph's own staging pair before its run (see {@link #appendWith}), with the
+     * graph's own parameters (the shape is there; the run's first slot and tokens are set per call, 0 tokens when none).
+     * Own arrays, not the append graph's: a host array transferred by two graphs of one plan is a case this backend
+     * does not lean on. The pair in the cache's storage type travels each run, the stand-ins once.
+     */
+    private TaskGraph withAppend(TaskGraph graph, String name, IntArray params) {
+        int stageElems = STAGE * hkv * row;
+        boolean words = mbits != 0 && nativeHalf == 0, halves = nativeHalf == 1;
+        FloatArray kf = host.floats(mbits != 0 ? 1 : stageElems), vf = host.floats(mbits != 0 ? 1 : stageElems);
+        IntArray kh = host.ints(words ? stageElems / 2 : 1), vh = host.ints(words ? stageElems / 2 : 1);
+        HalfFloatArray kx = host.halves(halves ? stageElems : 2), vx = host.halves(halves ? stageElems : 2);
+        String k = mbits == 0 ? "f" : halves ? "x" : "h";
+        arrays.putAll(Map.of(name + ".newKf", kf, name + ".newVf", vf, name + ".newKh", kh, name + ".newVh", vh,
+                name + ".newKx", kx, name + ".newVx", vx));
+        Object[] staged = {arrays.get(name + ".newK" + k), arrays.get(name + ".newV" + k)};
+        Object[] standIns = java.util.stream.Stream.of(kf, vf, kh, vh, kx, vx)
+                .filter(a -> a != staged[0] && a != staged[1]).toArray();
+        grid(name + ".append", groupsFor((long) STAGE * hkv * row));
+        return graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, standIns)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, staged)
+                .task("append", Kernels::appendRows, new KernelContext(), kf, vf, kh, vh, kx, vx,
+                        nativeHalf, mbits, shape(b), shape(d), shape(hkv), params, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"));
+    }
+
+    /**
      * The resident cache arrays (float32, 16-bit words, half arrays; all but one pair are stand-ins): what the append
      * graph uploads once and keeps on the device, and what every attention graph consumes.
      */
@@ -366,10 +396,10 @@ final class DeviceCache implements AutoCloseable {
         grid(name + ".oracle", Math.max(vec, splitGroups(vec)));
         grid(name + ".merge", vec + (long) hkv * nqb * groupsFor(nbCap));
         IntArray noSel = host.ints(1);
-        TaskGraph graph = new TaskGraph(name)
+        TaskGraph graph = withAppend(new TaskGraph(name)
                 .consumeFromDevice("a", cacheArrays())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params), name, params)
                 .task("oracle", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, mbits, shape(b), shape(d), shape(hkv), cudaGraphs ? 1 : 0,
                         params, consts, noSel, partial, stats);
         if (tiled) withTile(graph, name, "oracle", Math.max(vec, splitGroups(vec)), q, params, consts, noSel, partial, stats);
@@ -426,10 +456,10 @@ final class DeviceCache implements AutoCloseable {
         grid(name + ".sparse", Math.max(vec, splitGroups(vec)) + vec);
         grid(name + ".merge", vec);
         FloatArray noStats = host.floats(1);
-        TaskGraph graph = new TaskGraph(name)
+        TaskGraph graph = withAppend(new TaskGraph(name)
                 .consumeFromDevice("a", cacheArrays())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, consts)
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, q, params, sel), name, params)
                 .task("sparse", Kernels::attend, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"), nativeHalf, mbits, shape(b), shape(d), shape(hkv), cudaGraphs ? 1 : 0,
                         params, consts, sel, partial, noStats);
         if (tiled) withTile(graph, name, "sparse", Math.max(vec, splitGroups(vec)) + vec, q, params, consts, sel, partial, noStats);
@@ -625,8 +655,14 @@ final class DeviceCache implements AutoCloseable {
         return ring;
     }
 
-    /** Writes tokens {@code from .. from + n - 1} of {@code src} to positions {@code at ..} of the device layout, {@link #STAGE} per run. */
+    /**
+     * Writes tokens {@code from .. from + n - 1} of {@code src} to positions {@code at ..} of the device layout,
+     * {@link #STAGE} per run. The last run stays pending in the staging arrays: the next attention call's graph
+     * appends it before its kernels (a decode step's one new token then costs no plan run of its own), or the next
+     * staging runs it through the append graph first.
+     */
     private void stage(KvSource src, int from, int n, int at) {
+        flush();
         for (int done = 0; done < n; done += STAGE) {
             int run = Math.min(STAGE, n - done);
             for (int r = 0; r < run; r++) {
@@ -637,12 +673,38 @@ final class DeviceCache implements AutoCloseable {
                     copyRow(src.valuePage(t), src.offset(t, h), segment("newV"), to);
                 }
             }
-            IntArray params = i("a.params");
-            params.set(Kernels.STAGE_FIRST, at + done);
-            params.set(Kernels.STAGE_TOKENS, run);
-            size("a.append", groupsFor((long) run * hkv * row));
-            Plans.run(plan, 0);
+            pendingAt = at + done;
+            pendingTokens = run;
+            if (done + STAGE < n) flush();
         }
+    }
+
+    /** Runs the pending staged rows through the append graph, if any. */
+    private void flush() {
+        if (pendingTokens == 0) return;
+        IntArray params = i("a.params");
+        params.set(Kernels.STAGE_FIRST, pendingAt);
+        params.set(Kernels.STAGE_TOKENS, pendingTokens);
+        size("a.append", groupsFor((long) pendingTokens * hkv * row));
+        pendingTokens = 0;
+        appendRuns++;
+        Plans.run(plan, 0);
+    }
+
+    /**
+     * Hands the pending staged rows to attention graph g's append task (none: 0 tokens), which runs before its kernels:
+     * they are copied from the append graph's staging arrays into g's own.
+     */
+    private void appendWith(String g, IntArray params) {
+        if (pendingTokens > 0) {
+            long bytes = (long) pendingTokens * hkv * row * (mbits == 0 ? Float.BYTES : Short.BYTES);
+            MemorySegment.copy(segment("newK"), 0, segment(g + ".newK"), 0, bytes);
+            MemorySegment.copy(segment("newV"), 0, segment(g + ".newV"), 0, bytes);
+        }
+        params.set(Kernels.STAGE_FIRST, pendingAt);
+        params.set(Kernels.STAGE_TOKENS, pendingTokens);
+        size(g + ".append", groupsFor((long) Math.max(1, pendingTokens) * hkv * row));
+        pendingTokens = 0;
     }
 
     /** Blocks in the longest list of {@code sel}: what a plan's lists need room for, and what a sparse call splits. */
@@ -757,6 +819,7 @@ final class DeviceCache implements AutoCloseable {
         } else if (policy != null) {
             throw new IllegalStateException(g + ": this graph does not rank blocks (see ranks)");
         }
+        appendWith(g, params);
         lastOracle = Plans.run(plan, graphs.indexOf(g));
         launches++;
         lastOracleGraph = g;
@@ -872,6 +935,7 @@ final class DeviceCache implements AutoCloseable {
         launch(g, "sparse", params, (long) units * (splits + 1));
         params.set(Kernels.VECTORS, vectors);
         size(g + ".merge", vectors);
+        appendWith(g, params);
         Plans.run(plan, graphs.indexOf(g));
         launches++;
         rowAt = 0;

@@ -409,6 +409,11 @@ final class TornadoBackend implements AttentionBackend {
         return resident.get(cache.pool()).rankedOnDevice;
     }
 
+    /** Runs of the append graph of {@code cache}'s pool's device copy (rows no attention launch carried); for tests. */
+    synchronized int appendRuns(KvCache cache) {
+        return resident.get(cache.pool()).appendRuns;
+    }
+
     /** Attention launches that ran the tiled kernel ({@link Kernels#attendTile}); for tests. */
     synchronized int tiledLaunches(KvCache cache) {
         return resident.get(cache.pool()).tiledLaunches;

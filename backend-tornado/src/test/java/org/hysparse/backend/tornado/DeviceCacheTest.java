@@ -162,8 +162,12 @@ class DeviceCacheTest {
             check(tornado, reference, cache, swa, rows, HQ, 8, 3, rnd);
             assertEquals(tiled + 3, tornado.tiledLaunches(cache), "the prefill's oracle and sparse rows through the tiled kernel, as the reference");
             for (int step = 0; step < 2; step++) {
+                int appendRuns = tornado.appendRuns(cache);
                 appendSame(cache, swa, 1, rnd);
                 BlockSelection sel = check(tornado, reference, cache, swa, 1, HQ, 8, 3, rnd);
+                // The step's new token reaches the cache and the window ring inside the oracle's and the sparse call's
+                // launches: no run of the append graph of its own.
+                assertEquals(appendRuns, tornado.appendRuns(cache), "a decode step's appends ride in its attention launches");
                 assertEquals("o1", tornado.lastOracleGraph(cache), "a decode row through the decode-sized oracle graph");
                 Queries q = Queries.last(gaussian(HQ * D, rnd), 1, HQ, D, cache.length());
                 DroppedMass got = tornado.droppedMass(DroppedMassRequest.of(q, cache, sel));
