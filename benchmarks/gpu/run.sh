@@ -10,7 +10,7 @@
 #      the 49-layer hysparse-80b demo, float16 KV, at HYSPARSE_APP_CONTEXT tokens (default 131072)
 #      (OUT/app-*.json), with the ratios issue 24 asks for: tornado's decode per layer against its JMH call, and its
 #      sparse layer against cpu's;
-#   5. OUT/results.json: all of the above with the machine, versions and commit.
+#   5. OUT/results.json: all of the above with the machine, versions, commit and the SHA-256 of the jars that ran.
 # Usage: benchmarks/gpu/run.sh [OUT] (default gpu-results). HYSPARSE_STEPS picks steps (default kit,jmh,torch,app);
 # a step left out keeps what an earlier run wrote into OUT, so a machine with a time limit per command can fill one OUT
 # over several commands (HYSPARSE_APP_RUNS picks the application runs, default
@@ -101,7 +101,7 @@ echo "$app_rc" > "$out/app.rc"
 fi
 
 python3 - "$out" "$root" "$kit_rc" "$jmh_rc" "$torch_note" "$app_rc" <<'PY'
-import glob, json, os, platform, subprocess, sys
+import glob, hashlib, json, os, platform, subprocess, sys
 import xml.etree.ElementTree as ET
 out, root, kit_rc, jmh_rc, torch_note, app_rc = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
 def lines(name):
@@ -154,6 +154,12 @@ for layout in ("80b", "fsss"):
         ratios[f"{layout}: decode tokens/s, tornado / cpu"] = t["decode"]["tokensPerSecond"] / c["decode"]["tokensPerSecond"]
 result = {
     "commit": run("git", "rev-parse", "HEAD"),
+    # What ran, whatever the git metadata beside it says (a copied tree's .git can be older than its files): the SHA-256
+    # of the jars it ran, to compare with `sha256sum` of the jars that were copied to the machine.
+    "jars": {os.path.relpath(j, root): hashlib.sha256(open(j, "rb").read()).hexdigest()
+             for j in [os.path.join(root, "cli", "target", "hysparse.jar")]
+             + sorted(glob.glob(os.path.join(root, "backend-tornado", "target", "hysparse-backend-tornado-*.jar")))
+             if os.path.isfile(j) and not j.endswith("-sources.jar")},
     "machine": {"host": platform.node(), "gpu": run("nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"),
                 "cpu_cores": os.cpu_count(), "tornadovm": os.environ.get("TORNADOVM_HOME", ""), "java": os.environ.get("JAVA_HOME", "")},
     "conformance": {"exit_code": kit_rc, "passed": sum(c["status"] == "passed" for c in cases),
