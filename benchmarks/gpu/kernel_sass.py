@@ -88,6 +88,18 @@ def opcode(text):
     return ".".join(op.split(".")[:2]) if op.startswith(("LD", "ST")) else op.split(".")[0]
 
 
+def ahead(code, start, end):
+    """Global loads issued before the loop's first float instruction, of all its global loads.
+
+    Fewer registers are no gain when they come from ptxas interleaving a step's loads with the arithmetic: fewer loads
+    are then in flight and the memory latency shows (docs/measurements/2026-12-05-h100-dot8.md)."""
+    ops = [opcode(t) for a, t in code if start <= a <= end]
+    loads = [op for op in ops if op in ("LD.E", "LDG.E")]
+    first = next((i for i, op in enumerate(ops) if op in ("FFMA", "FMUL", "FADD")), len(ops))
+    before = sum(op in ("LD.E", "LDG.E") for op in ops[:first])
+    return f"; global loads before the first float op {before}/{len(loads)}" if loads else ""
+
+
 def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
@@ -105,7 +117,8 @@ def main():
         counts = collections.Counter(opcode(t) for a, t in code if start <= a <= at)
         floats = ", ".join(f"{op} {counts[op]}" for op in ("FFMA", "FMUL", "FADD") if counts[op])
         memory = ", ".join(f"{op} {n}" for op, n in sorted(counts.items()) if op.startswith(("LD", "ST")))
-        print(f"  loop at {start:#x}: {sum(counts.values())} instructions; {floats or 'no float math'}; {memory}")
+        print(f"  loop at {start:#x}: {sum(counts.values())} instructions; {floats or 'no float math'}; {memory}"
+              f"{ahead(code, start, at)}")
 
 
 if __name__ == "__main__":
