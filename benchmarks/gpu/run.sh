@@ -5,8 +5,9 @@
 #   2. the JMH decode, prefill and batched-decode benchmarks on the tornado backend, in-process through the
 #      hysparse launcher so that they get TornadoVM's flags (OUT/jmh.json);
 #   3. PyTorch's peers on the same shapes, when python3 has torch (OUT/torch_attention.jsonl, OUT/torch_batch.jsonl);
-#   4. the application: `hysparse run --json` on tornado and on cpu, FSSS (Hq/Hkv 32/8, D 128, prefill tail 512, 64
-#      decode steps: a step's host code is still being compiled by the JVM after 8, see docs/tornado/README.md) and
+#   4. the application: `hysparse run --json` on tornado and on cpu, FSSS (Hq/Hkv 32/8, D 128, prefill tail 512,
+#      HYSPARSE_APP_DECODE decode steps, default 256: a step's time still falls after 64 while the JVM compiles its
+#      host code, see docs/tornado/README.md; earlier runs used 64) and
 #      the 49-layer hysparse-80b demo, float16 KV, at HYSPARSE_APP_CONTEXT tokens (default 131072)
 #      (OUT/app-*.json), with the ratios issue 24 asks for: tornado's decode per layer against its JMH call, and its
 #      sparse layer against cpu's;
@@ -82,7 +83,7 @@ for backend in tornado cpu; do
   [ "$backend" = tornado ] && [ -n "$options" ] && opts=(--options "$options")
   if [[ "$runs" == *",fsss-$backend,"* ]]; then
     "$hs" run --backend "$backend" ${opts[@]+"${opts[@]}"} --kv fp16 --pattern FSSS --heads 32/8 --dim 128 --context "$context" \
-      --prefill 512 --decode 64 --json > "$out/app-fsss-$backend.json" 2> "$out/app-fsss-$backend.txt" || app_rc=1
+      --prefill 512 --decode "${HYSPARSE_APP_DECODE:-256}" --json > "$out/app-fsss-$backend.json" 2> "$out/app-fsss-$backend.txt" || app_rc=1
   fi
   if [[ "$runs" == *",80b-$backend,"* ]]; then
     "$hs" run --backend "$backend" ${opts[@]+"${opts[@]}"} --kv fp16 --preset hysparse-80b --context "$context" --json \
