@@ -6,8 +6,9 @@ so a kernel change can be judged before any GPU time by what its loops compile t
 OpenCL C for a kernel (from any run with -Dtornado.printKernel=True -Dtornado.print.kernel.dir=F, PoCL included),
 compiles it with clang for nvptx64 (-cl-mad-enable, as NVIDIA's OpenCL does), assembles it with ptxas for sm_90 and
 prints the registers and, for each loop of the kernel (a backward branch over more than 40 instructions), its
-length and its float and memory instructions. The OpenCL builtins TornadoVM's code calls are mapped to PTX ones
-(exp to ex2.approx), so the listing's counts are right and its numerics are not: it is for counting only.
+length, its float and memory instructions and how many of its global loads precede its first float instruction.
+The OpenCL builtins TornadoVM's code calls are mapped to PTX ones (exp to ex2.approx), so the listing's counts are
+right and its numerics are not: it is for counting only.
 
 Given TornadoVM's CUDA C instead (a .cu file: the CUDA driver's printed kernels), it builds that with nvcc, as the
 CUDA driver's NVRTC would, apart from flags. The CUDA C needs no GPU either: a TornadoVM SDK with the CUDA driver
