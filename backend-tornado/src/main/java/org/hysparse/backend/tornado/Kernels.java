@@ -333,22 +333,22 @@ final class Kernels {
                     float k24 = kx.get(at + 24 * b).getFloat32(), k25 = kx.get(at + 24 * b + 1).getFloat32(), k26 = kx.get(at + 26 * b).getFloat32(), k27 = kx.get(at + 26 * b + 1).getFloat32();
                     float k28 = kx.get(at + 28 * b).getFloat32(), k29 = kx.get(at + 28 * b + 1).getFloat32(), k30 = kx.get(at + 30 * b).getFloat32(), k31 = kx.get(at + 30 * b + 1).getFloat32();
                     int q1 = DMAX + e, q2 = 2 * DMAX + e, q3 = 3 * DMAX + e;
-                    d0 = dot8(d0, qs[e], qs[e + 1], qs[e + 2], qs[e + 3], qs[e + 4], qs[e + 5], qs[e + 6], qs[e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d0 = dot8(d0, qs[e + 8], qs[e + 9], qs[e + 10], qs[e + 11], qs[e + 12], qs[e + 13], qs[e + 14], qs[e + 15], k8, k9, k10, k11, k12, k13, k14, k15);
-                    d0 = dot8(d0, qs[e + 16], qs[e + 17], qs[e + 18], qs[e + 19], qs[e + 20], qs[e + 21], qs[e + 22], qs[e + 23], k16, k17, k18, k19, k20, k21, k22, k23);
-                    d0 = dot8(d0, qs[e + 24], qs[e + 25], qs[e + 26], qs[e + 27], qs[e + 28], qs[e + 29], qs[e + 30], qs[e + 31], k24, k25, k26, k27, k28, k29, k30, k31);
-                    d1 = dot8(d1, qs[q1], qs[q1 + 1], qs[q1 + 2], qs[q1 + 3], qs[q1 + 4], qs[q1 + 5], qs[q1 + 6], qs[q1 + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d1 = dot8(d1, qs[q1 + 8], qs[q1 + 9], qs[q1 + 10], qs[q1 + 11], qs[q1 + 12], qs[q1 + 13], qs[q1 + 14], qs[q1 + 15], k8, k9, k10, k11, k12, k13, k14, k15);
-                    d1 = dot8(d1, qs[q1 + 16], qs[q1 + 17], qs[q1 + 18], qs[q1 + 19], qs[q1 + 20], qs[q1 + 21], qs[q1 + 22], qs[q1 + 23], k16, k17, k18, k19, k20, k21, k22, k23);
-                    d1 = dot8(d1, qs[q1 + 24], qs[q1 + 25], qs[q1 + 26], qs[q1 + 27], qs[q1 + 28], qs[q1 + 29], qs[q1 + 30], qs[q1 + 31], k24, k25, k26, k27, k28, k29, k30, k31);
-                    d2 = dot8(d2, qs[q2], qs[q2 + 1], qs[q2 + 2], qs[q2 + 3], qs[q2 + 4], qs[q2 + 5], qs[q2 + 6], qs[q2 + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d2 = dot8(d2, qs[q2 + 8], qs[q2 + 9], qs[q2 + 10], qs[q2 + 11], qs[q2 + 12], qs[q2 + 13], qs[q2 + 14], qs[q2 + 15], k8, k9, k10, k11, k12, k13, k14, k15);
-                    d2 = dot8(d2, qs[q2 + 16], qs[q2 + 17], qs[q2 + 18], qs[q2 + 19], qs[q2 + 20], qs[q2 + 21], qs[q2 + 22], qs[q2 + 23], k16, k17, k18, k19, k20, k21, k22, k23);
-                    d2 = dot8(d2, qs[q2 + 24], qs[q2 + 25], qs[q2 + 26], qs[q2 + 27], qs[q2 + 28], qs[q2 + 29], qs[q2 + 30], qs[q2 + 31], k24, k25, k26, k27, k28, k29, k30, k31);
-                    d3 = dot8(d3, qs[q3], qs[q3 + 1], qs[q3 + 2], qs[q3 + 3], qs[q3 + 4], qs[q3 + 5], qs[q3 + 6], qs[q3 + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d3 = dot8(d3, qs[q3 + 8], qs[q3 + 9], qs[q3 + 10], qs[q3 + 11], qs[q3 + 12], qs[q3 + 13], qs[q3 + 14], qs[q3 + 15], k8, k9, k10, k11, k12, k13, k14, k15);
-                    d3 = dot8(d3, qs[q3 + 16], qs[q3 + 17], qs[q3 + 18], qs[q3 + 19], qs[q3 + 20], qs[q3 + 21], qs[q3 + 22], qs[q3 + 23], k16, k17, k18, k19, k20, k21, k22, k23);
-                    d3 = dot8(d3, qs[q3 + 24], qs[q3 + 25], qs[q3 + 26], qs[q3 + 27], qs[q3 + 28], qs[q3 + 29], qs[q3 + 30], qs[q3 + 31], k24, k25, k26, k27, k28, k29, k30, k31);
+                    d0 += dot8(qs[e], qs[e + 1], qs[e + 2], qs[e + 3], qs[e + 4], qs[e + 5], qs[e + 6], qs[e + 7], k0, k1, k2, k3, k4, k5, k6, k7)
+                            + dot8(qs[e + 8], qs[e + 9], qs[e + 10], qs[e + 11], qs[e + 12], qs[e + 13], qs[e + 14], qs[e + 15], k8, k9, k10, k11, k12, k13, k14, k15)
+                            + dot8(qs[e + 16], qs[e + 17], qs[e + 18], qs[e + 19], qs[e + 20], qs[e + 21], qs[e + 22], qs[e + 23], k16, k17, k18, k19, k20, k21, k22, k23)
+                            + dot8(qs[e + 24], qs[e + 25], qs[e + 26], qs[e + 27], qs[e + 28], qs[e + 29], qs[e + 30], qs[e + 31], k24, k25, k26, k27, k28, k29, k30, k31);
+                    d1 += dot8(qs[q1], qs[q1 + 1], qs[q1 + 2], qs[q1 + 3], qs[q1 + 4], qs[q1 + 5], qs[q1 + 6], qs[q1 + 7], k0, k1, k2, k3, k4, k5, k6, k7)
+                            + dot8(qs[q1 + 8], qs[q1 + 9], qs[q1 + 10], qs[q1 + 11], qs[q1 + 12], qs[q1 + 13], qs[q1 + 14], qs[q1 + 15], k8, k9, k10, k11, k12, k13, k14, k15)
+                            + dot8(qs[q1 + 16], qs[q1 + 17], qs[q1 + 18], qs[q1 + 19], qs[q1 + 20], qs[q1 + 21], qs[q1 + 22], qs[q1 + 23], k16, k17, k18, k19, k20, k21, k22, k23)
+                            + dot8(qs[q1 + 24], qs[q1 + 25], qs[q1 + 26], qs[q1 + 27], qs[q1 + 28], qs[q1 + 29], qs[q1 + 30], qs[q1 + 31], k24, k25, k26, k27, k28, k29, k30, k31);
+                    d2 += dot8(qs[q2], qs[q2 + 1], qs[q2 + 2], qs[q2 + 3], qs[q2 + 4], qs[q2 + 5], qs[q2 + 6], qs[q2 + 7], k0, k1, k2, k3, k4, k5, k6, k7)
+                            + dot8(qs[q2 + 8], qs[q2 + 9], qs[q2 + 10], qs[q2 + 11], qs[q2 + 12], qs[q2 + 13], qs[q2 + 14], qs[q2 + 15], k8, k9, k10, k11, k12, k13, k14, k15)
+                            + dot8(qs[q2 + 16], qs[q2 + 17], qs[q2 + 18], qs[q2 + 19], qs[q2 + 20], qs[q2 + 21], qs[q2 + 22], qs[q2 + 23], k16, k17, k18, k19, k20, k21, k22, k23)
+                            + dot8(qs[q2 + 24], qs[q2 + 25], qs[q2 + 26], qs[q2 + 27], qs[q2 + 28], qs[q2 + 29], qs[q2 + 30], qs[q2 + 31], k24, k25, k26, k27, k28, k29, k30, k31);
+                    d3 += dot8(qs[q3], qs[q3 + 1], qs[q3 + 2], qs[q3 + 3], qs[q3 + 4], qs[q3 + 5], qs[q3 + 6], qs[q3 + 7], k0, k1, k2, k3, k4, k5, k6, k7)
+                            + dot8(qs[q3 + 8], qs[q3 + 9], qs[q3 + 10], qs[q3 + 11], qs[q3 + 12], qs[q3 + 13], qs[q3 + 14], qs[q3 + 15], k8, k9, k10, k11, k12, k13, k14, k15)
+                            + dot8(qs[q3 + 16], qs[q3 + 17], qs[q3 + 18], qs[q3 + 19], qs[q3 + 20], qs[q3 + 21], qs[q3 + 22], qs[q3 + 23], k16, k17, k18, k19, k20, k21, k22, k23)
+                            + dot8(qs[q3 + 24], qs[q3 + 25], qs[q3 + 26], qs[q3 + 27], qs[q3 + 28], qs[q3 + 29], qs[q3 + 30], qs[q3 + 31], k24, k25, k26, k27, k28, k29, k30, k31);
                 }
                 for (; e + 8 <= d; e += 8) {
                     int at = kAt + e * b;
@@ -371,11 +371,11 @@ final class Kernels {
                         k0 = decode(w0, pw[w0 >> mbits], mbits); k1 = decode(w1, pw[w1 >> mbits], mbits); k2 = decode(w2, pw[w2 >> mbits], mbits); k3 = decode(w3, pw[w3 >> mbits], mbits);
                         k4 = decode(w4, pw[w4 >> mbits], mbits); k5 = decode(w5, pw[w5 >> mbits], mbits); k6 = decode(w6, pw[w6 >> mbits], mbits); k7 = decode(w7, pw[w7 >> mbits], mbits);
                     }
-                    d0 = dot8(d0, qs[e], qs[e + 1], qs[e + 2], qs[e + 3], qs[e + 4], qs[e + 5], qs[e + 6], qs[e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d0 += dot8(qs[e], qs[e + 1], qs[e + 2], qs[e + 3], qs[e + 4], qs[e + 5], qs[e + 6], qs[e + 7], k0, k1, k2, k3, k4, k5, k6, k7);
                     int q1 = DMAX + e, q2 = 2 * DMAX + e, q3 = 3 * DMAX + e;
-                    d1 = dot8(d1, qs[q1], qs[q1 + 1], qs[q1 + 2], qs[q1 + 3], qs[q1 + 4], qs[q1 + 5], qs[q1 + 6], qs[q1 + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d2 = dot8(d2, qs[q2], qs[q2 + 1], qs[q2 + 2], qs[q2 + 3], qs[q2 + 4], qs[q2 + 5], qs[q2 + 6], qs[q2 + 7], k0, k1, k2, k3, k4, k5, k6, k7);
-                    d3 = dot8(d3, qs[q3], qs[q3 + 1], qs[q3 + 2], qs[q3 + 3], qs[q3 + 4], qs[q3 + 5], qs[q3 + 6], qs[q3 + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d1 += dot8(qs[q1], qs[q1 + 1], qs[q1 + 2], qs[q1 + 3], qs[q1 + 4], qs[q1 + 5], qs[q1 + 6], qs[q1 + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d2 += dot8(qs[q2], qs[q2 + 1], qs[q2 + 2], qs[q2 + 3], qs[q2 + 4], qs[q2 + 5], qs[q2 + 6], qs[q2 + 7], k0, k1, k2, k3, k4, k5, k6, k7);
+                    d3 += dot8(qs[q3], qs[q3 + 1], qs[q3 + 2], qs[q3 + 3], qs[q3 + 4], qs[q3 + 5], qs[q3 + 6], qs[q3 + 7], k0, k1, k2, k3, k4, k5, k6, k7);
                 }
                 for (; e < d; e++) {
                     int at = kAt + (e / 2) * 2 * b + (e & 1);
@@ -465,22 +465,22 @@ final class Kernels {
                     float v28 = vx.get(vrow[tt + 28] + 2 * dim).getFloat32(), v29 = vx.get(vrow[tt + 28] + 2 * dim + 1).getFloat32();
                     float v30 = vx.get(vrow[tt + 30] + 2 * dim).getFloat32(), v31 = vx.get(vrow[tt + 30] + 2 * dim + 1).getFloat32();
                     int p1 = LOCAL + tt, p2 = 2 * LOCAL + tt, p3 = 3 * LOCAL + tt;
-                    a0 = dot8(a0, pr[tt], pr[tt + 1], pr[tt + 2], pr[tt + 3], pr[tt + 4], pr[tt + 5], pr[tt + 6], pr[tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a0 = dot8(a0, pr[tt + 8], pr[tt + 9], pr[tt + 10], pr[tt + 11], pr[tt + 12], pr[tt + 13], pr[tt + 14], pr[tt + 15], v8, v9, v10, v11, v12, v13, v14, v15);
-                    a0 = dot8(a0, pr[tt + 16], pr[tt + 17], pr[tt + 18], pr[tt + 19], pr[tt + 20], pr[tt + 21], pr[tt + 22], pr[tt + 23], v16, v17, v18, v19, v20, v21, v22, v23);
-                    a0 = dot8(a0, pr[tt + 24], pr[tt + 25], pr[tt + 26], pr[tt + 27], pr[tt + 28], pr[tt + 29], pr[tt + 30], pr[tt + 31], v24, v25, v26, v27, v28, v29, v30, v31);
-                    a1 = dot8(a1, pr[p1], pr[p1 + 1], pr[p1 + 2], pr[p1 + 3], pr[p1 + 4], pr[p1 + 5], pr[p1 + 6], pr[p1 + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a1 = dot8(a1, pr[p1 + 8], pr[p1 + 9], pr[p1 + 10], pr[p1 + 11], pr[p1 + 12], pr[p1 + 13], pr[p1 + 14], pr[p1 + 15], v8, v9, v10, v11, v12, v13, v14, v15);
-                    a1 = dot8(a1, pr[p1 + 16], pr[p1 + 17], pr[p1 + 18], pr[p1 + 19], pr[p1 + 20], pr[p1 + 21], pr[p1 + 22], pr[p1 + 23], v16, v17, v18, v19, v20, v21, v22, v23);
-                    a1 = dot8(a1, pr[p1 + 24], pr[p1 + 25], pr[p1 + 26], pr[p1 + 27], pr[p1 + 28], pr[p1 + 29], pr[p1 + 30], pr[p1 + 31], v24, v25, v26, v27, v28, v29, v30, v31);
-                    a2 = dot8(a2, pr[p2], pr[p2 + 1], pr[p2 + 2], pr[p2 + 3], pr[p2 + 4], pr[p2 + 5], pr[p2 + 6], pr[p2 + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a2 = dot8(a2, pr[p2 + 8], pr[p2 + 9], pr[p2 + 10], pr[p2 + 11], pr[p2 + 12], pr[p2 + 13], pr[p2 + 14], pr[p2 + 15], v8, v9, v10, v11, v12, v13, v14, v15);
-                    a2 = dot8(a2, pr[p2 + 16], pr[p2 + 17], pr[p2 + 18], pr[p2 + 19], pr[p2 + 20], pr[p2 + 21], pr[p2 + 22], pr[p2 + 23], v16, v17, v18, v19, v20, v21, v22, v23);
-                    a2 = dot8(a2, pr[p2 + 24], pr[p2 + 25], pr[p2 + 26], pr[p2 + 27], pr[p2 + 28], pr[p2 + 29], pr[p2 + 30], pr[p2 + 31], v24, v25, v26, v27, v28, v29, v30, v31);
-                    a3 = dot8(a3, pr[p3], pr[p3 + 1], pr[p3 + 2], pr[p3 + 3], pr[p3 + 4], pr[p3 + 5], pr[p3 + 6], pr[p3 + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a3 = dot8(a3, pr[p3 + 8], pr[p3 + 9], pr[p3 + 10], pr[p3 + 11], pr[p3 + 12], pr[p3 + 13], pr[p3 + 14], pr[p3 + 15], v8, v9, v10, v11, v12, v13, v14, v15);
-                    a3 = dot8(a3, pr[p3 + 16], pr[p3 + 17], pr[p3 + 18], pr[p3 + 19], pr[p3 + 20], pr[p3 + 21], pr[p3 + 22], pr[p3 + 23], v16, v17, v18, v19, v20, v21, v22, v23);
-                    a3 = dot8(a3, pr[p3 + 24], pr[p3 + 25], pr[p3 + 26], pr[p3 + 27], pr[p3 + 28], pr[p3 + 29], pr[p3 + 30], pr[p3 + 31], v24, v25, v26, v27, v28, v29, v30, v31);
+                    a0 += dot8(pr[tt], pr[tt + 1], pr[tt + 2], pr[tt + 3], pr[tt + 4], pr[tt + 5], pr[tt + 6], pr[tt + 7], v0, v1, v2, v3, v4, v5, v6, v7)
+                            + dot8(pr[tt + 8], pr[tt + 9], pr[tt + 10], pr[tt + 11], pr[tt + 12], pr[tt + 13], pr[tt + 14], pr[tt + 15], v8, v9, v10, v11, v12, v13, v14, v15)
+                            + dot8(pr[tt + 16], pr[tt + 17], pr[tt + 18], pr[tt + 19], pr[tt + 20], pr[tt + 21], pr[tt + 22], pr[tt + 23], v16, v17, v18, v19, v20, v21, v22, v23)
+                            + dot8(pr[tt + 24], pr[tt + 25], pr[tt + 26], pr[tt + 27], pr[tt + 28], pr[tt + 29], pr[tt + 30], pr[tt + 31], v24, v25, v26, v27, v28, v29, v30, v31);
+                    a1 += dot8(pr[p1], pr[p1 + 1], pr[p1 + 2], pr[p1 + 3], pr[p1 + 4], pr[p1 + 5], pr[p1 + 6], pr[p1 + 7], v0, v1, v2, v3, v4, v5, v6, v7)
+                            + dot8(pr[p1 + 8], pr[p1 + 9], pr[p1 + 10], pr[p1 + 11], pr[p1 + 12], pr[p1 + 13], pr[p1 + 14], pr[p1 + 15], v8, v9, v10, v11, v12, v13, v14, v15)
+                            + dot8(pr[p1 + 16], pr[p1 + 17], pr[p1 + 18], pr[p1 + 19], pr[p1 + 20], pr[p1 + 21], pr[p1 + 22], pr[p1 + 23], v16, v17, v18, v19, v20, v21, v22, v23)
+                            + dot8(pr[p1 + 24], pr[p1 + 25], pr[p1 + 26], pr[p1 + 27], pr[p1 + 28], pr[p1 + 29], pr[p1 + 30], pr[p1 + 31], v24, v25, v26, v27, v28, v29, v30, v31);
+                    a2 += dot8(pr[p2], pr[p2 + 1], pr[p2 + 2], pr[p2 + 3], pr[p2 + 4], pr[p2 + 5], pr[p2 + 6], pr[p2 + 7], v0, v1, v2, v3, v4, v5, v6, v7)
+                            + dot8(pr[p2 + 8], pr[p2 + 9], pr[p2 + 10], pr[p2 + 11], pr[p2 + 12], pr[p2 + 13], pr[p2 + 14], pr[p2 + 15], v8, v9, v10, v11, v12, v13, v14, v15)
+                            + dot8(pr[p2 + 16], pr[p2 + 17], pr[p2 + 18], pr[p2 + 19], pr[p2 + 20], pr[p2 + 21], pr[p2 + 22], pr[p2 + 23], v16, v17, v18, v19, v20, v21, v22, v23)
+                            + dot8(pr[p2 + 24], pr[p2 + 25], pr[p2 + 26], pr[p2 + 27], pr[p2 + 28], pr[p2 + 29], pr[p2 + 30], pr[p2 + 31], v24, v25, v26, v27, v28, v29, v30, v31);
+                    a3 += dot8(pr[p3], pr[p3 + 1], pr[p3 + 2], pr[p3 + 3], pr[p3 + 4], pr[p3 + 5], pr[p3 + 6], pr[p3 + 7], v0, v1, v2, v3, v4, v5, v6, v7)
+                            + dot8(pr[p3 + 8], pr[p3 + 9], pr[p3 + 10], pr[p3 + 11], pr[p3 + 12], pr[p3 + 13], pr[p3 + 14], pr[p3 + 15], v8, v9, v10, v11, v12, v13, v14, v15)
+                            + dot8(pr[p3 + 16], pr[p3 + 17], pr[p3 + 18], pr[p3 + 19], pr[p3 + 20], pr[p3 + 21], pr[p3 + 22], pr[p3 + 23], v16, v17, v18, v19, v20, v21, v22, v23)
+                            + dot8(pr[p3 + 24], pr[p3 + 25], pr[p3 + 26], pr[p3 + 27], pr[p3 + 28], pr[p3 + 29], pr[p3 + 30], pr[p3 + 31], v24, v25, v26, v27, v28, v29, v30, v31);
                 }
                 for (; tt + 8 <= n; tt += 8) {
                     float v0, v1, v2, v3, v4, v5, v6, v7;
@@ -508,11 +508,11 @@ final class Kernels {
                         v0 = decode(w0, pw[w0 >> mbits], mbits); v1 = decode(w1, pw[w1 >> mbits], mbits); v2 = decode(w2, pw[w2 >> mbits], mbits); v3 = decode(w3, pw[w3 >> mbits], mbits);
                         v4 = decode(w4, pw[w4 >> mbits], mbits); v5 = decode(w5, pw[w5 >> mbits], mbits); v6 = decode(w6, pw[w6 >> mbits], mbits); v7 = decode(w7, pw[w7 >> mbits], mbits);
                     }
-                    a0 = dot8(a0, pr[tt], pr[tt + 1], pr[tt + 2], pr[tt + 3], pr[tt + 4], pr[tt + 5], pr[tt + 6], pr[tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a0 += dot8(pr[tt], pr[tt + 1], pr[tt + 2], pr[tt + 3], pr[tt + 4], pr[tt + 5], pr[tt + 6], pr[tt + 7], v0, v1, v2, v3, v4, v5, v6, v7);
                     int p1 = LOCAL + tt, p2 = 2 * LOCAL + tt, p3 = 3 * LOCAL + tt;
-                    a1 = dot8(a1, pr[p1], pr[p1 + 1], pr[p1 + 2], pr[p1 + 3], pr[p1 + 4], pr[p1 + 5], pr[p1 + 6], pr[p1 + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a2 = dot8(a2, pr[p2], pr[p2 + 1], pr[p2 + 2], pr[p2 + 3], pr[p2 + 4], pr[p2 + 5], pr[p2 + 6], pr[p2 + 7], v0, v1, v2, v3, v4, v5, v6, v7);
-                    a3 = dot8(a3, pr[p3], pr[p3 + 1], pr[p3 + 2], pr[p3 + 3], pr[p3 + 4], pr[p3 + 5], pr[p3 + 6], pr[p3 + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a1 += dot8(pr[p1], pr[p1 + 1], pr[p1 + 2], pr[p1 + 3], pr[p1 + 4], pr[p1 + 5], pr[p1 + 6], pr[p1 + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a2 += dot8(pr[p2], pr[p2 + 1], pr[p2 + 2], pr[p2 + 3], pr[p2 + 4], pr[p2 + 5], pr[p2 + 6], pr[p2 + 7], v0, v1, v2, v3, v4, v5, v6, v7);
+                    a3 += dot8(pr[p3], pr[p3 + 1], pr[p3 + 2], pr[p3 + 3], pr[p3 + 4], pr[p3 + 5], pr[p3 + 6], pr[p3 + 7], v0, v1, v2, v3, v4, v5, v6, v7);
                 }
                 for (; tt < n; tt++) {
                     float v;
@@ -701,22 +701,22 @@ final class Kernels {
                     kB0 = decode(w0, pw[w0 >> mbits], mbits); kB1 = decode(w1, pw[w1 >> mbits], mbits); kB2 = decode(w2, pw[w2 >> mbits], mbits); kB3 = decode(w3, pw[w3 >> mbits], mbits);
                     kB4 = decode(w4, pw[w4 >> mbits], mbits); kB5 = decode(w5, pw[w5 >> mbits], mbits); kB6 = decode(w6, pw[w6 >> mbits], mbits); kB7 = decode(w7, pw[w7 >> mbits], mbits);
                 }
-                la0 = dot8(la0, qs[qh + e], qs[qh + e + 1], qs[qh + e + 2], qs[qh + e + 3], qs[qh + e + 4], qs[qh + e + 5], qs[qh + e + 6], qs[qh + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
-                lb0 = dot8(lb0, qs[qh + e], qs[qh + e + 1], qs[qh + e + 2], qs[qh + e + 3], qs[qh + e + 4], qs[qh + e + 5], qs[qh + e + 6], qs[qh + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
-                la1 = dot8(la1, qs[qh + DMAX + e], qs[qh + DMAX + e + 1], qs[qh + DMAX + e + 2], qs[qh + DMAX + e + 3], qs[qh + DMAX + e + 4], qs[qh + DMAX + e + 5], qs[qh + DMAX + e + 6], qs[qh + DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
-                lb1 = dot8(lb1, qs[qh + DMAX + e], qs[qh + DMAX + e + 1], qs[qh + DMAX + e + 2], qs[qh + DMAX + e + 3], qs[qh + DMAX + e + 4], qs[qh + DMAX + e + 5], qs[qh + DMAX + e + 6], qs[qh + DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
-                la2 = dot8(la2, qs[qh + 2 * DMAX + e], qs[qh + 2 * DMAX + e + 1], qs[qh + 2 * DMAX + e + 2], qs[qh + 2 * DMAX + e + 3], qs[qh + 2 * DMAX + e + 4], qs[qh + 2 * DMAX + e + 5], qs[qh + 2 * DMAX + e + 6], qs[qh + 2 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
-                lb2 = dot8(lb2, qs[qh + 2 * DMAX + e], qs[qh + 2 * DMAX + e + 1], qs[qh + 2 * DMAX + e + 2], qs[qh + 2 * DMAX + e + 3], qs[qh + 2 * DMAX + e + 4], qs[qh + 2 * DMAX + e + 5], qs[qh + 2 * DMAX + e + 6], qs[qh + 2 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
-                la3 = dot8(la3, qs[qh + 3 * DMAX + e], qs[qh + 3 * DMAX + e + 1], qs[qh + 3 * DMAX + e + 2], qs[qh + 3 * DMAX + e + 3], qs[qh + 3 * DMAX + e + 4], qs[qh + 3 * DMAX + e + 5], qs[qh + 3 * DMAX + e + 6], qs[qh + 3 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
-                lb3 = dot8(lb3, qs[qh + 3 * DMAX + e], qs[qh + 3 * DMAX + e + 1], qs[qh + 3 * DMAX + e + 2], qs[qh + 3 * DMAX + e + 3], qs[qh + 3 * DMAX + e + 4], qs[qh + 3 * DMAX + e + 5], qs[qh + 3 * DMAX + e + 6], qs[qh + 3 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
-                la4 = dot8(la4, qs[qh + 4 * DMAX + e], qs[qh + 4 * DMAX + e + 1], qs[qh + 4 * DMAX + e + 2], qs[qh + 4 * DMAX + e + 3], qs[qh + 4 * DMAX + e + 4], qs[qh + 4 * DMAX + e + 5], qs[qh + 4 * DMAX + e + 6], qs[qh + 4 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
-                lb4 = dot8(lb4, qs[qh + 4 * DMAX + e], qs[qh + 4 * DMAX + e + 1], qs[qh + 4 * DMAX + e + 2], qs[qh + 4 * DMAX + e + 3], qs[qh + 4 * DMAX + e + 4], qs[qh + 4 * DMAX + e + 5], qs[qh + 4 * DMAX + e + 6], qs[qh + 4 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
-                la5 = dot8(la5, qs[qh + 5 * DMAX + e], qs[qh + 5 * DMAX + e + 1], qs[qh + 5 * DMAX + e + 2], qs[qh + 5 * DMAX + e + 3], qs[qh + 5 * DMAX + e + 4], qs[qh + 5 * DMAX + e + 5], qs[qh + 5 * DMAX + e + 6], qs[qh + 5 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
-                lb5 = dot8(lb5, qs[qh + 5 * DMAX + e], qs[qh + 5 * DMAX + e + 1], qs[qh + 5 * DMAX + e + 2], qs[qh + 5 * DMAX + e + 3], qs[qh + 5 * DMAX + e + 4], qs[qh + 5 * DMAX + e + 5], qs[qh + 5 * DMAX + e + 6], qs[qh + 5 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
-                la6 = dot8(la6, qs[qh + 6 * DMAX + e], qs[qh + 6 * DMAX + e + 1], qs[qh + 6 * DMAX + e + 2], qs[qh + 6 * DMAX + e + 3], qs[qh + 6 * DMAX + e + 4], qs[qh + 6 * DMAX + e + 5], qs[qh + 6 * DMAX + e + 6], qs[qh + 6 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
-                lb6 = dot8(lb6, qs[qh + 6 * DMAX + e], qs[qh + 6 * DMAX + e + 1], qs[qh + 6 * DMAX + e + 2], qs[qh + 6 * DMAX + e + 3], qs[qh + 6 * DMAX + e + 4], qs[qh + 6 * DMAX + e + 5], qs[qh + 6 * DMAX + e + 6], qs[qh + 6 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
-                la7 = dot8(la7, qs[qh + 7 * DMAX + e], qs[qh + 7 * DMAX + e + 1], qs[qh + 7 * DMAX + e + 2], qs[qh + 7 * DMAX + e + 3], qs[qh + 7 * DMAX + e + 4], qs[qh + 7 * DMAX + e + 5], qs[qh + 7 * DMAX + e + 6], qs[qh + 7 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
-                lb7 = dot8(lb7, qs[qh + 7 * DMAX + e], qs[qh + 7 * DMAX + e + 1], qs[qh + 7 * DMAX + e + 2], qs[qh + 7 * DMAX + e + 3], qs[qh + 7 * DMAX + e + 4], qs[qh + 7 * DMAX + e + 5], qs[qh + 7 * DMAX + e + 6], qs[qh + 7 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la0 += dot8(qs[qh + e], qs[qh + e + 1], qs[qh + e + 2], qs[qh + e + 3], qs[qh + e + 4], qs[qh + e + 5], qs[qh + e + 6], qs[qh + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb0 += dot8(qs[qh + e], qs[qh + e + 1], qs[qh + e + 2], qs[qh + e + 3], qs[qh + e + 4], qs[qh + e + 5], qs[qh + e + 6], qs[qh + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la1 += dot8(qs[qh + DMAX + e], qs[qh + DMAX + e + 1], qs[qh + DMAX + e + 2], qs[qh + DMAX + e + 3], qs[qh + DMAX + e + 4], qs[qh + DMAX + e + 5], qs[qh + DMAX + e + 6], qs[qh + DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb1 += dot8(qs[qh + DMAX + e], qs[qh + DMAX + e + 1], qs[qh + DMAX + e + 2], qs[qh + DMAX + e + 3], qs[qh + DMAX + e + 4], qs[qh + DMAX + e + 5], qs[qh + DMAX + e + 6], qs[qh + DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la2 += dot8(qs[qh + 2 * DMAX + e], qs[qh + 2 * DMAX + e + 1], qs[qh + 2 * DMAX + e + 2], qs[qh + 2 * DMAX + e + 3], qs[qh + 2 * DMAX + e + 4], qs[qh + 2 * DMAX + e + 5], qs[qh + 2 * DMAX + e + 6], qs[qh + 2 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb2 += dot8(qs[qh + 2 * DMAX + e], qs[qh + 2 * DMAX + e + 1], qs[qh + 2 * DMAX + e + 2], qs[qh + 2 * DMAX + e + 3], qs[qh + 2 * DMAX + e + 4], qs[qh + 2 * DMAX + e + 5], qs[qh + 2 * DMAX + e + 6], qs[qh + 2 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la3 += dot8(qs[qh + 3 * DMAX + e], qs[qh + 3 * DMAX + e + 1], qs[qh + 3 * DMAX + e + 2], qs[qh + 3 * DMAX + e + 3], qs[qh + 3 * DMAX + e + 4], qs[qh + 3 * DMAX + e + 5], qs[qh + 3 * DMAX + e + 6], qs[qh + 3 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb3 += dot8(qs[qh + 3 * DMAX + e], qs[qh + 3 * DMAX + e + 1], qs[qh + 3 * DMAX + e + 2], qs[qh + 3 * DMAX + e + 3], qs[qh + 3 * DMAX + e + 4], qs[qh + 3 * DMAX + e + 5], qs[qh + 3 * DMAX + e + 6], qs[qh + 3 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la4 += dot8(qs[qh + 4 * DMAX + e], qs[qh + 4 * DMAX + e + 1], qs[qh + 4 * DMAX + e + 2], qs[qh + 4 * DMAX + e + 3], qs[qh + 4 * DMAX + e + 4], qs[qh + 4 * DMAX + e + 5], qs[qh + 4 * DMAX + e + 6], qs[qh + 4 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb4 += dot8(qs[qh + 4 * DMAX + e], qs[qh + 4 * DMAX + e + 1], qs[qh + 4 * DMAX + e + 2], qs[qh + 4 * DMAX + e + 3], qs[qh + 4 * DMAX + e + 4], qs[qh + 4 * DMAX + e + 5], qs[qh + 4 * DMAX + e + 6], qs[qh + 4 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la5 += dot8(qs[qh + 5 * DMAX + e], qs[qh + 5 * DMAX + e + 1], qs[qh + 5 * DMAX + e + 2], qs[qh + 5 * DMAX + e + 3], qs[qh + 5 * DMAX + e + 4], qs[qh + 5 * DMAX + e + 5], qs[qh + 5 * DMAX + e + 6], qs[qh + 5 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb5 += dot8(qs[qh + 5 * DMAX + e], qs[qh + 5 * DMAX + e + 1], qs[qh + 5 * DMAX + e + 2], qs[qh + 5 * DMAX + e + 3], qs[qh + 5 * DMAX + e + 4], qs[qh + 5 * DMAX + e + 5], qs[qh + 5 * DMAX + e + 6], qs[qh + 5 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la6 += dot8(qs[qh + 6 * DMAX + e], qs[qh + 6 * DMAX + e + 1], qs[qh + 6 * DMAX + e + 2], qs[qh + 6 * DMAX + e + 3], qs[qh + 6 * DMAX + e + 4], qs[qh + 6 * DMAX + e + 5], qs[qh + 6 * DMAX + e + 6], qs[qh + 6 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb6 += dot8(qs[qh + 6 * DMAX + e], qs[qh + 6 * DMAX + e + 1], qs[qh + 6 * DMAX + e + 2], qs[qh + 6 * DMAX + e + 3], qs[qh + 6 * DMAX + e + 4], qs[qh + 6 * DMAX + e + 5], qs[qh + 6 * DMAX + e + 6], qs[qh + 6 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
+                la7 += dot8(qs[qh + 7 * DMAX + e], qs[qh + 7 * DMAX + e + 1], qs[qh + 7 * DMAX + e + 2], qs[qh + 7 * DMAX + e + 3], qs[qh + 7 * DMAX + e + 4], qs[qh + 7 * DMAX + e + 5], qs[qh + 7 * DMAX + e + 6], qs[qh + 7 * DMAX + e + 7], kA0, kA1, kA2, kA3, kA4, kA5, kA6, kA7);
+                lb7 += dot8(qs[qh + 7 * DMAX + e], qs[qh + 7 * DMAX + e + 1], qs[qh + 7 * DMAX + e + 2], qs[qh + 7 * DMAX + e + 3], qs[qh + 7 * DMAX + e + 4], qs[qh + 7 * DMAX + e + 5], qs[qh + 7 * DMAX + e + 6], qs[qh + 7 * DMAX + e + 7], kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7);
             }
             for (; e < d; e++) {
                 float kA, kB;
@@ -873,22 +873,22 @@ final class Kernels {
                         v0y = decode(w0, pw[w0 >> mbits], mbits); v1y = decode(w1, pw[w1 >> mbits], mbits); v2y = decode(w2, pw[w2 >> mbits], mbits); v3y = decode(w3, pw[w3 >> mbits], mbits);
                         v4y = decode(w4, pw[w4 >> mbits], mbits); v5y = decode(w5, pw[w5 >> mbits], mbits); v6y = decode(w6, pw[w6 >> mbits], mbits); v7y = decode(w7, pw[w7 >> mbits], mbits);
                     }
-                    va0 = dot8(va0, pr[ph + tt], pr[ph + tt + 1], pr[ph + tt + 2], pr[ph + tt + 3], pr[ph + tt + 4], pr[ph + tt + 5], pr[ph + tt + 6], pr[ph + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
-                    vb0 = dot8(vb0, pr[ph + tt], pr[ph + tt + 1], pr[ph + tt + 2], pr[ph + tt + 3], pr[ph + tt + 4], pr[ph + tt + 5], pr[ph + tt + 6], pr[ph + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
-                    va1 = dot8(va1, pr[ph + LOCAL + tt], pr[ph + LOCAL + tt + 1], pr[ph + LOCAL + tt + 2], pr[ph + LOCAL + tt + 3], pr[ph + LOCAL + tt + 4], pr[ph + LOCAL + tt + 5], pr[ph + LOCAL + tt + 6], pr[ph + LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
-                    vb1 = dot8(vb1, pr[ph + LOCAL + tt], pr[ph + LOCAL + tt + 1], pr[ph + LOCAL + tt + 2], pr[ph + LOCAL + tt + 3], pr[ph + LOCAL + tt + 4], pr[ph + LOCAL + tt + 5], pr[ph + LOCAL + tt + 6], pr[ph + LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
-                    va2 = dot8(va2, pr[ph + 2 * LOCAL + tt], pr[ph + 2 * LOCAL + tt + 1], pr[ph + 2 * LOCAL + tt + 2], pr[ph + 2 * LOCAL + tt + 3], pr[ph + 2 * LOCAL + tt + 4], pr[ph + 2 * LOCAL + tt + 5], pr[ph + 2 * LOCAL + tt + 6], pr[ph + 2 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
-                    vb2 = dot8(vb2, pr[ph + 2 * LOCAL + tt], pr[ph + 2 * LOCAL + tt + 1], pr[ph + 2 * LOCAL + tt + 2], pr[ph + 2 * LOCAL + tt + 3], pr[ph + 2 * LOCAL + tt + 4], pr[ph + 2 * LOCAL + tt + 5], pr[ph + 2 * LOCAL + tt + 6], pr[ph + 2 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
-                    va3 = dot8(va3, pr[ph + 3 * LOCAL + tt], pr[ph + 3 * LOCAL + tt + 1], pr[ph + 3 * LOCAL + tt + 2], pr[ph + 3 * LOCAL + tt + 3], pr[ph + 3 * LOCAL + tt + 4], pr[ph + 3 * LOCAL + tt + 5], pr[ph + 3 * LOCAL + tt + 6], pr[ph + 3 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
-                    vb3 = dot8(vb3, pr[ph + 3 * LOCAL + tt], pr[ph + 3 * LOCAL + tt + 1], pr[ph + 3 * LOCAL + tt + 2], pr[ph + 3 * LOCAL + tt + 3], pr[ph + 3 * LOCAL + tt + 4], pr[ph + 3 * LOCAL + tt + 5], pr[ph + 3 * LOCAL + tt + 6], pr[ph + 3 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
-                    va4 = dot8(va4, pr[ph + 4 * LOCAL + tt], pr[ph + 4 * LOCAL + tt + 1], pr[ph + 4 * LOCAL + tt + 2], pr[ph + 4 * LOCAL + tt + 3], pr[ph + 4 * LOCAL + tt + 4], pr[ph + 4 * LOCAL + tt + 5], pr[ph + 4 * LOCAL + tt + 6], pr[ph + 4 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
-                    vb4 = dot8(vb4, pr[ph + 4 * LOCAL + tt], pr[ph + 4 * LOCAL + tt + 1], pr[ph + 4 * LOCAL + tt + 2], pr[ph + 4 * LOCAL + tt + 3], pr[ph + 4 * LOCAL + tt + 4], pr[ph + 4 * LOCAL + tt + 5], pr[ph + 4 * LOCAL + tt + 6], pr[ph + 4 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
-                    va5 = dot8(va5, pr[ph + 5 * LOCAL + tt], pr[ph + 5 * LOCAL + tt + 1], pr[ph + 5 * LOCAL + tt + 2], pr[ph + 5 * LOCAL + tt + 3], pr[ph + 5 * LOCAL + tt + 4], pr[ph + 5 * LOCAL + tt + 5], pr[ph + 5 * LOCAL + tt + 6], pr[ph + 5 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
-                    vb5 = dot8(vb5, pr[ph + 5 * LOCAL + tt], pr[ph + 5 * LOCAL + tt + 1], pr[ph + 5 * LOCAL + tt + 2], pr[ph + 5 * LOCAL + tt + 3], pr[ph + 5 * LOCAL + tt + 4], pr[ph + 5 * LOCAL + tt + 5], pr[ph + 5 * LOCAL + tt + 6], pr[ph + 5 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
-                    va6 = dot8(va6, pr[ph + 6 * LOCAL + tt], pr[ph + 6 * LOCAL + tt + 1], pr[ph + 6 * LOCAL + tt + 2], pr[ph + 6 * LOCAL + tt + 3], pr[ph + 6 * LOCAL + tt + 4], pr[ph + 6 * LOCAL + tt + 5], pr[ph + 6 * LOCAL + tt + 6], pr[ph + 6 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
-                    vb6 = dot8(vb6, pr[ph + 6 * LOCAL + tt], pr[ph + 6 * LOCAL + tt + 1], pr[ph + 6 * LOCAL + tt + 2], pr[ph + 6 * LOCAL + tt + 3], pr[ph + 6 * LOCAL + tt + 4], pr[ph + 6 * LOCAL + tt + 5], pr[ph + 6 * LOCAL + tt + 6], pr[ph + 6 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
-                    va7 = dot8(va7, pr[ph + 7 * LOCAL + tt], pr[ph + 7 * LOCAL + tt + 1], pr[ph + 7 * LOCAL + tt + 2], pr[ph + 7 * LOCAL + tt + 3], pr[ph + 7 * LOCAL + tt + 4], pr[ph + 7 * LOCAL + tt + 5], pr[ph + 7 * LOCAL + tt + 6], pr[ph + 7 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
-                    vb7 = dot8(vb7, pr[ph + 7 * LOCAL + tt], pr[ph + 7 * LOCAL + tt + 1], pr[ph + 7 * LOCAL + tt + 2], pr[ph + 7 * LOCAL + tt + 3], pr[ph + 7 * LOCAL + tt + 4], pr[ph + 7 * LOCAL + tt + 5], pr[ph + 7 * LOCAL + tt + 6], pr[ph + 7 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va0 += dot8(pr[ph + tt], pr[ph + tt + 1], pr[ph + tt + 2], pr[ph + tt + 3], pr[ph + tt + 4], pr[ph + tt + 5], pr[ph + tt + 6], pr[ph + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb0 += dot8(pr[ph + tt], pr[ph + tt + 1], pr[ph + tt + 2], pr[ph + tt + 3], pr[ph + tt + 4], pr[ph + tt + 5], pr[ph + tt + 6], pr[ph + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va1 += dot8(pr[ph + LOCAL + tt], pr[ph + LOCAL + tt + 1], pr[ph + LOCAL + tt + 2], pr[ph + LOCAL + tt + 3], pr[ph + LOCAL + tt + 4], pr[ph + LOCAL + tt + 5], pr[ph + LOCAL + tt + 6], pr[ph + LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb1 += dot8(pr[ph + LOCAL + tt], pr[ph + LOCAL + tt + 1], pr[ph + LOCAL + tt + 2], pr[ph + LOCAL + tt + 3], pr[ph + LOCAL + tt + 4], pr[ph + LOCAL + tt + 5], pr[ph + LOCAL + tt + 6], pr[ph + LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va2 += dot8(pr[ph + 2 * LOCAL + tt], pr[ph + 2 * LOCAL + tt + 1], pr[ph + 2 * LOCAL + tt + 2], pr[ph + 2 * LOCAL + tt + 3], pr[ph + 2 * LOCAL + tt + 4], pr[ph + 2 * LOCAL + tt + 5], pr[ph + 2 * LOCAL + tt + 6], pr[ph + 2 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb2 += dot8(pr[ph + 2 * LOCAL + tt], pr[ph + 2 * LOCAL + tt + 1], pr[ph + 2 * LOCAL + tt + 2], pr[ph + 2 * LOCAL + tt + 3], pr[ph + 2 * LOCAL + tt + 4], pr[ph + 2 * LOCAL + tt + 5], pr[ph + 2 * LOCAL + tt + 6], pr[ph + 2 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va3 += dot8(pr[ph + 3 * LOCAL + tt], pr[ph + 3 * LOCAL + tt + 1], pr[ph + 3 * LOCAL + tt + 2], pr[ph + 3 * LOCAL + tt + 3], pr[ph + 3 * LOCAL + tt + 4], pr[ph + 3 * LOCAL + tt + 5], pr[ph + 3 * LOCAL + tt + 6], pr[ph + 3 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb3 += dot8(pr[ph + 3 * LOCAL + tt], pr[ph + 3 * LOCAL + tt + 1], pr[ph + 3 * LOCAL + tt + 2], pr[ph + 3 * LOCAL + tt + 3], pr[ph + 3 * LOCAL + tt + 4], pr[ph + 3 * LOCAL + tt + 5], pr[ph + 3 * LOCAL + tt + 6], pr[ph + 3 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va4 += dot8(pr[ph + 4 * LOCAL + tt], pr[ph + 4 * LOCAL + tt + 1], pr[ph + 4 * LOCAL + tt + 2], pr[ph + 4 * LOCAL + tt + 3], pr[ph + 4 * LOCAL + tt + 4], pr[ph + 4 * LOCAL + tt + 5], pr[ph + 4 * LOCAL + tt + 6], pr[ph + 4 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb4 += dot8(pr[ph + 4 * LOCAL + tt], pr[ph + 4 * LOCAL + tt + 1], pr[ph + 4 * LOCAL + tt + 2], pr[ph + 4 * LOCAL + tt + 3], pr[ph + 4 * LOCAL + tt + 4], pr[ph + 4 * LOCAL + tt + 5], pr[ph + 4 * LOCAL + tt + 6], pr[ph + 4 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va5 += dot8(pr[ph + 5 * LOCAL + tt], pr[ph + 5 * LOCAL + tt + 1], pr[ph + 5 * LOCAL + tt + 2], pr[ph + 5 * LOCAL + tt + 3], pr[ph + 5 * LOCAL + tt + 4], pr[ph + 5 * LOCAL + tt + 5], pr[ph + 5 * LOCAL + tt + 6], pr[ph + 5 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb5 += dot8(pr[ph + 5 * LOCAL + tt], pr[ph + 5 * LOCAL + tt + 1], pr[ph + 5 * LOCAL + tt + 2], pr[ph + 5 * LOCAL + tt + 3], pr[ph + 5 * LOCAL + tt + 4], pr[ph + 5 * LOCAL + tt + 5], pr[ph + 5 * LOCAL + tt + 6], pr[ph + 5 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va6 += dot8(pr[ph + 6 * LOCAL + tt], pr[ph + 6 * LOCAL + tt + 1], pr[ph + 6 * LOCAL + tt + 2], pr[ph + 6 * LOCAL + tt + 3], pr[ph + 6 * LOCAL + tt + 4], pr[ph + 6 * LOCAL + tt + 5], pr[ph + 6 * LOCAL + tt + 6], pr[ph + 6 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb6 += dot8(pr[ph + 6 * LOCAL + tt], pr[ph + 6 * LOCAL + tt + 1], pr[ph + 6 * LOCAL + tt + 2], pr[ph + 6 * LOCAL + tt + 3], pr[ph + 6 * LOCAL + tt + 4], pr[ph + 6 * LOCAL + tt + 5], pr[ph + 6 * LOCAL + tt + 6], pr[ph + 6 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
+                    va7 += dot8(pr[ph + 7 * LOCAL + tt], pr[ph + 7 * LOCAL + tt + 1], pr[ph + 7 * LOCAL + tt + 2], pr[ph + 7 * LOCAL + tt + 3], pr[ph + 7 * LOCAL + tt + 4], pr[ph + 7 * LOCAL + tt + 5], pr[ph + 7 * LOCAL + tt + 6], pr[ph + 7 * LOCAL + tt + 7], v0x, v1x, v2x, v3x, v4x, v5x, v6x, v7x);
+                    vb7 += dot8(pr[ph + 7 * LOCAL + tt], pr[ph + 7 * LOCAL + tt + 1], pr[ph + 7 * LOCAL + tt + 2], pr[ph + 7 * LOCAL + tt + 3], pr[ph + 7 * LOCAL + tt + 4], pr[ph + 7 * LOCAL + tt + 5], pr[ph + 7 * LOCAL + tt + 6], pr[ph + 7 * LOCAL + tt + 7], v0y, v1y, v2y, v3y, v4y, v5y, v6y, v7y);
                 }
                 for (; tt < n; tt++) {
                     float px, py;
@@ -954,15 +954,15 @@ final class Kernels {
     }
 
     /**
-     * {@code acc} plus eight products summed in pairs: every eight-wide step of the attention and merge kernels.
-     * A tree, not a chain. Chaining the products into {@code acc} (one fused multiply-add each, 17% fewer instructions
-     * in attend's loops, 104 registers instead of 128) let ptxas spread the 32 key loads of a step among the
-     * multiply-adds instead of issuing them all first: fewer loads in flight, and the dense decode got slower (so did
-     * two chains of four; docs/measurements/2026-12-05-h100-dot8.md). The pairs keep every load ahead of its first use.
+     * Eight products summed in pairs: every eight-wide step of the attention and merge kernels. A tree, not a chain.
+     * Chaining the products into the caller's accumulator (one fused multiply-add each, 17% fewer instructions in
+     * attend's loops, 104 registers instead of 128) let ptxas spread the 32 key loads of a step among the multiply-adds
+     * instead of issuing them all first: fewer loads in flight, and the dense decode got slower (so did two chains of
+     * four; docs/measurements/2026-12-05-h100-dot8.md). The pairs keep every load ahead of its first use.
      */
-    private static float dot8(float acc, float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7,
+    private static float dot8(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7,
                               float y0, float y1, float y2, float y3, float y4, float y5, float y6, float y7) {
-        return acc + (((x0 * y0 + x1 * y1) + (x2 * y2 + x3 * y3)) + ((x4 * y4 + x5 * y5) + (x6 * y6 + x7 * y7)));
+        return ((x0 * y0 + x1 * y1) + (x2 * y2 + x3 * y3)) + ((x4 * y4 + x5 * y5) + (x6 * y6 + x7 * y7));
     }
 
     /** The exponent base of a chunk: the new running max, or 0 while every logit so far is -inf. */
@@ -1163,8 +1163,8 @@ final class Kernels {
                         float p4 = partial.get(s0 + 4 * (d + 2)), p5 = partial.get(s0 + 5 * (d + 2)), p6 = partial.get(s0 + 6 * (d + 2)), p7 = partial.get(s0 + 7 * (d + 2));
                         float p8 = partial.get(s8), p9 = partial.get(s8 + (d + 2)), p10 = partial.get(s8 + 2 * (d + 2)), p11 = partial.get(s8 + 3 * (d + 2));
                         float p12 = partial.get(s8 + 4 * (d + 2)), p13 = partial.get(s8 + 5 * (d + 2)), p14 = partial.get(s8 + 6 * (d + 2)), p15 = partial.get(s8 + 7 * (d + 2));
-                        acc0 = dot8(acc0, p0, p1, p2, p3, p4, p5, p6, p7, wm[sp], wm[sp + 1], wm[sp + 2], wm[sp + 3], wm[sp + 4], wm[sp + 5], wm[sp + 6], wm[sp + 7]);
-                        acc0 = dot8(acc0, p8, p9, p10, p11, p12, p13, p14, p15, wm[sp + 8], wm[sp + 9], wm[sp + 10], wm[sp + 11], wm[sp + 12], wm[sp + 13], wm[sp + 14], wm[sp + 15]);
+                        acc0 += dot8(p0, p1, p2, p3, p4, p5, p6, p7, wm[sp], wm[sp + 1], wm[sp + 2], wm[sp + 3], wm[sp + 4], wm[sp + 5], wm[sp + 6], wm[sp + 7])
+                                + dot8(p8, p9, p10, p11, p12, p13, p14, p15, wm[sp + 8], wm[sp + 9], wm[sp + 10], wm[sp + 11], wm[sp + 12], wm[sp + 13], wm[sp + 14], wm[sp + 15]);
                     }
                     for (; sp < splits; sp++) acc0 += partial.get(at + sp * (d + 2) + lo) * wm[sp];
                     for (int s2 = 0; d > LOCAL && s2 < splits; s2++) acc1 += partial.get(at + s2 * (d + 2) + hi) * wm[s2];
