@@ -149,6 +149,15 @@ final class DeviceCache implements AutoCloseable {
     private final int nativeHalf;
     /** Kernels compiled for this pool's shape (scalar arguments TornadoVM compiles in), or reading it from the parameters. */
     private final boolean specialized;
+    /**
+     * Prefill-sized calls run {@link TensorCoreKernels#attendMma} instead of {@link Kernels#attendTile}: float16 in half
+     * arrays, a head dim it serves, and tensor cores asked for ({@link Devices#tensorCores}).
+     */
+    private final boolean mma;
+    /** The plan's device (its MMA task names it, see {@link #withTile}). */
+    private final TornadoDevice device;
+    /** Work-groups of the tiled kernel each graph's MMA scratch has room for (see {@link #scratchGroups}). */
+    private final Map<String, Long> scratchRoom = new HashMap<>();
     private final Map<String, Object> arrays = new HashMap<>();
     /** A task's grid and the most work-groups a call may give it. */
     private record Grid(WorkerGrid1D worker, long most) {
@@ -191,11 +200,13 @@ final class DeviceCache implements AutoCloseable {
     /**
      * {@code pins}: run each call as one CUDA graph, its arrays page-locked through these; null: run as calls.
      * {@code specialized}: the kernels are compiled for this pool's block size, head dim and KV heads (see
-     * {@link Devices#specialized}); else they read them from the parameters.
+     * {@link Devices#specialized}); else they read them from the parameters. {@code tensorCores}: float16 prefill on
+     * tensor cores where the pool allows it.
      */
-    DeviceCache(KvCache cache, Caps caps, TornadoDevice device, boolean nativeHalf, HostPins pins, boolean specialized) {
+    DeviceCache(KvCache cache, Caps caps, TornadoDevice device, boolean nativeHalf, HostPins pins, boolean specialized, boolean tensorCores) {
         KvPool pool = cache.pool();
         this.caps = caps;
+        this.device = device;
         this.cudaGraphs = pins != null;
         b = pool.blockSize();
         hkv = pool.kvHeads();
@@ -206,6 +217,7 @@ final class DeviceCache implements AutoCloseable {
         page = vPage(pool);
         mbits = mbits(precision);
         this.nativeHalf = nativeHalf && precision == KvPrecision.FLOAT16 ? 1 : 0;
+        this.mma = tensorCores && this.nativeHalf == 1 && TensorCoreKernels.serves(d);
         kPage = kPage(pool);
         nbCap = (caps.seq + b - 1) / b;
         pageCap = (caps.tokens + b - 1) / b;
@@ -476,8 +488,33 @@ final class DeviceCache implements AutoCloseable {
                           IntArray sel, FloatArray partial, FloatArray stats) {
         tiledGraphs.add(name);
         grid(name + "." + kind + "Tile", most);
-        graph.task(kind + "Tile", Kernels::attendTile, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"),
-                nativeHalf, mbits, shape(b), shape(d), shape(hkv), params, consts, sel, partial, stats);
+        if (mma) {
+            long room = scratchGroups(vecOf(name), (caps.seq + Kernels.LOCAL - 1) / Kernels.LOCAL, kind.equals("sparse"));
+            scratchRoom.put(name, room);
+            // TornadoVM parses a task's bytecode ("sketch") when the task is added, with the plugins of the task's
+            // driver, which is TornadoVM's default one (OpenCL, ranked first) unless "graph.task.device" names another;
+            // the OpenCL driver's plugins refuse MMA, so the task names the plan's own device (workaround 21).
+            System.setProperty(name + "." + kind + "Tile.device", Devices.spec(device));
+            graph.task(kind + "Tile", TensorCoreKernels::attendMma, new KernelContext(), q, x("kx"), x("vx"), shape(b), shape(d), shape(hkv),
+                    params, sel, partial, stats, host.floats(Math.toIntExact(room * Kernels.SLOTS * Kernels.LOCAL)));
+        } else {
+            graph.task(kind + "Tile", Kernels::attendTile, new KernelContext(), q, f("kf"), f("vf"), i("kh"), i("vh"), x("kx"), x("vx"),
+                    nativeHalf, mbits, shape(b), shape(d), shape(hkv), params, consts, sel, partial, stats);
+        }
+    }
+
+    /**
+     * Work-groups of {@link TensorCoreKernels#attendMma} a graph of {@code vec} query vectors gives room to in its
+     * scratch ({@code SLOTS * LOCAL} floats each, 8 KB): a call runs tiled only with at most half as many tiles as rows,
+     * so with groups of a multiple of {@link Kernels#HEADS} heads it has at most {@code vec / 8} units, and its splits
+     * (at most one a chunk of the longest sequence, {@code chunks}) stay within {@code SPLIT_GROUPS / 4} work-groups
+     * (see {@link #splits}); sparse adds one window work-group a unit. A call that would need more (fewer heads a
+     * group) runs {@link Kernels#attend} instead (see {@link #units}).
+     */
+    static long scratchGroups(int vec, int chunks, boolean sparse) {
+        long units = (vec + 7) / 8;
+        long most = Math.min(units * Math.max(1, chunks), Math.max(units, SPLIT_GROUPS / 4));
+        return sparse ? most + units : most;
     }
 
     /**
@@ -498,7 +535,8 @@ final class DeviceCache implements AutoCloseable {
         int rows = 0, heads = queries.get(0).heads(), group = heads / hkv;
         for (Queries q : queries) rows += q.rows();
         int tiles = tiledGraphs.contains(g) ? tiles(params, queries, qbs, qBlock, sparse, Kernels.SLOTS / Math.min(Kernels.HEADS, group)) : rows;
-        boolean tiled = 2 * tiles <= rows;
+        // The MMA kernel's scratch is sized for groups of whole HEADS (see scratchGroups): other groups run attend.
+        boolean tiled = 2 * tiles <= rows && (!mma || group % Kernels.HEADS == 0);
         params.set(Kernels.TILES, tiled ? tiles : 0);
         params.set(Kernels.ATTEND_ROWS, tiled ? 0 : rows);
         return (tiled ? tiles : rows) * hkv * ((group + Kernels.HEADS - 1) / Kernels.HEADS);
@@ -544,6 +582,9 @@ final class DeviceCache implements AutoCloseable {
         boolean tiled = params.get(Kernels.TILES) > 0;
         size(g + "." + task, tiled ? 1 : groups);
         if (tiledGraphs.contains(g)) size(g + "." + task + "Tile", tiled ? groups : 1);
+        if (tiled && mma && groups > scratchRoom.get(g)) {
+            throw new IllegalStateException(g + "." + task + "Tile: expected at most " + scratchRoom.get(g) + " work-groups in its MMA scratch but a call needs " + groups);
+        }
         if (tiled) tiledLaunches++;
     }
 

@@ -31,6 +31,14 @@ final class Devices {
         return found;
     }
 
+    /** TornadoVM's "backend:device" name of {@code device}, as its per-task {@code .device} properties take it. */
+    static String spec(TornadoDevice device) {
+        return all().stream().filter(f -> f.device() == device || (f.backend() == device.getBackendIndex()
+                        && f.device().getDeviceName().equals(device.getDeviceName())))
+                .map(f -> f.backend() + ":" + f.index()).findFirst()
+                .orElseThrow(() -> new IllegalStateException("device: " + device.getDeviceName() + " is not among TornadoVM's devices"));
+    }
+
     static boolean hasGpu() {
         try {
             return all().stream().anyMatch(f -> f.device().getDeviceType() == TornadoDeviceType.GPU);
@@ -108,12 +116,17 @@ final class Devices {
 
     /** {@link #nativeHalf(Found, String)} for a device on {@code driver}, named {@code label} in errors. */
     static boolean nativeHalf(TornadoVMBackendType driver, String label, String option) {
-        // A TornadoVM virtual device (-Dtornado.virtual.device=True) only generates code, it runs nothing: asked for
-        // there, half arrays let TornadoVM print the CUDA driver's kernels on a machine without a GPU
-        // (docs/benchmarks.md, benchmarks/gpu/kernel_sass.py).
-        boolean virtualNative = driver == TornadoVMBackendType.VIRTUAL && option.trim().equals("native");
         return cudaDriverOnly("float16", "native", "words", true, "native half arrays need TornadoVM's CUDA driver",
-                virtualNative ? TornadoVMBackendType.CUDA : driver, label, option);
+                asCudaIfAsked(driver, option, "native"), label, option);
+    }
+
+    /**
+     * A TornadoVM virtual device (-Dtornado.virtual.device=True) only generates code, it runs nothing: where an option
+     * asks for a CUDA-driver feature ({@code on}) there, it is taken as the CUDA driver, so that TornadoVM prints that
+     * driver's kernels on a machine without a GPU (docs/benchmarks.md, benchmarks/gpu/kernel_sass.py).
+     */
+    private static TornadoVMBackendType asCudaIfAsked(TornadoVMBackendType driver, String option, String on) {
+        return driver == TornadoVMBackendType.VIRTUAL && option.trim().equals(on) ? TornadoVMBackendType.CUDA : driver;
     }
 
     /**
@@ -151,6 +164,23 @@ final class Devices {
         if (value.isEmpty() || value.equals("pool")) return true;
         if (value.equals("none")) return false;
         throw new IllegalArgumentException("specialize: expected 'pool' or 'none' but got '" + option + "'");
+    }
+
+    /**
+     * Whether prefill-sized calls on float16 pools (half arrays) run their two products on tensor cores
+     * ({@link TensorCoreKernels#attendMma}, TornadoVM's warp MMA, which its CUDA driver alone has) rather than on CUDA
+     * cores ({@link Kernels#attendTile}, which other precisions and drivers always use). Option {@code prefill}:
+     * {@code mma} (refused on other drivers), {@code tile}, or empty for {@code tile}: the MMA kernel is opt-in until
+     * it has passed the conformance kit on a GPU (docs/adr/0008).
+     */
+    static boolean tensorCores(Found device, String option) {
+        return tensorCores(device.device().getTornadoVMBackend(), device.label(), option);
+    }
+
+    /** {@link #tensorCores(Found, String)} for a device on {@code driver}, named {@code label} in errors. */
+    static boolean tensorCores(TornadoVMBackendType driver, String label, String option) {
+        return cudaDriverOnly("prefill", "mma", "tile", false, "TornadoVM's warp MMA is on its CUDA driver only",
+                asCudaIfAsked(driver, option, "mma"), label, option);
     }
 
     /**

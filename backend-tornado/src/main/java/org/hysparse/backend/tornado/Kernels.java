@@ -134,22 +134,22 @@ final class Kernels {
      * address arithmetic only ({@link #rowOf}, {@link #pageOf}, {@link #kPageOf}); the kernels' loops run to the
      * parameter's, see {@link #attend}.
      */
-    private static int shape(int constant, IntArray p, int slot) {
+    static int shape(int constant, IntArray p, int slot) {
         return constant > 0 ? constant : p.get(slot);
     }
 
     /** A V row's floats (D rounded up to even), compiled in or from the parameters as {@link #shape}. */
-    private static int rowOf(int dim, IntArray p) {
+    static int rowOf(int dim, IntArray p) {
         return dim > 0 ? row(dim) : p.get(ROW);
     }
 
     /** Elements of a V page, compiled in or from the parameters as {@link #shape}. */
-    private static int pageOf(int block, int kvHeads, int dim, IntArray p) {
+    static int pageOf(int block, int kvHeads, int dim, IntArray p) {
         return block > 0 ? vPage(block, kvHeads, dim) : p.get(PAGE);
     }
 
     /** Elements of a K page, compiled in or from the parameters as {@link #shape}. */
-    private static int kPageOf(int block, int kvHeads, int dim, int mbits, IntArray p) {
+    static int kPageOf(int block, int kvHeads, int dim, int mbits, IntArray p) {
         return block > 0 ? kPage(block, kvHeads, dim, mbits) : p.get(KPAGE);
     }
 
@@ -966,7 +966,7 @@ final class Kernels {
     }
 
     /** The exponent base of a chunk: the new running max, or 0 while every logit so far is -inf. */
-    private static float reference(float m, float chunkMax) {
+    static float reference(float m, float chunkMax) {
         float mNew = TornadoMath.max(m, chunkMax);
         return mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
     }
@@ -984,7 +984,7 @@ final class Kernels {
     }
 
     /** The factor that moves state kept under running max m to the chunk's reference. */
-    private static float rescale(float m, float chunkMax) {
+    static float rescale(float m, float chunkMax) {
         return m == Float.NEGATIVE_INFINITY ? 0f : TornadoMath.exp(m - reference(m, chunkMax));
     }
 

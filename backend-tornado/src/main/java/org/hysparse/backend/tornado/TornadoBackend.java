@@ -48,6 +48,8 @@ final class TornadoBackend implements AttentionBackend {
     private final HostPins pins;
     /** Each pool's kernels compiled for its shape ({@link Devices#specialized}). */
     private final boolean specialized;
+    /** float16 prefill on tensor cores ({@link Devices#tensorCores}). */
+    private final boolean tensorCores;
 
     /** Device bytes the backend's cache copies may hold together (option {@code memory}). */
     private final long memoryLimit;
@@ -59,14 +61,15 @@ final class TornadoBackend implements AttentionBackend {
     /**
      * {@code pins}: run calls on a cache as CUDA graphs, their host arrays page-locked through these (closed with this);
      * null: as calls. {@code memoryLimit}: device bytes the cache copies may hold together. {@code specialized}: each
-     * pool's kernels compiled for its shape.
+     * pool's kernels compiled for its shape. {@code tensorCores}: float16 prefill on tensor cores.
      */
-    TornadoBackend(Devices.Found device, boolean nativeHalf, HostPins pins, long memoryLimit, boolean specialized) {
+    TornadoBackend(Devices.Found device, boolean nativeHalf, HostPins pins, long memoryLimit, boolean specialized, boolean tensorCores) {
         this.device = device;
         this.nativeHalf = nativeHalf;
         this.pins = pins;
         this.memoryLimit = memoryLimit;
         this.specialized = specialized;
+        this.tensorCores = tensorCores;
     }
 
     /** Whether each pool's kernels are compiled for its shape (option {@code specialize}); for tests. */
@@ -531,7 +534,7 @@ final class TornadoBackend implements AttentionBackend {
             old.close();
         }
         try {
-            dc = new DeviceCache(cache, caps, device.device(), nativeHalf, pins, specialized);
+            dc = new DeviceCache(cache, caps, device.device(), nativeHalf, pins, specialized, tensorCores);
         } catch (RuntimeException e) {
             // TornadoVM failed to compile or allocate: the cache is untouched and its pool has no device copy (the next
             // call makes one again), and the backend goes on serving other pools.

@@ -49,6 +49,7 @@ public final class TornadoProvider implements AttentionBackendProvider {
      * {@code float16=native|words}, how float16 caches are read (see {@link Devices#nativeHalf}); {@code launch=calls|graph},
      * whether a call on a cache runs as one CUDA graph (the CUDA driver's default; see {@link Devices#graphs});
      * {@code specialize=pool|none}, whether each pool's kernels are compiled for its shape (see {@link Devices#specialized});
+     * {@code prefill=mma|tile}, whether float16 prefill runs on tensor cores (see {@link Devices#tensorCores});
      * {@code memory=16GB}, the device memory the backend may hold (default: TornadoVM's {@code tornado.device.memory},
      * which TornadoVM itself enforces too, so raise both).
      */
@@ -60,16 +61,18 @@ public final class TornadoProvider implements AttentionBackendProvider {
         Devices.Found device = Devices.choose(spec);
         boolean nativeHalf = Devices.nativeHalf(device, options.get("float16", ""));
         boolean specialized = Devices.specialized(options.get("specialize", ""));
+        boolean tensorCores = Devices.tensorCores(device, options.get("prefill", ""));
         String launch = options.get("launch", "");
         HostPins pins = pins(Devices.graphs(device, launch), launch);
         // Which device a run (a conformance report, a benchmark) was on, and why that one.
-        LOG.log(System.Logger.Level.INFO, "tornado backend on TornadoVM device {0}: {1}; float16 caches read as {2}; calls on a cache run {3}; kernels {4}", device.label(),
+        LOG.log(System.Logger.Level.INFO, "tornado backend on TornadoVM device {0}: {1}; float16 caches read as {2}; calls on a cache run {3}; kernels {4}; float16 prefill on {5}", device.label(),
                 spec.isBlank() ? Devices.DEFAULT_RULE + " (option device=B:D or NAME picks another)" : "named by option device=" + spec,
                 nativeHalf ? "half arrays, each number converted by the device" : "16-bit words decoded through a table",
                 pins != null ? "as CUDA graphs (captured once, replayed; option launch=calls runs them one by one)"
                         : "as TornadoVM's copies and launches one by one",
                 specialized ? "compiled for each pool's block size, head dim and KV heads (option specialize=none reads them from parameters)"
-                        : "reading pool shapes from their parameters (option specialize=none)");
+                        : "reading pool shapes from their parameters (option specialize=none)",
+                tensorCores && nativeHalf ? "tensor cores (option prefill=mma; experimental, docs/adr/0008)" : "CUDA cores");
         if (!"false".equalsIgnoreCase(System.getProperty(RECOVER_BAILOUT, "true"))) {
             LOG.log(System.Logger.Level.WARNING, "tornado: " + RECOVER_BAILOUT + " is on (TornadoVM's default): a kernel whose compile or launch "
                     + "fails then runs as sequential Java, which gives this backend's outputs wrong without an error; run with -D"
@@ -78,7 +81,7 @@ public final class TornadoProvider implements AttentionBackendProvider {
         // The device memory the backend may hold: option memory=, else TornadoVM's own limit (tornado.device.memory).
         long memory = options.getBytes("memory", BackendOptions.parseBytes("-Dtornado.device.memory",
                 System.getProperty("tornado.device.memory", "4GB")));
-        return new TornadoBackend(device, nativeHalf, pins, memory, specialized);
+        return new TornadoBackend(device, nativeHalf, pins, memory, specialized, tensorCores);
     }
 
     /**

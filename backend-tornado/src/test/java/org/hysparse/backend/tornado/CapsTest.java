@@ -26,6 +26,23 @@ class CapsTest {
     }
 
     @Test
+    void mmaScratchCoversTheMostTiledWorkGroupsACallCanHave() {
+        // Tiled calls have at most half as many tiles as rows: vec / 8 units for groups of 4 heads; splits at most one a
+        // chunk and together within SPLIT_GROUPS / 4; sparse adds a window work-group a unit.
+        assertEquals(48 * 3, DeviceCache.scratchGroups(384, 3, false), "few chunks: every unit split per chunk");
+        assertEquals(DeviceCache.SPLIT_GROUPS / 4, DeviceCache.scratchGroups(384, 1024, false), "long: splits capped");
+        assertEquals(16_384, DeviceCache.scratchGroups(131_072, 1024, false), "a 4096-row prefill: one split a unit");
+        assertEquals(2 * 16_384, DeviceCache.scratchGroups(131_072, 1024, true));
+        for (int units = 1; units <= 20_000; units += 97) {
+            for (int chunks = 1; chunks <= 2048; chunks *= 2) {
+                long splits = Math.max(1, Math.min(Math.min(DeviceCache.MAX_SPLITS, chunks), DeviceCache.SPLIT_GROUPS / (4L * units)));
+                assertTrue(units * splits <= DeviceCache.scratchGroups(8 * units, chunks, false), units + " units, " + chunks + " chunks");
+                assertTrue(units * (splits + 1) <= DeviceCache.scratchGroups(8 * units, chunks, true), units + " units, " + chunks + " chunks, sparse");
+            }
+        }
+    }
+
+    @Test
     void ringsGrowFourfold() {
         var c = DeviceCache.Caps.of(new DeviceCache.Caps(1000, 32, 1, 128, 1, 16, 1000, 1));
         assertEquals(DeviceCache.MIN_RINGS, c.rings());

@@ -64,6 +64,26 @@ class DevicesTest {
     }
 
     @Test
+    void float16PrefillRunsOnTensorCoresOnlyOnRequestAndOnlyOnTheCudaDriver() {
+        assertFalse(Devices.tensorCores(TornadoVMBackendType.CUDA, "cuda-0-0", ""), "CUDA driver: CUDA cores until the MMA kernel passed the kit on a GPU");
+        assertTrue(Devices.tensorCores(TornadoVMBackendType.CUDA, "cuda-0-0", "mma"));
+        assertFalse(Devices.tensorCores(TornadoVMBackendType.CUDA, "cuda-0-0", "tile"), "CUDA cores on request");
+        assertFalse(Devices.tensorCores(TornadoVMBackendType.OPENCL, "pocl", ""), "OpenCL: CUDA cores (no MMA there)");
+        assertTrue(Devices.tensorCores(TornadoVMBackendType.VIRTUAL, "virtual", "mma"), "a virtual device prints the MMA kernel on request");
+        assertFalse(Devices.tensorCores(TornadoVMBackendType.VIRTUAL, "virtual", ""));
+        IllegalArgumentException notHere = assertThrows(IllegalArgumentException.class,
+                () -> Devices.tensorCores(TornadoVMBackendType.OPENCL, "0:0 pocl", "mma"));
+        assertEquals("prefill: expected 'tile' or no value on 0:0 pocl (TornadoVM's warp MMA is on its CUDA driver only) but got 'mma'",
+                notHere.getMessage());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> Devices.tensorCores(TornadoVMBackendType.CUDA, "cuda-0-0", "wmma"));
+        assertEquals("prefill: expected 'mma' or 'tile' but got 'wmma'", unknown.getMessage());
+        assertTrue(TensorCoreKernels.serves(128) && TensorCoreKernels.serves(64) && TensorCoreKernels.serves(32));
+        assertFalse(TensorCoreKernels.serves(256) || TensorCoreKernels.serves(80) || TensorCoreKernels.serves(16),
+                "head dims past four warps or not whole warps run attendTile");
+    }
+
+    @Test
     void kernelsAreCompiledForEachPoolsShapeUnlessAskedNotTo() {
         assertTrue(Devices.specialized(""), "default: compiled for the pool's shape");
         assertTrue(Devices.specialized("pool"));
