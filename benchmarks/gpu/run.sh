@@ -18,7 +18,8 @@
 # fsss-tornado,80b-tornado,fsss-cpu,80b-cpu: at 128k on the H200 host the FSSS pair takes about 80 s, the 80B pair
 # 400 s, 2026-12-04; 80b-compile adds a profiled 80B run: compiles per task graph, OUT/app-80b-compile.json).
 # HYSPARSE_JMH_ARGS replaces the JMH selection and settings, HYSPARSE_KIT_KV the kit's
-# precisions (default fp32,fp16,bf16). Backend options: HYSPARSE_BENCH_OPTIONS (e.g. device=0:0).
+# precisions (default fp32,fp16,bf16). Backend options: HYSPARSE_BENCH_OPTIONS (e.g. device=0:0, or prefill=mma for the
+# tensor-core prefill), recorded in results.json.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="$(mkdir -p "${1:-gpu-results}" && cd "${1:-gpu-results}" && pwd)"
@@ -155,6 +156,8 @@ for layout in ("80b", "fsss"):
         ratios[f"{layout}: decode tokens/s, tornado / cpu"] = t["decode"]["tokensPerSecond"] / c["decode"]["tokensPerSecond"]
 result = {
     "commit": run("git", "rev-parse", "HEAD"),
+    # The tornado backend's options of the kit, JMH and application runs (e.g. prefill=mma): part of what was measured.
+    "options": os.environ.get("HYSPARSE_BENCH_OPTIONS", ""),
     # What ran, whatever the git metadata beside it says (a copied tree's .git can be older than its files): the SHA-256
     # of the jars it ran, to compare with `sha256sum` of the jars that were copied to the machine.
     "jars": {os.path.relpath(j, root): hashlib.sha256(open(j, "rb").read()).hexdigest()
