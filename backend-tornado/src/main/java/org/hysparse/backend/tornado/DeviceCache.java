@@ -156,8 +156,6 @@ final class DeviceCache implements AutoCloseable {
     private final boolean mma;
     /** The plan's device (its MMA task names it, see {@link #withTile}). */
     private final TornadoDevice device;
-    /** Work-groups of the tiled kernel each graph's MMA scratch has room for (see {@link #scratchGroups}). */
-    private final Map<String, Long> scratchRoom = new HashMap<>();
     private final Map<String, Object> arrays = new HashMap<>();
     /** A task's grid and the most work-groups a call may give it. */
     private record Grid(WorkerGrid1D worker, long most) {
@@ -489,8 +487,7 @@ final class DeviceCache implements AutoCloseable {
         tiledGraphs.add(name);
         grid(name + "." + kind + "Tile", most);
         if (mma) {
-            long room = scratchGroups(vecOf(name), (caps.seq + Kernels.LOCAL - 1) / Kernels.LOCAL, kind.equals("sparse"));
-            scratchRoom.put(name, room);
+            long room = scratchGroups(name, kind.equals("sparse"));
             // TornadoVM parses a task's bytecode ("sketch") when the task is added, with the plugins of the task's
             // driver, which is TornadoVM's default one (OpenCL, ranked first) unless "graph.task.device" names another;
             // the OpenCL driver's plugins refuse MMA, so the task names the plan's own device (workaround 21).
@@ -504,13 +501,19 @@ final class DeviceCache implements AutoCloseable {
     }
 
     /**
-     * Work-groups of {@link TensorCoreKernels#attendMma} a graph of {@code vec} query vectors gives room to in its
-     * scratch ({@code SLOTS * LOCAL} floats each, 8 KB): a call runs tiled only with at most half as many tiles as rows,
+     * Work-groups of {@link TensorCoreKernels#attendMma} graph {@code g} (its {@code vec} query vectors, sequences of
+     * up to {@code chunks} chunks of {@code caps.seq}) gives room to in its scratch ({@code SLOTS * LOCAL} floats each,
+     * 8 KB), sized from this when the graph is made and checked against it at each launch: a call runs tiled only with at most half as many tiles as rows,
      * so with groups of a multiple of {@link Kernels#HEADS} heads it has at most {@code vec / 8} units, and its splits
      * (at most one a chunk of the longest sequence, {@code chunks}) stay within {@code SPLIT_GROUPS / 4} work-groups
      * (see {@link #splits}); sparse adds one window work-group a unit. A call that would need more (fewer heads a
      * group) runs {@link Kernels#attend} instead (see {@link #units}).
      */
+    private long scratchGroups(String g, boolean sparse) {
+        return scratchGroups(vecOf(g), (caps.seq + Kernels.LOCAL - 1) / Kernels.LOCAL, sparse);
+    }
+
+    /** {@link #scratchGroups(String, boolean)} for {@code vec} query vectors and sequences of {@code chunks} chunks. */
     static long scratchGroups(int vec, int chunks, boolean sparse) {
         long units = (vec + 7) / 8;
         long most = Math.min(units * Math.max(1, chunks), Math.max(units, SPLIT_GROUPS / 4));
@@ -582,8 +585,9 @@ final class DeviceCache implements AutoCloseable {
         boolean tiled = params.get(Kernels.TILES) > 0;
         size(g + "." + task, tiled ? 1 : groups);
         if (tiledGraphs.contains(g)) size(g + "." + task + "Tile", tiled ? groups : 1);
-        if (tiled && mma && groups > scratchRoom.get(g)) {
-            throw new IllegalStateException(g + "." + task + "Tile: expected at most " + scratchRoom.get(g) + " work-groups in its MMA scratch but a call needs " + groups);
+        if (tiled && mma && groups > scratchGroups(g, task.equals("sparse"))) {
+            throw new IllegalStateException(g + "." + task + "Tile: expected at most " + scratchGroups(g, task.equals("sparse"))
+                    + " work-groups in its MMA scratch but a call needs " + groups);
         }
         if (tiled) tiledLaunches++;
     }

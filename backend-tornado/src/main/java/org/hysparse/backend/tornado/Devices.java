@@ -33,8 +33,7 @@ final class Devices {
 
     /** TornadoVM's "backend:device" name of {@code device}, as its per-task {@code .device} properties take it. */
     static String spec(TornadoDevice device) {
-        return all().stream().filter(f -> f.device() == device || (f.backend() == device.getBackendIndex()
-                        && f.device().getDeviceName().equals(device.getDeviceName())))
+        return all().stream().filter(f -> f.backend() == device.getBackendIndex() && f.device().getDeviceName().equals(device.getDeviceName()))
                 .map(f -> f.backend() + ":" + f.index()).findFirst()
                 .orElseThrow(() -> new IllegalStateException("device: " + device.getDeviceName() + " is not among TornadoVM's devices"));
     }

@@ -29,13 +29,17 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 final class TensorCoreKernels {
     /** Keys (logits) or dimensions (values) one warp takes of a chunk: four n-tiles of eight. */
     static final int WARP_COLS = 32;
+    /** The largest head dim served (four warps of dimensions): the row stride of the running outputs. */
+    static final int DMMA = 4 * WARP_COLS;
+    /** float16's mantissa bits: the 16-bit layouts of {@link Kernels#keyAt} and {@link Kernels#valueAt}. */
+    static final int MBITS = 10;
 
     private TensorCoreKernels() {
     }
 
     /** Whether {@link #attendMma} serves a pool of head dim {@code d}: whole warps of dimensions, at most four. */
     static boolean serves(int d) {
-        return d % WARP_COLS == 0 && d <= 4 * WARP_COLS;
+        return d % WARP_COLS == 0 && d <= DMMA;
     }
 
     static void attendMma(KernelContext ctx, FloatArray q, HalfFloatArray kx, HalfFloatArray vx, int shapeB, int shapeD, int shapeHkv,
@@ -45,7 +49,7 @@ final class TensorCoreKernels {
         int[] qT = ctx.allocateIntLocalArray(SLOTS * 64);
         int[] pT = ctx.allocateIntLocalArray(SLOTS * 64);
         int[] bT = ctx.allocateIntLocalArray(4 * 256);
-        float[] acc = ctx.allocateFloatLocalArray(SLOTS * 128);
+        float[] acc = ctx.allocateFloatLocalArray(SLOTS * DMMA);
         float[] pr = ctx.allocateFloatLocalArray(SLOTS * LOCAL);
         float[] part = ctx.allocateFloatLocalArray(LOCAL);
         float[] top = ctx.allocateFloatLocalArray(LOCAL);
@@ -84,7 +88,7 @@ final class TensorCoreKernels {
             float lo = used ? q.get(at) * scale : 0f, hi = used ? q.get(at + 1) * scale : 0f;
             qT[i] = (new HalfFloat(lo).getHalfFloatValue() & 0xffff) | ((new HalfFloat(hi).getHalfFloatValue() & 0xffff) << 16);
         }
-        for (int i = lid; i < SLOTS * 128; i += LOCAL) acc[i] = 0f;
+        for (int i = lid; i < SLOTS * DMMA; i += LOCAL) acc[i] = 0f;
         if (lid < SLOTS) {
             boolean used = lid / hs < rows && lid % hs < heads;
             int last = used ? p.get(PARAMS + r0 + lid / hs) : -1;
@@ -103,7 +107,7 @@ final class TensorCoreKernels {
         int keys = window ? (p.get(WINDOW) > 0 && rows > 0 ? latest + 1 - from : 0) : TornadoMath.max(0, c1 - c0) * b;
         int seg = TornadoMath.min(b, LOCAL), pps = seg / PART_KEYS;
         int ms = lid / PARTS, kp = (lid % PARTS) * PART_KEYS;
-        int row = rowOf(shapeD, p), kPage = kPageOf(shapeB, shapeHkv, shapeD, 10, p), vPage = pageOf(shapeB, shapeHkv, shapeD, p);
+        int row = rowOf(shapeD, p), kPage = kPageOf(shapeB, shapeHkv, shapeD, MBITS, p), vPage = pageOf(shapeB, shapeHkv, shapeD, p);
         ctx.localBarrier();
         int wb = -LOCAL;
         for (int i0 = 0; i0 < keys; i0 += LOCAL) {
@@ -130,8 +134,8 @@ final class TensorCoreKernels {
                 t = tpage[rel] * b + i % b;
             }
             kpos[lid] = i < keys ? pos : -1;
-            krow[lid] = keyAt(t, h, 0, b, d, row, kPage, 10);
-            vrow[lid] = valueAt(t, h, 0, b, row, vPage, 10);
+            krow[lid] = keyAt(t, h, 0, b, d, row, kPage, MBITS);
+            vrow[lid] = valueAt(t, h, 0, b, row, vPage, MBITS);
             ctx.localBarrier();
             // Logits: warp w's keys 32 w .. 32 w + 31 against all slots, 16 dimensions a step. Word np of B row kk holds
             // dimension 16 ks + kk of keys 2 np and 2 np + 1 of the n-tile.
@@ -146,7 +150,7 @@ final class TensorCoreKernels {
                     bT[warp * 256 + w] = (kx.get(krow[key] + off).getHalfFloatValue() & 0xffff) | ((kx.get(krow[key + 1] + off).getHalfFloatValue() & 0xffff) << 16);
                 }
                 ctx.localBarrier();
-                uk.ac.manchester.tornado.api.types.HalfFloat[] a = ctx.mmaLoadA(qT, 16, ks * 512);
+                HalfFloat[] a = ctx.mmaLoadA(qT, 16, ks * 512);
                 s0 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024), s0, MMAShape.M16N8K16);
                 s1 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024 + 256), s1, MMAShape.M16N8K16);
                 s2 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024 + 512), s2, MMAShape.M16N8K16);
@@ -232,7 +236,7 @@ final class TensorCoreKernels {
                     bT[warp * 256 + w] = live ? (vx.get(at).getHalfFloatValue() & 0xffff) | ((vx.get(at + 2).getHalfFloatValue() & 0xffff) << 16) : 0;
                 }
                 ctx.localBarrier();
-                uk.ac.manchester.tornado.api.types.HalfFloat[] a = ctx.mmaLoadA(pT, 16, ks * 512);
+                HalfFloat[] a = ctx.mmaLoadA(pT, 16, ks * 512);
                 o0 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024), o0, MMAShape.M16N8K16);
                 o1 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024 + 256), o1, MMAShape.M16N8K16);
                 o2 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024 + 512), o2, MMAShape.M16N8K16);
@@ -245,7 +249,7 @@ final class TensorCoreKernels {
             ctx.mmaStore(o3, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp + 24, LOCAL);
             ctx.localBarrier();
             for (int s = 0; s < SLOTS; s++) {
-                if (lid < d) acc[s * 128 + lid] = acc[s * 128 + lid] * st[3 * SLOTS + s] + scratch.get(region + s * LOCAL + lid);
+                if (lid < d) acc[s * DMMA + lid] = acc[s * DMMA + lid] * st[3 * SLOTS + s] + scratch.get(region + s * LOCAL + lid);
             }
             ctx.localBarrier();
         }
@@ -256,7 +260,7 @@ final class TensorCoreKernels {
                     partial.set(at, st[s]);
                     partial.set(at + 1, st[SLOTS + s]);
                 }
-                if (lid < d) partial.set(at + 2 + lid, acc[s * 128 + lid]);
+                if (lid < d) partial.set(at + 2 + lid, acc[s * DMMA + lid]);
             }
         }
     }

@@ -24,11 +24,11 @@ public final class MmaProbe {
     static final int R = 16, N = 128, D = 128;
 
     static int kIndex(int key, int dim) {
-        return Kernels.keyAt(key, 0, dim, N, D, D, N * D, 10);
+        return Kernels.keyAt(key, 0, dim, N, D, D, N * D, TensorCoreKernels.MBITS);
     }
 
     static int vIndex(int key, int dim) {
-        return Kernels.valueAt(key, 0, 0, N, D, N * D, 10) + 2 * dim;
+        return Kernels.valueAt(key, 0, 0, N, D, N * D, TensorCoreKernels.MBITS) + 2 * dim;
     }
 
     static void probe(KernelContext ctx, HalfFloatArray q, HalfFloatArray k, HalfFloatArray v, FloatArray probs, FloatArray s,
