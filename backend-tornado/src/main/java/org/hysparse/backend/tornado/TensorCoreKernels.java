@@ -48,7 +48,7 @@ final class TensorCoreKernels {
         // (one A tile a step of 16 keys), and each warp's four B tiles of the step at hand (64 words each).
         int[] qT = ctx.allocateIntLocalArray(SLOTS * 64);
         int[] pT = ctx.allocateIntLocalArray(SLOTS * 64);
-        int[] bT = ctx.allocateIntLocalArray(4 * 256);
+        int[] bT = ctx.allocateIntLocalArray(2 * 4 * 256);
         float[] acc = ctx.allocateFloatLocalArray(SLOTS * DMMA);
         float[] pr = ctx.allocateFloatLocalArray(SLOTS * LOCAL);
         float[] part = ctx.allocateFloatLocalArray(LOCAL);
@@ -143,19 +143,35 @@ final class TensorCoreKernels {
             float[] s1 = ctx.mmaFragment(0f);
             float[] s2 = ctx.mmaFragment(0f);
             float[] s3 = ctx.mmaFragment(0f);
+            // Lane word w = lane + 32 j of the warp's tiles: n-tile j / 2's keys kb + 8 (j / 2) and + 1, dimension
+            // 16 ks + lane / 4 + 8 (j % 2). The sixteen loads of a step are all issued before its eight local stores:
+            // TornadoVM hands arrays to the kernel as untyped pointers, which a local store may alias, so a load placed
+            // after one waits for it, one memory round trip a word (found in the printed kernel's PTX).
+            int kb = WARP_COLS * warp + 2 * (lane % 4), wAt = warp * 256 + lane;
             for (int ks = 0; ks < d / 16; ks++) {
-                for (int w = lane; w < 256; w += 32) {
-                    int key = WARP_COLS * warp + 8 * (w / 64) + 2 * (w % 4), e = 16 * ks + (w % 64) / 4;
-                    int off = (e / 2) * 2 * b + (e & 1);
-                    bT[warp * 256 + w] = (kx.get(krow[key] + off).getHalfFloatValue() & 0xffff) | ((kx.get(krow[key + 1] + off).getHalfFloatValue() & 0xffff) << 16);
-                }
+                int e0 = 16 * ks + lane / 4;
+                int o0 = (e0 / 2) * 2 * b + (e0 & 1), o1 = o0 + 8 * b;
+                int k0 = krow[kb], k1 = krow[kb + 1], k8 = krow[kb + 8], k9 = krow[kb + 9];
+                int k16 = krow[kb + 16], k17 = krow[kb + 17], k24 = krow[kb + 24], k25 = krow[kb + 25];
+                int w0 = pairOf(kx, k0 + o0, k1 + o0), w1 = pairOf(kx, k0 + o1, k1 + o1);
+                int w2 = pairOf(kx, k8 + o0, k9 + o0), w3 = pairOf(kx, k8 + o1, k9 + o1);
+                int w4 = pairOf(kx, k16 + o0, k17 + o0), w5 = pairOf(kx, k16 + o1, k17 + o1);
+                int w6 = pairOf(kx, k24 + o0, k25 + o0), w7 = pairOf(kx, k24 + o1, k25 + o1);
+                int buf = (ks % 2) * 1024;
+                bT[buf + wAt] = w0;
+                bT[buf + wAt + 32] = w1;
+                bT[buf + wAt + 64] = w2;
+                bT[buf + wAt + 96] = w3;
+                bT[buf + wAt + 128] = w4;
+                bT[buf + wAt + 160] = w5;
+                bT[buf + wAt + 192] = w6;
+                bT[buf + wAt + 224] = w7;
                 ctx.localBarrier();
                 HalfFloat[] a = ctx.mmaLoadA(qT, 16, ks * 512);
-                s0 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024), s0, MMAShape.M16N8K16);
-                s1 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024 + 256), s1, MMAShape.M16N8K16);
-                s2 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024 + 512), s2, MMAShape.M16N8K16);
-                s3 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024 + 768), s3, MMAShape.M16N8K16);
-                ctx.localBarrier();
+                s0 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024), s0, MMAShape.M16N8K16);
+                s1 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024 + 256), s1, MMAShape.M16N8K16);
+                s2 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024 + 512), s2, MMAShape.M16N8K16);
+                s3 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024 + 768), s3, MMAShape.M16N8K16);
             }
             ctx.mmaStore(s0, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp, LOCAL);
             ctx.mmaStore(s1, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp + 8, LOCAL);
@@ -163,11 +179,21 @@ final class TensorCoreKernels {
             ctx.mmaStore(s3, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp + 24, LOCAL);
             ctx.localBarrier();
             // Thread lid's key against every slot's mask.
+            // Eight loads, then eight local stores (as the operands' above).
             float none = Float.NEGATIVE_INFINITY;
             int kp0 = kpos[lid];
-            for (int s = 0; s < SLOTS; s++) {
-                boolean seen = kp0 >= 0 && kp0 >= lim[s] && kp0 <= lim[SLOTS + s];
-                pr[s * LOCAL + lid] = seen ? scratch.get(region + s * LOCAL + lid) : none;
+            for (int s = 0; s < SLOTS; s += 8) {
+                int at = region + s * LOCAL + lid;
+                float l0 = scratch.get(at), l1 = scratch.get(at + LOCAL), l2 = scratch.get(at + 2 * LOCAL), l3 = scratch.get(at + 3 * LOCAL);
+                float l4 = scratch.get(at + 4 * LOCAL), l5 = scratch.get(at + 5 * LOCAL), l6 = scratch.get(at + 6 * LOCAL), l7 = scratch.get(at + 7 * LOCAL);
+                pr[s * LOCAL + lid] = masked(l0, kp0, lim[s], lim[SLOTS + s]);
+                pr[(s + 1) * LOCAL + lid] = masked(l1, kp0, lim[s + 1], lim[SLOTS + s + 1]);
+                pr[(s + 2) * LOCAL + lid] = masked(l2, kp0, lim[s + 2], lim[SLOTS + s + 2]);
+                pr[(s + 3) * LOCAL + lid] = masked(l3, kp0, lim[s + 3], lim[SLOTS + s + 3]);
+                pr[(s + 4) * LOCAL + lid] = masked(l4, kp0, lim[s + 4], lim[SLOTS + s + 4]);
+                pr[(s + 5) * LOCAL + lid] = masked(l5, kp0, lim[s + 5], lim[SLOTS + s + 5]);
+                pr[(s + 6) * LOCAL + lid] = masked(l6, kp0, lim[s + 6], lim[SLOTS + s + 6]);
+                pr[(s + 7) * LOCAL + lid] = masked(l7, kp0, lim[s + 7], lim[SLOTS + s + 7]);
             }
             ctx.localBarrier();
             // The chunk's softmax and the oracle's segment statistics: attendTile's.
@@ -228,28 +254,52 @@ final class TensorCoreKernels {
             float[] o1 = ctx.mmaFragment(0f);
             float[] o2 = ctx.mmaFragment(0f);
             float[] o3 = ctx.mmaFragment(0f);
+            // Lane word w = lane + 32 j: dimensions eb + 8 (j / 2) and + 1 of key 16 ks + lane / 4 + 8 (j % 2); loads first,
+            // as the keys'. A warp's dimensions are all within D or all past it (D a multiple of 32).
+            boolean dims = WARP_COLS * warp < d;
+            int eb = 2 * TornadoMath.min(WARP_COLS * warp + 2 * (lane % 4), d - 32 + 2 * (lane % 4));
             for (int ks = 0; ks < (n + 15) / 16; ks++) {
-                for (int w = lane; w < 256; w += 32) {
-                    int e = WARP_COLS * warp + 8 * (w / 64) + 2 * (w % 4), key = 16 * ks + (w % 64) / 4;
-                    boolean live = key < n && e < d;
-                    int at = vrow[key] + 2 * TornadoMath.min(e, d - 2);
-                    bT[warp * 256 + w] = live ? (vx.get(at).getHalfFloatValue() & 0xffff) | ((vx.get(at + 2).getHalfFloatValue() & 0xffff) << 16) : 0;
-                }
+                int key = 16 * ks + lane / 4;
+                boolean live0 = dims && key < n, live1 = dims && key + 8 < n;
+                int v0 = vrow[key] + eb, v1 = vrow[key + 8] + eb;
+                int w0 = pairOf(vx, v0, v0 + 2), w1 = pairOf(vx, v1, v1 + 2);
+                int w2 = pairOf(vx, v0 + 16, v0 + 18), w3 = pairOf(vx, v1 + 16, v1 + 18);
+                int w4 = pairOf(vx, v0 + 32, v0 + 34), w5 = pairOf(vx, v1 + 32, v1 + 34);
+                int w6 = pairOf(vx, v0 + 48, v0 + 50), w7 = pairOf(vx, v1 + 48, v1 + 50);
+                int buf = (ks % 2) * 1024;
+                bT[buf + wAt] = live0 ? w0 : 0;
+                bT[buf + wAt + 32] = live1 ? w1 : 0;
+                bT[buf + wAt + 64] = live0 ? w2 : 0;
+                bT[buf + wAt + 96] = live1 ? w3 : 0;
+                bT[buf + wAt + 128] = live0 ? w4 : 0;
+                bT[buf + wAt + 160] = live1 ? w5 : 0;
+                bT[buf + wAt + 192] = live0 ? w6 : 0;
+                bT[buf + wAt + 224] = live1 ? w7 : 0;
                 ctx.localBarrier();
                 HalfFloat[] a = ctx.mmaLoadA(pT, 16, ks * 512);
-                o0 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024), o0, MMAShape.M16N8K16);
-                o1 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024 + 256), o1, MMAShape.M16N8K16);
-                o2 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024 + 512), o2, MMAShape.M16N8K16);
-                o3 = ctx.mma(a, ctx.mmaLoadB(bT, 16, warp * 1024 + 768), o3, MMAShape.M16N8K16);
-                ctx.localBarrier();
+                o0 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024), o0, MMAShape.M16N8K16);
+                o1 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024 + 256), o1, MMAShape.M16N8K16);
+                o2 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024 + 512), o2, MMAShape.M16N8K16);
+                o3 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024 + 768), o3, MMAShape.M16N8K16);
             }
             ctx.mmaStore(o0, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp, LOCAL);
             ctx.mmaStore(o1, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp + 8, LOCAL);
             ctx.mmaStore(o2, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp + 16, LOCAL);
             ctx.mmaStore(o3, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp + 24, LOCAL);
             ctx.localBarrier();
-            for (int s = 0; s < SLOTS; s++) {
-                if (lid < d) acc[s * DMMA + lid] = acc[s * DMMA + lid] * st[3 * SLOTS + s] + scratch.get(region + s * LOCAL + lid);
+            // Eight loads, then eight local updates (as above).
+            for (int s = 0; lid < d && s < SLOTS; s += 8) {
+                int at = region + s * LOCAL + lid, to = s * DMMA + lid;
+                float u0 = scratch.get(at), u1 = scratch.get(at + LOCAL), u2 = scratch.get(at + 2 * LOCAL), u3 = scratch.get(at + 3 * LOCAL);
+                float u4 = scratch.get(at + 4 * LOCAL), u5 = scratch.get(at + 5 * LOCAL), u6 = scratch.get(at + 6 * LOCAL), u7 = scratch.get(at + 7 * LOCAL);
+                acc[to] = acc[to] * st[3 * SLOTS + s] + u0;
+                acc[to + DMMA] = acc[to + DMMA] * st[3 * SLOTS + s + 1] + u1;
+                acc[to + 2 * DMMA] = acc[to + 2 * DMMA] * st[3 * SLOTS + s + 2] + u2;
+                acc[to + 3 * DMMA] = acc[to + 3 * DMMA] * st[3 * SLOTS + s + 3] + u3;
+                acc[to + 4 * DMMA] = acc[to + 4 * DMMA] * st[3 * SLOTS + s + 4] + u4;
+                acc[to + 5 * DMMA] = acc[to + 5 * DMMA] * st[3 * SLOTS + s + 5] + u5;
+                acc[to + 6 * DMMA] = acc[to + 6 * DMMA] * st[3 * SLOTS + s + 6] + u6;
+                acc[to + 7 * DMMA] = acc[to + 7 * DMMA] * st[3 * SLOTS + s + 7] + u7;
             }
             ctx.localBarrier();
         }
@@ -263,5 +313,15 @@ final class TensorCoreKernels {
                 if (lid < d) partial.set(at + 2 + lid, acc[s * DMMA + lid]);
             }
         }
+    }
+
+    /** Halves {@code i} (low) and {@code j} (high) of {@code a} as one packed operand word. */
+    private static int pairOf(HalfFloatArray a, int i, int j) {
+        return (a.get(i).getHalfFloatValue() & 0xffff) | ((a.get(j).getHalfFloatValue() & 0xffff) << 16);
+    }
+
+    /** A logit, or minus infinity where key position {@code pos} (-1: past the chunk) is outside {@code [lo, hi]}. */
+    private static float masked(float logit, int pos, int lo, int hi) {
+        return pos >= 0 && pos >= lo && pos <= hi ? logit : Float.NEGATIVE_INFINITY;
     }
 }
