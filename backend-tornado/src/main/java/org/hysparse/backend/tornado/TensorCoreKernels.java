@@ -48,7 +48,7 @@ final class TensorCoreKernels {
         // (one A tile a step of 16 keys), and each warp's four B tiles of the step at hand (64 words each).
         int[] qT = ctx.allocateIntLocalArray(SLOTS * 64);
         int[] pT = ctx.allocateIntLocalArray(SLOTS * 64);
-        int[] bT = ctx.allocateIntLocalArray(2 * 4 * 256);
+        int[] bT = ctx.allocateIntLocalArray(4 * 4 * 256);
         float[] acc = ctx.allocateFloatLocalArray(SLOTS * DMMA);
         float[] pr = ctx.allocateFloatLocalArray(SLOTS * LOCAL);
         float[] part = ctx.allocateFloatLocalArray(LOCAL);
@@ -143,35 +143,54 @@ final class TensorCoreKernels {
             float[] s1 = ctx.mmaFragment(0f);
             float[] s2 = ctx.mmaFragment(0f);
             float[] s3 = ctx.mmaFragment(0f);
-            // Lane word w = lane + 32 j of the warp's tiles: n-tile j / 2's keys kb + 8 (j / 2) and + 1, dimension
-            // 16 ks + lane / 4 + 8 (j % 2). The sixteen loads of a step are all issued before its eight local stores:
-            // TornadoVM hands arrays to the kernel as untyped pointers, which a local store may alias, so a load placed
-            // after one waits for it, one memory round trip a word (found in the printed kernel's PTX).
+            // Two steps of 16 dimensions a round. Lane word w = lane + 32 j of the warp's tiles: n-tile j / 2's keys kb + 8 (j / 2)
+            // and + 1, dimension 16 ks + lane / 4 + 8 (j % 2). The round's 32 loads are all issued before its 16 local
+            // stores: TornadoVM hands arrays to the kernel as untyped pointers, which a local store may alias, so a load
+            // placed after one waits for it, one memory round trip a word (found in the printed kernel's PTX). The
+            // rounds alternate between two halves of bT, so a round needs one barrier, not two.
             int kb = WARP_COLS * warp + 2 * (lane % 4), wAt = warp * 256 + lane;
-            for (int ks = 0; ks < d / 16; ks++) {
+            int k0 = krow[kb], k1 = krow[kb + 1], k8 = krow[kb + 8], k9 = krow[kb + 9];
+            int k16 = krow[kb + 16], k17 = krow[kb + 17], k24 = krow[kb + 24], k25 = krow[kb + 25];
+            for (int ks = 0; ks < d / 16; ks += 2) {
                 int e0 = 16 * ks + lane / 4;
-                int o0 = (e0 / 2) * 2 * b + (e0 & 1), o1 = o0 + 8 * b;
-                int k0 = krow[kb], k1 = krow[kb + 1], k8 = krow[kb + 8], k9 = krow[kb + 9];
-                int k16 = krow[kb + 16], k17 = krow[kb + 17], k24 = krow[kb + 24], k25 = krow[kb + 25];
+                int o0 = (e0 / 2) * 2 * b + (e0 & 1), o1 = o0 + 8 * b, o2 = o0 + 16 * b, o3 = o0 + 24 * b;
                 int w0 = pairOf(kx, k0 + o0, k1 + o0), w1 = pairOf(kx, k0 + o1, k1 + o1);
                 int w2 = pairOf(kx, k8 + o0, k9 + o0), w3 = pairOf(kx, k8 + o1, k9 + o1);
                 int w4 = pairOf(kx, k16 + o0, k17 + o0), w5 = pairOf(kx, k16 + o1, k17 + o1);
                 int w6 = pairOf(kx, k24 + o0, k25 + o0), w7 = pairOf(kx, k24 + o1, k25 + o1);
-                int buf = (ks % 2) * 1024;
-                bT[buf + wAt] = w0;
-                bT[buf + wAt + 32] = w1;
-                bT[buf + wAt + 64] = w2;
-                bT[buf + wAt + 96] = w3;
-                bT[buf + wAt + 128] = w4;
-                bT[buf + wAt + 160] = w5;
-                bT[buf + wAt + 192] = w6;
-                bT[buf + wAt + 224] = w7;
+                int z0 = pairOf(kx, k0 + o2, k1 + o2), z1 = pairOf(kx, k0 + o3, k1 + o3);
+                int z2 = pairOf(kx, k8 + o2, k9 + o2), z3 = pairOf(kx, k8 + o3, k9 + o3);
+                int z4 = pairOf(kx, k16 + o2, k17 + o2), z5 = pairOf(kx, k16 + o3, k17 + o3);
+                int z6 = pairOf(kx, k24 + o2, k25 + o2), z7 = pairOf(kx, k24 + o3, k25 + o3);
+                int buf = ((ks / 2) % 2) * 2048, at = buf + wAt;
+                bT[at] = w0;
+                bT[at + 32] = w1;
+                bT[at + 64] = w2;
+                bT[at + 96] = w3;
+                bT[at + 128] = w4;
+                bT[at + 160] = w5;
+                bT[at + 192] = w6;
+                bT[at + 224] = w7;
+                bT[at + 1024] = z0;
+                bT[at + 1056] = z1;
+                bT[at + 1088] = z2;
+                bT[at + 1120] = z3;
+                bT[at + 1152] = z4;
+                bT[at + 1184] = z5;
+                bT[at + 1216] = z6;
+                bT[at + 1248] = z7;
                 ctx.localBarrier();
+                int bAt = 4 * buf + warp * 1024;
                 HalfFloat[] a = ctx.mmaLoadA(qT, 16, ks * 512);
-                s0 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024), s0, MMAShape.M16N8K16);
-                s1 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024 + 256), s1, MMAShape.M16N8K16);
-                s2 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024 + 512), s2, MMAShape.M16N8K16);
-                s3 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024 + 768), s3, MMAShape.M16N8K16);
+                s0 = ctx.mma(a, ctx.mmaLoadB(bT, 16, bAt), s0, MMAShape.M16N8K16);
+                s1 = ctx.mma(a, ctx.mmaLoadB(bT, 16, bAt + 256), s1, MMAShape.M16N8K16);
+                s2 = ctx.mma(a, ctx.mmaLoadB(bT, 16, bAt + 512), s2, MMAShape.M16N8K16);
+                s3 = ctx.mma(a, ctx.mmaLoadB(bT, 16, bAt + 768), s3, MMAShape.M16N8K16);
+                HalfFloat[] a1 = ctx.mmaLoadA(qT, 16, ks * 512 + 512);
+                s0 = ctx.mma(a1, ctx.mmaLoadB(bT, 16, bAt + 4096), s0, MMAShape.M16N8K16);
+                s1 = ctx.mma(a1, ctx.mmaLoadB(bT, 16, bAt + 4352), s1, MMAShape.M16N8K16);
+                s2 = ctx.mma(a1, ctx.mmaLoadB(bT, 16, bAt + 4608), s2, MMAShape.M16N8K16);
+                s3 = ctx.mma(a1, ctx.mmaLoadB(bT, 16, bAt + 4864), s3, MMAShape.M16N8K16);
             }
             ctx.mmaStore(s0, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp, LOCAL);
             ctx.mmaStore(s1, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp + 8, LOCAL);
@@ -254,33 +273,52 @@ final class TensorCoreKernels {
             float[] o1 = ctx.mmaFragment(0f);
             float[] o2 = ctx.mmaFragment(0f);
             float[] o3 = ctx.mmaFragment(0f);
-            // Lane word w = lane + 32 j: dimensions eb + 8 (j / 2) and + 1 of key 16 ks + lane / 4 + 8 (j % 2); loads first,
-            // as the keys'. A warp's dimensions are all within D or all past it (D a multiple of 32).
+            // Two steps of 16 keys a round, as the keys'. Lane word w = lane + 32 j: dimensions eb + 8 (j / 2) and + 1 of key
+            // 16 ks + lane / 4 + 8 (j % 2). A warp's dimensions are all within D or all past it (D a multiple of 32); a
+            // round's second step past the chunk's keys multiplies zeros.
             boolean dims = WARP_COLS * warp < d;
             int eb = 2 * TornadoMath.min(WARP_COLS * warp + 2 * (lane % 4), d - 32 + 2 * (lane % 4));
-            for (int ks = 0; ks < (n + 15) / 16; ks++) {
+            for (int ks = 0; ks < (n + 15) / 16; ks += 2) {
                 int key = 16 * ks + lane / 4;
-                boolean live0 = dims && key < n, live1 = dims && key + 8 < n;
-                int v0 = vrow[key] + eb, v1 = vrow[key + 8] + eb;
+                boolean live0 = dims && key < n, live1 = dims && key + 8 < n, live2 = dims && key + 16 < n, live3 = dims && key + 24 < n;
+                int v0 = vrow[key] + eb, v1 = vrow[key + 8] + eb, v2 = vrow[key + 16] + eb, v3 = vrow[key + 24] + eb;
                 int w0 = pairOf(vx, v0, v0 + 2), w1 = pairOf(vx, v1, v1 + 2);
                 int w2 = pairOf(vx, v0 + 16, v0 + 18), w3 = pairOf(vx, v1 + 16, v1 + 18);
                 int w4 = pairOf(vx, v0 + 32, v0 + 34), w5 = pairOf(vx, v1 + 32, v1 + 34);
                 int w6 = pairOf(vx, v0 + 48, v0 + 50), w7 = pairOf(vx, v1 + 48, v1 + 50);
-                int buf = (ks % 2) * 1024;
-                bT[buf + wAt] = live0 ? w0 : 0;
-                bT[buf + wAt + 32] = live1 ? w1 : 0;
-                bT[buf + wAt + 64] = live0 ? w2 : 0;
-                bT[buf + wAt + 96] = live1 ? w3 : 0;
-                bT[buf + wAt + 128] = live0 ? w4 : 0;
-                bT[buf + wAt + 160] = live1 ? w5 : 0;
-                bT[buf + wAt + 192] = live0 ? w6 : 0;
-                bT[buf + wAt + 224] = live1 ? w7 : 0;
+                int z0 = pairOf(vx, v2, v2 + 2), z1 = pairOf(vx, v3, v3 + 2);
+                int z2 = pairOf(vx, v2 + 16, v2 + 18), z3 = pairOf(vx, v3 + 16, v3 + 18);
+                int z4 = pairOf(vx, v2 + 32, v2 + 34), z5 = pairOf(vx, v3 + 32, v3 + 34);
+                int z6 = pairOf(vx, v2 + 48, v2 + 50), z7 = pairOf(vx, v3 + 48, v3 + 50);
+                int buf = ((ks / 2) % 2) * 2048, at = buf + wAt;
+                bT[at] = live0 ? w0 : 0;
+                bT[at + 32] = live1 ? w1 : 0;
+                bT[at + 64] = live0 ? w2 : 0;
+                bT[at + 96] = live1 ? w3 : 0;
+                bT[at + 128] = live0 ? w4 : 0;
+                bT[at + 160] = live1 ? w5 : 0;
+                bT[at + 192] = live0 ? w6 : 0;
+                bT[at + 224] = live1 ? w7 : 0;
+                bT[at + 1024] = live2 ? z0 : 0;
+                bT[at + 1056] = live3 ? z1 : 0;
+                bT[at + 1088] = live2 ? z2 : 0;
+                bT[at + 1120] = live3 ? z3 : 0;
+                bT[at + 1152] = live2 ? z4 : 0;
+                bT[at + 1184] = live3 ? z5 : 0;
+                bT[at + 1216] = live2 ? z6 : 0;
+                bT[at + 1248] = live3 ? z7 : 0;
                 ctx.localBarrier();
+                int bAt = 4 * buf + warp * 1024;
                 HalfFloat[] a = ctx.mmaLoadA(pT, 16, ks * 512);
-                o0 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024), o0, MMAShape.M16N8K16);
-                o1 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024 + 256), o1, MMAShape.M16N8K16);
-                o2 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024 + 512), o2, MMAShape.M16N8K16);
-                o3 = ctx.mma(a, ctx.mmaLoadB(bT, 16, 4 * buf + warp * 1024 + 768), o3, MMAShape.M16N8K16);
+                o0 = ctx.mma(a, ctx.mmaLoadB(bT, 16, bAt), o0, MMAShape.M16N8K16);
+                o1 = ctx.mma(a, ctx.mmaLoadB(bT, 16, bAt + 256), o1, MMAShape.M16N8K16);
+                o2 = ctx.mma(a, ctx.mmaLoadB(bT, 16, bAt + 512), o2, MMAShape.M16N8K16);
+                o3 = ctx.mma(a, ctx.mmaLoadB(bT, 16, bAt + 768), o3, MMAShape.M16N8K16);
+                HalfFloat[] a1 = ctx.mmaLoadA(pT, 16, ks * 512 + 512);
+                o0 = ctx.mma(a1, ctx.mmaLoadB(bT, 16, bAt + 4096), o0, MMAShape.M16N8K16);
+                o1 = ctx.mma(a1, ctx.mmaLoadB(bT, 16, bAt + 4352), o1, MMAShape.M16N8K16);
+                o2 = ctx.mma(a1, ctx.mmaLoadB(bT, 16, bAt + 4608), o2, MMAShape.M16N8K16);
+                o3 = ctx.mma(a1, ctx.mmaLoadB(bT, 16, bAt + 4864), o3, MMAShape.M16N8K16);
             }
             ctx.mmaStore(o0, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp, LOCAL);
             ctx.mmaStore(o1, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp + 8, LOCAL);
