@@ -84,4 +84,33 @@ class ChecksTest {
             }
         }
     }
+
+    @Test
+    void largeArraysCheckedInSlicesGiveTheSameAnswer() {
+        int n = Checks.PARALLEL_CHECK + 12345;
+        java.util.Random rnd = new java.util.Random(45);
+        float[] a = new float[n + 1];
+        for (int i = 0; i < a.length; i++) a[i] = (float) rnd.nextGaussian() * 1e3f;
+        assertTrue(Checks.allFiniteInSlices(a, n));
+        // Both sides of every edge of each slice count this n can have (slices of at least a quarter of PARALLEL_CHECK),
+        // the ends and a random index.
+        java.util.TreeSet<Integer> at = new java.util.TreeSet<>(java.util.List.of(0, n - 1, rnd.nextInt(n)));
+        for (int slices = 2; slices <= n / (Checks.PARALLEL_CHECK / 4); slices++) {
+            for (int k = 1; k < slices; k++) {
+                at.add((int) ((long) n * k / slices));
+                at.add((int) ((long) n * k / slices) - 1);
+            }
+        }
+        for (int i : at) {
+            for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                float was = a[i];
+                a[i] = bad;
+                assertFalse(Checks.allFiniteInSlices(a, n), "index " + i + " " + bad);
+                a[i] = was;
+            }
+        }
+        // Only the first n elements are checked.
+        a[n] = Float.NaN;
+        assertTrue(Checks.allFiniteInSlices(a, n));
+    }
 }
