@@ -169,8 +169,8 @@ final class Devices {
      * Whether prefill-sized calls on float16 pools (half arrays) run their two products on tensor cores
      * ({@link TensorCoreKernels#attendMma}, TornadoVM's warp MMA, which its CUDA driver alone has) rather than on CUDA
      * cores ({@link Kernels#attendTile}, which other precisions and drivers always use). Option {@code prefill}:
-     * {@code mma} (refused on other drivers), {@code tile}, or empty for {@code tile}: the MMA kernel is opt-in until
-     * it has passed the conformance kit on a GPU (docs/adr/0008).
+     * {@code mma} (refused on other drivers), {@code tile}, or empty for {@code tile}: the MMA kernel passes the
+     * conformance kit on the GPU but is not yet faster than the CUDA-core one, so it stays opt-in (docs/adr/0008).
      */
     static boolean tensorCores(Found device, String option) {
         return tensorCores(device.device().getTornadoVMBackend(), device.label(), option);
