@@ -45,7 +45,8 @@ final class TensorCoreKernels {
     static void attendMma(KernelContext ctx, FloatArray q, HalfFloatArray kx, HalfFloatArray vx, int shapeB, int shapeD, int shapeHkv,
                           IntArray p, IntArray sel, FloatArray partial, FloatArray stats, FloatArray scratch) {
         // Packed half operands: Q's A tiles (one 16 x 16 tile a step of 16 dimensions, 128 words each), this chunk's P
-        // (one A tile a step of 16 keys), and each warp's four B tiles of the step at hand (64 words each).
+        // (one A tile a step of 16 keys), and each warp's B tiles of a round (four n-tiles of 64 words for each of its
+        // two steps), in two halves that rounds alternate between.
         int[] qT = ctx.allocateIntLocalArray(SLOTS * 64);
         int[] pT = ctx.allocateIntLocalArray(SLOTS * 64);
         int[] bT = ctx.allocateIntLocalArray(4 * 4 * 256);
@@ -197,8 +198,7 @@ final class TensorCoreKernels {
             ctx.mmaStore(s2, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp + 16, LOCAL);
             ctx.mmaStore(s3, scratch, ctx.groupIdx * SLOTS, WARP_COLS * warp + 24, LOCAL);
             ctx.localBarrier();
-            // Thread lid's key against every slot's mask.
-            // Eight loads, then eight local stores (as the operands' above).
+            // Thread lid's key against every slot's mask: eight loads, then eight local stores (as the operands' above).
             float none = Float.NEGATIVE_INFINITY;
             int kp0 = kpos[lid];
             for (int s = 0; s < SLOTS; s += 8) {
