@@ -203,7 +203,7 @@ public final class Checks {
         if (!(Float.isFinite(scale) && scale > 0)) {
             throw new IllegalArgumentException("scale: expected a finite value > 0 but got " + scale);
         }
-        // A prefill's queries are the largest array a call reads from the caller: checked in slices (see allFiniteInSlices).
+        // A prefill's queries (as its per-channel gates) are the largest arrays a call reads: checked in slices (see allFiniteInSlices).
         if (!allFiniteInSlices(q.data(), q.data().length)) finite("q", q.data(), q.data().length);
     }
 
@@ -251,13 +251,15 @@ public final class Checks {
     }
 
     /** Per head {@code [Lq][Hq]} or per channel {@code [Lq][Hq][D]} (SPEC 3), values in [0, 1]. */
-    private static void gate(String name, float[] gate, Queries q) {
+    static void gate(String name, float[] gate, Queries q) {
         long perHead = (long) q.rows() * q.heads();
         if (gate == null || (gate.length != perHead && gate.length != perHead * q.headDim())) {
             throw new IllegalArgumentException(name + ": expected [" + q.rows() + "][" + q.heads() + "] = " + perHead
                     + " (per head) or [" + q.rows() + "][" + q.heads() + "][" + q.headDim() + "] = " + perHead * q.headDim()
                     + " (per channel) elements but got " + (gate == null ? "null" : gate.length));
         }
+        // Per-channel gates are as large as the queries: checked in slices as they are (see allFiniteInSlices).
+        if (inSlices(gate, gate.length, Checks::allInUnit)) return;
         for (int i = 0; i < gate.length; i++) {
             if (!(gate[i] >= 0f && gate[i] <= 1f)) {
                 throw new IllegalArgumentException(name + ": expected values in [0, 1] but got " + gate[i] + " at index " + i);
@@ -317,33 +319,45 @@ public final class Checks {
      * one core is slower than the copy a device backend makes of them. Not for appends: see finite.
      */
     static boolean allFiniteInSlices(float[] a, int n) {
-        if (n < PARALLEL_CHECK) return allFinite(a, 0, n);
+        return inSlices(a, n, Checks::allFinite);
+    }
+
+    /** A test of a range of a float array: {@link #allFinite}, {@link #allInUnit}. */
+    private interface RangeTest {
+        boolean test(float[] a, int lo, int hi);
+    }
+
+    /** {@code test} of {@code a[0..n)}: whole on this thread below {@link #PARALLEL_CHECK}, else in slices on the common pool. */
+    private static boolean inSlices(float[] a, int n, RangeTest test) {
+        if (n < PARALLEL_CHECK) return test.test(a, 0, n);
         int slices = Math.min(ForkJoinPool.getCommonPoolParallelism() + 1, n / (PARALLEL_CHECK / 4));
         return IntStream.range(0, slices).parallel()
-                .allMatch(k -> allFinite(a, (int) ((long) n * k / slices), (int) ((long) n * (k + 1) / slices)));
+                .allMatch(k -> test.test(a, (int) ((long) n * k / slices), (int) ((long) n * (k + 1) / slices)));
     }
 
     /**
-     * Whether {@code a[lo..hi)} holds no NaN or infinity. A finite x times 0 is a zero and a non-finite one is NaN, so
-     * the sum of the products is a zero exactly when all are finite. Eight sums rather than one loop that stops at the
-     * first bad value: the sums do not wait on each other and the loop has no exit per element, so the pass is bound
-     * by memory rather than by one add's latency (the bad value's index is only looked for once one is known to be
-     * there).
+     * Whether {@code a[lo..hi)} holds no NaN or infinity: its least and greatest values, a NaN carried through both,
+     * lie strictly between the infinities. A running minimum and maximum rather than a loop that stops at the first
+     * bad value: C2 turns float min and max reductions into vector instructions (a sum would have to keep Java's
+     * order, and an exit per element keeps the loop scalar), so the pass is bound by memory; the bad value's index is
+     * only looked for once one is known to be there.
      */
     static boolean allFinite(float[] a, int lo, int hi) {
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
-        int i = lo;
-        for (; i + 8 <= hi; i += 8) {
-            s0 += a[i] * 0f;
-            s1 += a[i + 1] * 0f;
-            s2 += a[i + 2] * 0f;
-            s3 += a[i + 3] * 0f;
-            s4 += a[i + 4] * 0f;
-            s5 += a[i + 5] * 0f;
-            s6 += a[i + 6] * 0f;
-            s7 += a[i + 7] * 0f;
+        float min = 0f, max = 0f;
+        for (int i = lo; i < hi; i++) {
+            min = Math.min(min, a[i]);
+            max = Math.max(max, a[i]);
         }
-        for (; i < hi; i++) s0 += a[i] * 0f;
-        return (s0 + s1) + (s2 + s3) + ((s4 + s5) + (s6 + s7)) == 0f;
+        return min > Float.NEGATIVE_INFINITY && max < Float.POSITIVE_INFINITY;
+    }
+
+    /** Whether {@code a[lo..hi)} lies in [0, 1] (no NaN), by the same running minimum and maximum as {@link #allFinite}. */
+    static boolean allInUnit(float[] a, int lo, int hi) {
+        float min = 0f, max = 1f;
+        for (int i = lo; i < hi; i++) {
+            min = Math.min(min, a[i]);
+            max = Math.max(max, a[i]);
+        }
+        return min >= 0f && max <= 1f;
     }
 }

@@ -6,7 +6,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Checks and the kit share one tolerance: scores a conforming 16-bit backend may produce are accepted by select; the
- * finite check (eight sums, then a search only when one is not zero) finds every NaN and infinity and names the first.
+ * finite check (a running minimum and maximum, then a search only when one is not finite) finds every NaN and infinity
+ * and names the first; the gates' range check, the same way, every value outside [0, 1].
  */
 class ChecksTest {
     private static SelectionRequest scoresAt(float v) {
@@ -112,5 +113,38 @@ class ChecksTest {
         // Only the first n elements are checked.
         a[n] = Float.NaN;
         assertTrue(Checks.allFiniteInSlices(a, n));
+    }
+
+    @Test
+    void gatesOutsideTheUnitIntervalAreFoundAndTheFirstIsNamed() {
+        // Per channel, 1024 rows of 32 heads of 128: PARALLEL_CHECK values, checked in slices; per head: on this thread.
+        int rows = 1024, heads = 32, dim = 128;
+        int[] positions = new int[rows];
+        for (int i = 0; i < rows; i++) positions[i] = i;
+        Queries q = new Queries(new float[rows * heads * dim], rows, heads, dim, positions);
+        java.util.Random rnd = new java.util.Random(46);
+        for (int n : new int[] {rows * heads, rows * heads * dim}) {
+            float[] g = new float[n];
+            for (int i = 0; i < n; i++) g[i] = rnd.nextFloat();
+            float[] edges = {0f, -0f, 1f, Float.MIN_VALUE, Math.nextDown(1f)};
+            for (int k = 0; k < edges.length; k++) g[k + 1] = edges[k];
+            Checks.gate("gateSel", g, q);
+            java.util.TreeSet<Integer> at = new java.util.TreeSet<>(java.util.List.of(0, n - 1, rnd.nextInt(n)));
+            for (int slices = 2; slices <= 4; slices++) {
+                for (int k = 1; k < slices; k++) {
+                    at.add((int) ((long) n * k / slices));
+                    at.add((int) ((long) n * k / slices) - 1);
+                }
+            }
+            for (int i : at) {
+                for (float bad : new float[] {Float.NaN, -Float.MIN_VALUE, Math.nextUp(1f), Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                    float was = g[i];
+                    g[i] = bad;
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checks.gate("gateSel", g, q), "n " + n + " index " + i);
+                    assertEquals("gateSel: expected values in [0, 1] but got " + bad + " at index " + i, e.getMessage());
+                    g[i] = was;
+                }
+            }
+        }
     }
 }
