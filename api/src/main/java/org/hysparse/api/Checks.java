@@ -259,7 +259,7 @@ public final class Checks {
                     + " (per channel) elements but got " + (gate == null ? "null" : gate.length));
         }
         // Per-channel gates are as large as the queries: checked in slices as they are (see allFiniteInSlices).
-        if (inSlices(gate, gate.length, Checks::allInUnit)) return;
+        if (allWithinInSlices(gate, gate.length, 0f, 1f)) return;
         for (int i = 0; i < gate.length; i++) {
             if (!(gate[i] >= 0f && gate[i] <= 1f)) {
                 throw new IllegalArgumentException(name + ": expected values in [0, 1] but got " + gate[i] + " at index " + i);
@@ -310,7 +310,7 @@ public final class Checks {
         }
     }
 
-    /** Arrays of at least this many floats are checked in slices by {@link #allFiniteInSlices}. */
+    /** Arrays of at least this many floats are checked in slices by {@link #allWithinInSlices}. */
     static final int PARALLEL_CHECK = 1 << 22;
 
     /**
@@ -319,45 +319,35 @@ public final class Checks {
      * one core is slower than the copy a device backend makes of them. Not for appends: see finite.
      */
     static boolean allFiniteInSlices(float[] a, int n) {
-        return inSlices(a, n, Checks::allFinite);
+        return allWithinInSlices(a, n, -Float.MAX_VALUE, Float.MAX_VALUE);
     }
 
-    /** A test of a range of a float array: {@link #allFinite}, {@link #allInUnit}. */
-    private interface RangeTest {
-        boolean test(float[] a, int lo, int hi);
-    }
-
-    /** {@code test} of {@code a[0..n)}: whole on this thread below {@link #PARALLEL_CHECK}, else in slices on the common pool. */
-    private static boolean inSlices(float[] a, int n, RangeTest test) {
-        if (n < PARALLEL_CHECK) return test.test(a, 0, n);
+    /** {@link #allWithin} of {@code a[0..n)}: whole on this thread below {@link #PARALLEL_CHECK}, else in slices on the common pool. */
+    private static boolean allWithinInSlices(float[] a, int n, float least, float most) {
+        if (n < PARALLEL_CHECK) return allWithin(a, 0, n, least, most);
         int slices = Math.min(ForkJoinPool.getCommonPoolParallelism() + 1, n / (PARALLEL_CHECK / 4));
         return IntStream.range(0, slices).parallel()
-                .allMatch(k -> test.test(a, (int) ((long) n * k / slices), (int) ((long) n * (k + 1) / slices)));
+                .allMatch(k -> allWithin(a, (int) ((long) n * k / slices), (int) ((long) n * (k + 1) / slices), least, most));
+    }
+
+    /** Whether {@code a[lo..hi)} holds no NaN or infinity: every value within +-{@link Float#MAX_VALUE} (see allWithin). */
+    static boolean allFinite(float[] a, int lo, int hi) {
+        return allWithin(a, lo, hi, -Float.MAX_VALUE, Float.MAX_VALUE);
     }
 
     /**
-     * Whether {@code a[lo..hi)} holds no NaN or infinity: its least and greatest values, a NaN carried through both,
-     * lie strictly between the infinities. A running minimum and maximum rather than a loop that stops at the first
-     * bad value: C2 turns float min and max reductions into vector instructions (a sum would have to keep Java's
-     * order, and an exit per element keeps the loop scalar), so the pass is bound by memory; the bad value's index is
-     * only looked for once one is known to be there.
+     * Whether every value of {@code a[lo..hi)} lies in {@code [least, most]} ({@code least <= most}); a NaN does not. A
+     * running minimum and maximum, a NaN carried through both, rather than a loop that stops at the first bad value:
+     * C2 turns float min and max reductions into vector instructions (a sum would have to keep Java's order, and an
+     * exit per element keeps the loop scalar), so the pass is bound by memory; the bad value's index is only looked
+     * for once one is known to be there.
      */
-    static boolean allFinite(float[] a, int lo, int hi) {
-        float min = 0f, max = 0f;
+    static boolean allWithin(float[] a, int lo, int hi, float least, float most) {
+        float min = least, max = least;
         for (int i = lo; i < hi; i++) {
             min = Math.min(min, a[i]);
             max = Math.max(max, a[i]);
         }
-        return min > Float.NEGATIVE_INFINITY && max < Float.POSITIVE_INFINITY;
-    }
-
-    /** Whether {@code a[lo..hi)} lies in [0, 1] (no NaN), by the same running minimum and maximum as {@link #allFinite}. */
-    static boolean allInUnit(float[] a, int lo, int hi) {
-        float min = 0f, max = 1f;
-        for (int i = lo; i < hi; i++) {
-            min = Math.min(min, a[i]);
-            max = Math.max(max, a[i]);
-        }
-        return min >= 0f && max <= 1f;
+        return min >= least && max <= most;
     }
 }
