@@ -503,11 +503,11 @@ final class DeviceCache implements AutoCloseable {
     /**
      * Work-groups of {@link TensorCoreKernels#attendMma} graph {@code g} (its {@code vec} query vectors, sequences of
      * up to {@code chunks} chunks of {@code caps.seq}) gives room to in its scratch ({@code SLOTS * LOCAL} floats each,
-     * 8 KB), sized from this when the graph is made and checked against it at each launch: a call runs tiled only with at most half as many tiles as rows,
-     * so with groups of a multiple of {@link Kernels#HEADS} heads it has at most {@code vec / 8} units, and its splits
-     * (at most one a chunk of the longest sequence, {@code chunks}) stay within {@code SPLIT_GROUPS / 4} work-groups
-     * (see {@link #splits}); sparse adds one window work-group a unit. A call that would need more (fewer heads a
-     * group) runs {@link Kernels#attend} instead (see {@link #units}).
+     * 8 KB), sized from this when the graph is made and checked against it at each launch: a call runs tiled only with
+     * at most half as many tiles as rows, so with groups of a multiple of {@link Kernels#HEADS} heads it has at most
+     * {@code vec / 8} units, and its splits (at most one a chunk of the longest sequence, {@code chunks}) stay within
+     * {@code SPLIT_GROUPS / 4} work-groups (see {@link #splits}); sparse adds one window work-group a unit. A call that
+     * would need more (fewer heads a group) runs {@link Kernels#attend} instead (see {@link #units}).
      */
     private long scratchGroups(String g, boolean sparse) {
         return scratchGroups(vecOf(g), (caps.seq + Kernels.LOCAL - 1) / Kernels.LOCAL, sparse);
@@ -585,9 +585,9 @@ final class DeviceCache implements AutoCloseable {
         boolean tiled = params.get(Kernels.TILES) > 0;
         size(g + "." + task, tiled ? 1 : groups);
         if (tiledGraphs.contains(g)) size(g + "." + task + "Tile", tiled ? groups : 1);
-        if (tiled && mma && groups > scratchGroups(g, task.equals("sparse"))) {
-            throw new IllegalStateException(g + "." + task + "Tile: expected at most " + scratchGroups(g, task.equals("sparse"))
-                    + " work-groups in its MMA scratch but a call needs " + groups);
+        long room = tiled && mma ? scratchGroups(g, task.equals("sparse")) : Long.MAX_VALUE;
+        if (groups > room) {
+            throw new IllegalStateException(g + "." + task + "Tile: expected at most " + room + " work-groups in its MMA scratch but a call needs " + groups);
         }
         if (tiled) tiledLaunches++;
     }

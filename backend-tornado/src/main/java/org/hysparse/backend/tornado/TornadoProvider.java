@@ -72,7 +72,7 @@ public final class TornadoProvider implements AttentionBackendProvider {
                         : "as TornadoVM's copies and launches one by one",
                 specialized ? "compiled for each pool's block size, head dim and KV heads (option specialize=none reads them from parameters)"
                         : "reading pool shapes from their parameters (option specialize=none)",
-                tensorCores && nativeHalf ? "tensor cores (option prefill=mma; experimental, docs/adr/0008)" : "CUDA cores");
+                tensorCores && nativeHalf ? "tensor cores (option prefill=mma; passes the kit, not yet faster than CUDA cores, docs/adr/0008)" : "CUDA cores");
         if (!"false".equalsIgnoreCase(System.getProperty(RECOVER_BAILOUT, "true"))) {
             LOG.log(System.Logger.Level.WARNING, "tornado: " + RECOVER_BAILOUT + " is on (TornadoVM's default): a kernel whose compile or launch "
                     + "fails then runs as sequential Java, which gives this backend's outputs wrong without an error; run with -D"
