@@ -3,21 +3,25 @@
 # machine, after ./mvnw -q install -DskipTests:
 #   1. the conformance kit on the tornado backend, every KV precision (JUnit XML in OUT/junit);
 #   2. the JMH decode, prefill and batched-decode benchmarks on the tornado backend, in-process through the
-#      hysparse launcher so that they get TornadoVM's flags (OUT/jmh.json);
+#      hysparse launcher so that they get TornadoVM's flags (OUT/jmh.json): decode at T = 128k, prefill at 8k;
 #   3. PyTorch's peers on the same shapes, when python3 has torch (OUT/torch_attention.jsonl, OUT/torch_batch.jsonl);
-#   4. the application: `hysparse run --json` on tornado and on cpu, FSSS (Hq/Hkv 32/8, D 128, prefill tail 512,
+#   4. the application: `hysparse run --json` on tornado (CUDA driver, or the SDK's default, and OpenCL driver) and
+#      on cpu, FSSS (Hq/Hkv 32/8, D 128, prefill tail 512,
 #      HYSPARSE_APP_DECODE decode steps, default 256: a step's time still falls after 64 while the JVM compiles its
 #      host code, see docs/tornado/README.md; earlier runs used 64) and
 #      the 49-layer hysparse-80b demo, float16 KV, at HYSPARSE_APP_CONTEXT tokens (default 131072)
 #      (OUT/app-*.json), with the ratios issue 24 asks for: tornado's decode per layer against its JMH call, and its
 #      sparse layer against cpu's;
-#   5. OUT/results.json: all of the above with the machine, versions, commit and the SHA-256 of the jars that ran.
+#   5. OUT/results.json: all of the above with the machine, versions, commit and the SHA-256 of the jars that ran, and
+#      "targets": each of issue 24's targets as the figure measured, the target and whether it was reached (null where
+#      this OUT lacks a figure it needs).
 # Usage: benchmarks/gpu/run.sh [OUT] (default gpu-results). HYSPARSE_STEPS picks steps (default kit,jmh,torch,app);
 # a step left out keeps what an earlier run wrote into OUT, so a machine with a time limit per command can fill one OUT
 # over several commands (HYSPARSE_APP_RUNS picks the application runs, default
-# fsss-tornado,80b-tornado,fsss-cpu,80b-cpu: at 128k on the H200 host the FSSS pair takes about 80 s, the 80B pair
-# 400 s, 2026-12-04; 80b-compile adds a profiled 80B run: compiles per task graph, OUT/app-80b-compile.json).
-# HYSPARSE_JMH_ARGS replaces the JMH selection and settings, HYSPARSE_KIT_KV the kit's
+# fsss-tornado,fsss-tornado-opencl,80b-tornado,fsss-cpu,80b-cpu: at 128k on the H200 host the FSSS pair takes about
+# 80 s, the 80B pair 400 s, 2026-12-04; HYSPARSE_OPENCL_DEVICE names the OpenCL run's device, default 0:0;
+# 80b-compile adds a profiled 80B run: compiles per task graph, OUT/app-80b-compile.json).
+# HYSPARSE_JMH_ARGS replaces the JMH selections and settings (';' between JMH runs), HYSPARSE_KIT_KV the kit's
 # precisions (default fp32,fp16,bf16). Backend options: HYSPARSE_BENCH_OPTIONS (e.g. device=0:0, or prefill=mma for the
 # tensor-core prefill), recorded in results.json.
 set -uo pipefail
@@ -51,11 +55,24 @@ fi
 
 if step jmh; then
 echo "run.sh: JMH on tornado" >&2
-read -r -a jmh <<< "${HYSPARSE_JMH_ARGS:-DecodeBench|PrefillBench|BatchDecodeBench -p batch=1,8,32,64 -wi 1 -i 3 -w 1 -r 1}"
-HYSPARSE_CLASSPATH="$bench_jar" HYSPARSE_MAIN=org.openjdk.jmh.Main \
-  HYSPARSE_JAVA_OPTS="${HYSPARSE_JAVA_OPTS:-} -Dhysparse.bench.options=$options" \
-  "$hs" "${jmh[@]}" -f 0 -p backend=tornado -rf json -rff "$out/jmh.json" > "$out/jmh.txt" 2>&1
-jmh_rc=$?
+# Selections separated by ';', each one JMH run with its own parameters: DecodeBench and PrefillBench both name
+# their context "tokens", and the issue's table wants decode at 128k but prefill at 8k. Prefill shots take tens of
+# milliseconds, so its warm-up and measured shots are many (the host side's Java must be compiled before it is timed).
+IFS=';' read -r -a selections <<< "${HYSPARSE_JMH_ARGS:-DecodeBench -p tokens=131072 -wi 2 -i 5 -w 1 -r 1;PrefillBench -p tokens=8192 -wi 5 -i 10;BatchDecodeBench -p batch=1,8,32,64 -wi 1 -i 3 -w 1 -r 1}"
+jmh_rc=0
+rm -f "$out"/jmh-*.json "$out/jmh.json"
+: > "$out/jmh.txt"
+n=0
+for selection in "${selections[@]}"; do
+  n=$((n + 1))
+  read -r -a jmh <<< "$selection"
+  [ "${#jmh[@]}" -gt 0 ] || continue
+  HYSPARSE_CLASSPATH="$bench_jar" HYSPARSE_MAIN=org.openjdk.jmh.Main \
+    HYSPARSE_JAVA_OPTS="${HYSPARSE_JAVA_OPTS:-} -Dhysparse.bench.options=$options" \
+    "$hs" "${jmh[@]}" -f 0 -p backend=tornado -rf json -rff "$out/jmh-$n.json" >> "$out/jmh.txt" 2>&1 || jmh_rc=1
+done
+python3 -c 'import glob, json, sys
+print(json.dumps([r for f in sorted(glob.glob(sys.argv[1] + "/jmh-*.json")) for r in json.load(open(f))]))' "$out" > "$out/jmh.json"
 echo "$jmh_rc" > "$out/jmh.rc"
 grep -E '^(Decode|Prefill|BatchDecode)Bench' "$out/jmh.txt" >&2 || tail -n 5 "$out/jmh.txt" >&2
 fi
@@ -77,7 +94,7 @@ if step app; then
 echo "run.sh: the application on tornado and cpu" >&2
 context="${HYSPARSE_APP_CONTEXT:-131072}"
 app_rc=0
-runs=",${HYSPARSE_APP_RUNS:-fsss-tornado,80b-tornado,fsss-cpu,80b-cpu},"
+runs=",${HYSPARSE_APP_RUNS:-fsss-tornado,fsss-tornado-opencl,80b-tornado,fsss-cpu,80b-cpu},"
 for backend in tornado cpu; do
   # The backend options (HYSPARSE_BENCH_OPTIONS) are tornado's: the cpu runs take none.
   opts=()
@@ -85,6 +102,14 @@ for backend in tornado cpu; do
   if [[ "$runs" == *",fsss-$backend,"* ]]; then
     "$hs" run --backend "$backend" ${opts[@]+"${opts[@]}"} --kv fp16 --pattern FSSS --heads 32/8 --dim 128 --context "$context" \
       --prefill 512 --decode "${HYSPARSE_APP_DECODE:-256}" --json > "$out/app-fsss-$backend.json" 2> "$out/app-fsss-$backend.txt" || app_rc=1
+  fi
+  # The same FSSS run on TornadoVM's OpenCL driver (HYSPARSE_OPENCL_DEVICE, "backend:device" as TornadoVM lists it;
+  # 0:0 in an SDK built with the OpenCL and CUDA drivers): the issue asks for the application on both drivers. The
+  # other backend options are the CUDA driver's (launch=graph, prefill=mma are refused on OpenCL), so it takes none.
+  if [ "$backend" = tornado ] && [[ "$runs" == *",fsss-tornado-opencl,"* ]]; then
+    "$hs" run --backend tornado --options "device=${HYSPARSE_OPENCL_DEVICE:-0:0}" --kv fp16 --pattern FSSS --heads 32/8 --dim 128 \
+      --context "$context" --prefill 512 --decode "${HYSPARSE_APP_DECODE:-256}" --json \
+      > "$out/app-fsss-tornado-opencl.json" 2> "$out/app-fsss-tornado-opencl.txt" || app_rc=1
   fi
   if [[ "$runs" == *",80b-$backend,"* ]]; then
     "$hs" run --backend "$backend" ${opts[@]+"${opts[@]}"} --kv fp16 --preset hysparse-80b --context "$context" --json \
@@ -131,29 +156,59 @@ def app(name):
     except (OSError, ValueError):
         return None
     return {k: d.get(k) for k in ("backend", "device", "config", "prefill", "firstDecode", "decode", "kvBytes", "needleRecall")}
-apps = {f"{layout}-{backend}": app(f"{layout}-{backend}") for layout in ("fsss", "80b") for backend in ("tornado", "cpu")}
+names = ["fsss-tornado", "fsss-tornado-opencl", "fsss-cpu", "80b-tornado", "80b-cpu"]
+apps = {name: app(name) for name in names}
 try:
     compiles = json.load(open(os.path.join(out, "app-80b-compile.json")))
 except (OSError, ValueError):
     compiles = None
+torch_rows = lines("torch_attention.jsonl")
+def jmh_ms(bench, kv, tokens):
+    found = [r["score"] for r in jmh if r["benchmark"] == bench and r["params"].get("kv") == kv and r["params"].get("tokens") == str(tokens)]
+    return found[0] if found else None
+def torch_ms(bench, kv, t):
+    found = [r["ms"] for r in torch_rows if r.get("bench") == bench and r.get("kv") == kv and r.get("T") == t]
+    return found[0] if found else None
+# Issue 24's targets, each with the figure it was measured as, whether it was reached, and null where this OUT lacks
+# what it needs. Shapes as torch_attention.py's and the JMH benchmarks': Hq/Hkv 32/8, D 128, B 64.
+targets = []
+def target(figure, value, op, goal, basis):
+    reached = None if value is None else (value >= goal if op == ">=" else value <= goal)
+    targets.append({"figure": figure, "value": value, "target": f"{op} {goal}", "reached": reached, "basis": basis})
+copy_bw = [r["GBps"] for r in torch_rows if r.get("bench") == "device copy bandwidth"]
+dense = jmh_ms("DecodeBench.denseOracle", "fp16", 131072)
+kv_bytes = 2 * 131072 * 8 * 128 * 2
+target("dense decode fp16, T = 131072: fraction of the copy bandwidth",
+       kv_bytes / (dense / 1e3) / 1e9 / copy_bw[0] if dense and copy_bw else None, ">=", 0.75,
+       "K and V bytes over the JMH denseOracle call, against torch_attention.py's device copy bandwidth")
+for k in (16, 32):
+    target(f"sparse decode fp16, k = {k}, T = 131072: ms a call", jmh_ms(f"DecodeBench.sparseK{k}", "fp16", 131072), "<=", 0.025,
+           f"JMH sparseK{k}")
+for kv, goal in (("fp16", 0.25), ("fp32", 1.0)):
+    ours, sdpa = jmh_ms("PrefillBench.prefill", kv, 8192), torch_ms("prefill causal", kv, 8192)
+    target(f"causal prefill {kv}, T = 8192: tornado's TFLOP/s over SDPA's", sdpa / ours if ours and sdpa else None, ">=", goal,
+           "SDPA's ms over the JMH PrefillBench call (same shape, so the same FLOPs)")
 ratios = {}
-t, c = apps.get("fsss-tornado"), apps.get("fsss-cpu")
+c = apps.get("fsss-cpu")
+jdense, jsparse = jmh_ms("DecodeBench.denseOracle", "fp16", 131072), jmh_ms("DecodeBench.sparseK16", "fp16", 131072)
+for name in ("fsss-tornado", "fsss-tornado-opencl"):
+    t = apps.get(name)
+    if not t:
+        continue
+    same = str(t["config"]["context"]) == "131072"
+    target(f"{name}: full layer decode in hysparse run / JMH denseOracle call",
+           t["decode"]["fullMsPerLayer"] / jdense if jdense and same else None, "<=", 1.5, "the JMH call is the CUDA driver's")
+    target(f"{name}: sparse layer decode in hysparse run / JMH sparseK16 call",
+           t["decode"]["sparseMsPerLayer"] / jsparse if jsparse and same else None, "<=", 1.5, "the JMH call is the CUDA driver's")
+    target(f"{name}: sparse layer decode, cpu / tornado", c["decode"]["sparseMsPerLayer"] / t["decode"]["sparseMsPerLayer"] if c else None,
+           ">=", 10, "fsss-cpu on the same host's cores")
+    if c:
+        ratios[f"{name}: prefill time, cpu / tornado"] = c["prefill"]["modelMs"] / t["prefill"]["modelMs"]
+        ratios[f"{name}: decode tokens/s, tornado / cpu"] = t["decode"]["tokensPerSecond"] / c["decode"]["tokensPerSecond"]
+t, c = apps.get("80b-tornado"), apps.get("80b-cpu")
 if t and c:
-    ratios["sparse layer decode, cpu / tornado (issue 24: >= 10)"] = c["decode"]["sparseMsPerLayer"] / t["decode"]["sparseMsPerLayer"]
-def call(bench):
-    """The JMH call on the application's shape: float16 at its context."""
-    return [r["score"] for r in jmh if r["benchmark"] == bench and r["params"].get("kv") == "fp16"
-            and t and str(t["config"]["context"]) == r["params"].get("tokens")]
-dense, sparse = call("DecodeBench.denseOracle"), call("DecodeBench.sparseK16")
-if t and dense:
-    ratios["full layer decode in hysparse run / JMH denseOracle call (issue 24: <= 1.5)"] = t["decode"]["fullMsPerLayer"] / dense[0]
-if t and sparse:
-    ratios["sparse layer decode in hysparse run / JMH sparseK16 call (issue 24: <= 1.5)"] = t["decode"]["sparseMsPerLayer"] / sparse[0]
-for layout in ("80b", "fsss"):
-    t, c = apps.get(f"{layout}-tornado"), apps.get(f"{layout}-cpu")
-    if t and c:
-        ratios[f"{layout}: prefill time, cpu / tornado"] = c["prefill"]["modelMs"] / t["prefill"]["modelMs"]
-        ratios[f"{layout}: decode tokens/s, tornado / cpu"] = t["decode"]["tokensPerSecond"] / c["decode"]["tokensPerSecond"]
+    ratios["80b: prefill time, cpu / tornado"] = c["prefill"]["modelMs"] / t["prefill"]["modelMs"]
+    ratios["80b: decode tokens/s, tornado / cpu"] = t["decode"]["tokensPerSecond"] / c["decode"]["tokensPerSecond"]
 result = {
     "commit": run("git", "rev-parse", "HEAD"),
     # The tornado backend's options of the kit, JMH and application runs (e.g. prefill=mma): part of what was measured.
@@ -171,6 +226,7 @@ result = {
     "jmh": {"exit_code": jmh_rc, "results": jmh},
     "torch": {"note": torch_note, "attention": lines("torch_attention.jsonl"), "batch": lines("torch_batch.jsonl")},
     "app": {"exit_code": app_rc, "runs": apps, "ratios": ratios, "compiles80b": compiles},
+    "targets": targets,
 }
 json.dump(result, open(os.path.join(out, "results.json"), "w"), indent=1)
 c = result["conformance"]
@@ -178,6 +234,10 @@ print(f"run.sh: {out}/results.json: kit {c['passed']} passed, {c['failed']} fail
       f"torch {torch_note}; {sum(v is not None for v in apps.values())} application runs", file=sys.stderr)
 for k, v in ratios.items():
     print(f"run.sh: {k}: {v:.2f}", file=sys.stderr)
+for g in targets:
+    shown = "not measured" if g["value"] is None else f"{g['value']:.3g}"
+    print(f"run.sh: target {g['figure']}: {shown} ({g['target']}: {'-' if g['reached'] is None else 'reached' if g['reached'] else 'not reached'})",
+          file=sys.stderr)
 PY
 # A step not run in this command and never run into OUT (-1) does not fail it.
 [ "$kit_rc" -le 0 ] && [ "$jmh_rc" -le 0 ] && [ "$app_rc" -le 0 ]
