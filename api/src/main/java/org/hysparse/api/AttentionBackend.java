@@ -18,6 +18,15 @@ public interface AttentionBackend extends AutoCloseable {
     /** KV storage precisions this backend reads. */
     Set<KvPrecision> precisions();
 
+    /**
+     * Human description of the device this instance runs on, as created: options may pick another device or
+     * thread count than the one {@link AttentionBackendProvider#device()} describes (its default). Empty when the
+     * provider's description holds for every instance; {@link Backends#device} takes the one that applies.
+     */
+    default String device() {
+        return "";
+    }
+
     /** SPEC 1: exact causal attention into {@code output.out()}, block scores into {@code output.scores()}. */
     void oracle(OracleRequest request, OracleOutput output);
 

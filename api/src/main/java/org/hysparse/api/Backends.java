@@ -112,6 +112,15 @@ public final class Backends {
     }
 
     /** One line per provider: name, priority, availability and reason. */
+    /**
+     * What {@code backend} runs on: its own {@link AttentionBackend#device()}, or where that is empty its
+     * {@code provider}'s description. For reports of a run, which may have picked a device by option.
+     */
+    public static String device(AttentionBackendProvider provider, AttentionBackend backend) {
+        String own = backend.device();
+        return own == null || own.isBlank() ? provider.device() : own;
+    }
+
     public String listing() {
         if (providers.isEmpty()) return "No backend provider is on the classpath.";
         StringBuilder sb = new StringBuilder("On the classpath:");

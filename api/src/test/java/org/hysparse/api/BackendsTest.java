@@ -55,6 +55,27 @@ class BackendsTest {
     }
 
     @Test
+    void aRunReportsTheDeviceItsBackendWasCreatedOnElseTheProvidersDefault() {
+        AttentionBackendProvider provider = new Fake("fast", 10, Availability.available("vector units"));
+        assertEquals("test", Backends.device(provider, backend("")), "an instance that says nothing: the provider's default");
+        assertEquals("GPU 1 of 2", Backends.device(provider, backend("GPU 1 of 2")), "an instance on another device than the default");
+    }
+
+    /** A backend that only describes its device. */
+    private static AttentionBackend backend(String device) {
+        return new AttentionBackend() {
+            @Override public String name() { return "fast"; }
+            @Override public Set<KvPrecision> precisions() { return Set.of(KvPrecision.FLOAT32); }
+            @Override public String device() { return device.isEmpty() ? AttentionBackend.super.device() : device; }
+            @Override public void oracle(OracleRequest request, OracleOutput output) { throw new UnsupportedOperationException(); }
+            @Override public BlockSelection select(SelectionRequest request) { throw new UnsupportedOperationException(); }
+            @Override public void sparse(SparseRequest request, float[] out) { throw new UnsupportedOperationException(); }
+            @Override public DroppedMass droppedMass(DroppedMassRequest request) { throw new UnsupportedOperationException(); }
+            @Override public void close() { }
+        };
+    }
+
+    @Test
     void optionsParse() {
         BackendOptions o = BackendOptions.parse("threads=3, device=0:1");
         assertEquals(3, o.getInt("threads", 1));

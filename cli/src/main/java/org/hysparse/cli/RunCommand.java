@@ -43,7 +43,7 @@ final class RunCommand implements Callable<Integer> {
              HySparseRun run = new HySparseRun(config, b);
              Progress progress = new Progress(err)) {
             r = run.run(progress);
-            r = new RunReport(r.backend(), provider.device(), r.config(), r.finalTokens(), r.prefill(), r.firstDecode(), r.decode(), r.kv(),
+            r = new RunReport(r.backend(), Backends.device(provider, b), r.config(), r.finalTokens(), r.prefill(), r.firstDecode(), r.decode(), r.kv(),
                     r.sparseLayers(), r.fullLayers(), r.needleRecall(), r.needleTrials(), r.modes());
             if (report != null) {
                 Path page = HtmlReport.write(report, r, b, err);

@@ -135,7 +135,7 @@ final class ServeCommand implements Callable<Integer> {
             long seqTokens = live.stream().mapToLong(q -> q.caches().get(0).length()).sum();
             int nSeq = Math.max(1, live.size());
             KvBudget perSeq = new KvBudget(layout.length(), full, seqTokens / nSeq, WINDOW, hkv, d, precision);
-            out.printf(Locale.ROOT, "hysparse serve on backend '%s' (%s)%n", b.name(), provider.device());
+            out.printf(Locale.ROOT, "hysparse serve on backend '%s' (%s)%n", b.name(), Backends.device(provider, b));
             out.printf(Locale.ROOT, "layers %s (Hq/Hkv %d/%d, D %d, B %d, top-k %d, W %d, KV %s); at most %d sequences, prompts %d..%d%n",
                     layout, hq, hkv, d, BLOCK, SelectionPolicy.PAPER_TOP_K, WINDOW, precision.shortName(), batch, promptMin, promptMax);
             double stepSeconds = Arrays.stream(latency).sum() / 1e3;

@@ -200,6 +200,13 @@ class MainTest {
         assertTrue(bad.err().startsWith("hysparse: backend: expected one of"), bad.err());
     }
 
+    @Test
+    void runReportsTheDeviceItsOptionsPicked() {
+        Result json = run(small("--backend", "cpu", "--options", "threads=1", "--json"));
+        assertEquals(0, json.code(), json.err());
+        assertTrue(json.out().contains("\"device\": \"CPU (") && json.out().contains("1 thread of"), json.out());
+    }
+
     private static String field(String json, String name) {
         Matcher m = Pattern.compile("\"" + name + "\": ([-0-9.eE+]+)").matcher(json);
         assertTrue(m.find(), name + " missing in " + json);

@@ -20,13 +20,18 @@ import org.hysparse.api.*;
  */
 final class CpuBackend implements AttentionBackend {
     private final ForkJoinPool pool;
+    private final String device;
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
-    CpuBackend(int threads) {
+    CpuBackend(int threads, String device) {
         this.pool = new ForkJoinPool(threads);
+        this.device = device;
     }
 
     @Override public String name() { return CpuProvider.NAME; }
+
+    /** The provider's description with this instance's thread count (option {@code threads}). */
+    @Override public String device() { return device; }
 
     @Override public Set<KvPrecision> precisions() { return EnumSet.allOf(KvPrecision.class); }
 

@@ -66,9 +66,14 @@ public final class CpuProvider implements AttentionBackendProvider {
 
     @Override
     public String device() {
+        return device(Runtime.getRuntime().availableProcessors() + " cores");
+    }
+
+    /** This machine's CPU as a backend with {@code workers} ("16 cores", "4 threads") uses it. */
+    private String device(String workers) {
         String arch = System.getProperty("os.arch");
         if (!availability().available()) return "CPU (" + arch + ")";
-        return "CPU (" + arch + ", " + Runtime.getRuntime().availableProcessors() + " cores, " + path() + ")";
+        return "CPU (" + arch + ", " + workers + ", " + path() + ")";
     }
 
     @Override public Set<KvPrecision> precisions() { return EnumSet.allOf(KvPrecision.class); }
@@ -82,6 +87,6 @@ public final class CpuProvider implements AttentionBackendProvider {
         if (threads < 1) throw new IllegalArgumentException("threads: expected >= 1 but got " + threads);
         System.getLogger(CpuProvider.class.getName()).log(System.Logger.Level.INFO,
                 "cpu backend: " + threads + " threads, " + path());
-        return new CpuBackend(threads);
+        return new CpuBackend(threads, device(threads + (threads == 1 ? " thread" : " threads") + " of " + Runtime.getRuntime().availableProcessors() + " cores"));
     }
 }

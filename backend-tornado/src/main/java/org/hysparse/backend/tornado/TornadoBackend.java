@@ -83,6 +83,9 @@ final class TornadoBackend implements AttentionBackend {
 
     @Override public String name() { return TornadoProvider.NAME; }
 
+    /** The device the options picked (the provider describes the default one). */
+    @Override public String device() { return "TornadoVM " + device.label(); }
+
     @Override public Set<KvPrecision> precisions() { return EnumSet.allOf(KvPrecision.class); }
 
     /** Device buffers of the selection call, with the plan that reads them: room for sCap scores, listCap lists of selCap blocks. */

@@ -13,6 +13,20 @@ import org.junit.jupiter.api.Test;
  * on serving. Runs where a TornadoVM device is present (PoCL here, the GPU on the GPU machine).
  */
 class FaultsTest {
+    /** A run's report names the device its backend is on: the one option device picked, not the provider's default. */
+    @Test
+    void theBackendNamesTheDeviceItsOptionsPicked() {
+        try (TornadoBackend any = OnDevice.tornado()) {
+            for (Devices.Found f : Devices.all()) {
+                try (AttentionBackend picked = new TornadoProvider().create(BackendOptions.none().with("device", f.backend() + ":" + f.index()))) {
+                    assertEquals("TornadoVM " + f.label(), picked.device());
+                    assertEquals(picked.device(), Backends.device(new TornadoProvider(), picked));
+                }
+            }
+            assertTrue(any.device().startsWith("TornadoVM "), any.device());
+        }
+    }
+
     static final int HQ = 4, HKV = 2, D = 16, B = 16;
 
     private static KvCache cache(int tokens, Random rnd) {
