@@ -111,7 +111,6 @@ public final class Backends {
         return chooseDefault().provider().create(options);
     }
 
-    /** One line per provider: name, priority, availability and reason. */
     /**
      * What {@code backend} runs on: its own {@link AttentionBackend#device()}, or where that is empty its
      * {@code provider}'s description. For reports of a run, which may have picked a device by option.
@@ -121,6 +120,7 @@ public final class Backends {
         return own == null || own.isBlank() ? provider.device() : own;
     }
 
+    /** One line per provider: name, priority, availability and reason. */
     public String listing() {
         if (providers.isEmpty()) return "No backend provider is on the classpath.";
         StringBuilder sb = new StringBuilder("On the classpath:");
