@@ -2,8 +2,6 @@ package org.hysparse.api;
 
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ForkJoinPool;
-import java.util.stream.IntStream;
 
 /**
  * Input validation per SPEC "Errors", in one place for every backend. Each check throws
@@ -322,12 +320,9 @@ public final class Checks {
         return allWithinInSlices(a, n, -Float.MAX_VALUE, Float.MAX_VALUE);
     }
 
-    /** {@link #allWithin} of {@code a[0..n)}: whole on this thread below {@link #PARALLEL_CHECK}, else in slices on the common pool. */
+    /** {@link #allWithin} of {@code a[0..n)}: whole on this thread below {@link #PARALLEL_CHECK}, else in {@link Slices}. */
     private static boolean allWithinInSlices(float[] a, int n, float least, float most) {
-        if (n < PARALLEL_CHECK) return allWithin(a, 0, n, least, most);
-        int slices = Math.min(ForkJoinPool.getCommonPoolParallelism() + 1, n / (PARALLEL_CHECK / 4));
-        return IntStream.range(0, slices).parallel()
-                .allMatch(k -> allWithin(a, (int) ((long) n * k / slices), (int) ((long) n * (k + 1) / slices), least, most));
+        return Slices.allMatch(n, PARALLEL_CHECK, (lo, hi) -> allWithin(a, lo, hi, least, most));
     }
 
     /** Whether {@code a[lo..hi)} holds no NaN or infinity: every value within +-{@link Float#MAX_VALUE} (see allWithin). */

@@ -3,8 +3,7 @@ package org.hysparse.backend.tornado;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
-import java.util.concurrent.ForkJoinPool;
-import java.util.stream.IntStream;
+import org.hysparse.api.Slices;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
 import uk.ac.manchester.tornado.api.TaskGraph;
@@ -83,32 +82,11 @@ final class Plans {
 
     /** {@code n} floats from {@code src[from..]} to float index {@code at} of {@code dst}, in slices when large. */
     static void copy(float[] src, int from, MemorySegment dst, long at, int n) {
-        inSlices(n, (lo, hi) -> MemorySegment.copy(src, from + lo, dst, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, hi - lo));
+        Slices.forEach(n, PARALLEL_COPY, (lo, hi) -> MemorySegment.copy(src, from + lo, dst, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, hi - lo));
     }
 
     /** {@code n} floats from float index {@code at} of {@code src} to {@code dst[to..]}, in slices when large. */
     static void copy(MemorySegment src, long at, float[] dst, int to, int n) {
-        inSlices(n, (lo, hi) -> MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, dst, to + lo, hi - lo));
-    }
-
-    /** Floats {@code [lo, hi)} of a copy. */
-    private interface Slice {
-        void copy(int lo, int hi);
-    }
-
-    /** Runs {@code slice} over {@code [0, n)}: whole on this thread, or in {@link #slices} parts on the common pool. */
-    private static void inSlices(int n, Slice slice) {
-        int slices = slices(n);
-        if (slices == 1) {
-            slice.copy(0, n);
-            return;
-        }
-        IntStream.range(0, slices).parallel().forEach(k -> slice.copy((int) ((long) n * k / slices), (int) ((long) n * (k + 1) / slices)));
-    }
-
-    /** One slice a worker of the common pool and the calling thread, none smaller than {@link #PARALLEL_COPY} / 4. */
-    private static int slices(int n) {
-        if (n < PARALLEL_COPY) return 1;
-        return Math.max(1, Math.min(ForkJoinPool.getCommonPoolParallelism() + 1, n / (PARALLEL_COPY / 4)));
+        Slices.forEach(n, PARALLEL_COPY, (lo, hi) -> MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, (at + lo) * Float.BYTES, dst, to + lo, hi - lo));
     }
 }
