@@ -96,26 +96,24 @@ echo "run.sh: the application on tornado and cpu" >&2
 context="${HYSPARSE_APP_CONTEXT:-131072}"
 app_rc=0
 runs=",${HYSPARSE_APP_RUNS:-fsss-tornado,fsss-tornado-opencl,80b-tornado,fsss-cpu,80b-cpu},"
+# Run NAME (when HYSPARSE_APP_RUNS has it): hysparse run with the rest of the arguments, into OUT/app-NAME.json and .txt.
+app_run() {
+  local name="$1"
+  shift
+  [[ "$runs" == *",$name,"* ]] || return 0
+  "$hs" run "$@" --json > "$out/app-$name.json" 2> "$out/app-$name.txt" || app_rc=1
+}
+fsss=(--kv fp16 --pattern FSSS --heads 32/8 --dim 128 --context "$context" --prefill 512 --decode "${HYSPARSE_APP_DECODE:-256}")
 for backend in tornado cpu; do
   # The backend options (HYSPARSE_BENCH_OPTIONS) are tornado's: the cpu runs take none.
   opts=()
   [ "$backend" = tornado ] && [ -n "$options" ] && opts=(--options "$options")
-  if [[ "$runs" == *",fsss-$backend,"* ]]; then
-    "$hs" run --backend "$backend" ${opts[@]+"${opts[@]}"} --kv fp16 --pattern FSSS --heads 32/8 --dim 128 --context "$context" \
-      --prefill 512 --decode "${HYSPARSE_APP_DECODE:-256}" --json > "$out/app-fsss-$backend.json" 2> "$out/app-fsss-$backend.txt" || app_rc=1
-  fi
+  app_run "fsss-$backend" --backend "$backend" ${opts[@]+"${opts[@]}"} "${fsss[@]}"
   # The same FSSS run on TornadoVM's OpenCL driver (HYSPARSE_OPENCL_DEVICE, "backend:device" as TornadoVM lists it;
   # 0:0 in an SDK built with the OpenCL and CUDA drivers): the issue asks for the application on both drivers. The
   # other backend options are the CUDA driver's (launch=graph, prefill=mma are refused on OpenCL), so it takes none.
-  if [ "$backend" = tornado ] && [[ "$runs" == *",fsss-tornado-opencl,"* ]]; then
-    "$hs" run --backend tornado --options "device=${HYSPARSE_OPENCL_DEVICE:-0:0}" --kv fp16 --pattern FSSS --heads 32/8 --dim 128 \
-      --context "$context" --prefill 512 --decode "${HYSPARSE_APP_DECODE:-256}" --json \
-      > "$out/app-fsss-tornado-opencl.json" 2> "$out/app-fsss-tornado-opencl.txt" || app_rc=1
-  fi
-  if [[ "$runs" == *",80b-$backend,"* ]]; then
-    "$hs" run --backend "$backend" ${opts[@]+"${opts[@]}"} --kv fp16 --preset hysparse-80b --context "$context" --json \
-      > "$out/app-80b-$backend.json" 2> "$out/app-80b-$backend.txt" || app_rc=1
-  fi
+  [ "$backend" = tornado ] && app_run fsss-tornado-opencl --backend tornado --options "device=${HYSPARSE_OPENCL_DEVICE:-0:0}" "${fsss[@]}"
+  app_run "80b-$backend" --backend "$backend" ${opts[@]+"${opts[@]}"} --kv fp16 --preset hysparse-80b --context "$context"
 done
 # Optional (80b-compile): the 80B layout's first prefill and decode step under TornadoVM's profiler, for where its
 # one-time costs go (each KV pool's plan compiles its own kernels); the profiler's synchronisation makes its times
@@ -190,26 +188,23 @@ for kv, goal in (("fp16", 0.25), ("fp32", 1.0)):
     target(f"causal prefill {kv}, T = 8192: tornado's TFLOP/s over SDPA's", sdpa / ours if ours and sdpa else None, ">=", goal,
            "SDPA's ms over the JMH PrefillBench call (same shape, so the same FLOPs)")
 ratios = {}
-c = apps.get("fsss-cpu")
-jdense, jsparse = jmh_ms("DecodeBench.denseOracle", "fp16", 131072), jmh_ms("DecodeBench.sparseK16", "fp16", 131072)
-for name in ("fsss-tornado", "fsss-tornado-opencl"):
-    t = apps.get(name)
+for name, cpu, label in (("fsss-tornado", "fsss-cpu", "fsss-tornado"), ("fsss-tornado-opencl", "fsss-cpu", "fsss-tornado-opencl"),
+                         ("80b-tornado", "80b-cpu", "80b")):
+    t, c = apps.get(name), apps.get(cpu)
     if not t:
         continue
-    same = str(t["config"]["context"]) == "131072"
-    target(f"{name}: full layer decode in hysparse run / JMH denseOracle call",
-           t["decode"]["fullMsPerLayer"] / jdense if jdense and same else None, "<=", 1.5, "the JMH call is the CUDA driver's")
-    target(f"{name}: sparse layer decode in hysparse run / JMH sparseK16 call",
-           t["decode"]["sparseMsPerLayer"] / jsparse if jsparse and same else None, "<=", 1.5, "the JMH call is the CUDA driver's")
-    target(f"{name}: sparse layer decode, cpu / tornado", c["decode"]["sparseMsPerLayer"] / t["decode"]["sparseMsPerLayer"] if c else None,
-           ">=", 10, "fsss-cpu on the same host's cores")
+    if name.startswith("fsss"):
+        # The JMH calls on the application's shape: float16 at its context (the CUDA driver's calls, from the jmh step).
+        jdense, jsparse = (jmh_ms(f"DecodeBench.{b}", "fp16", t["config"]["context"]) for b in ("denseOracle", "sparseK16"))
+        target(f"{name}: full layer decode in hysparse run / JMH denseOracle call",
+               t["decode"]["fullMsPerLayer"] / jdense if jdense else None, "<=", 1.5, "the JMH call is the CUDA driver's")
+        target(f"{name}: sparse layer decode in hysparse run / JMH sparseK16 call",
+               t["decode"]["sparseMsPerLayer"] / jsparse if jsparse else None, "<=", 1.5, "the JMH call is the CUDA driver's")
+        target(f"{name}: sparse layer decode, cpu / tornado", c["decode"]["sparseMsPerLayer"] / t["decode"]["sparseMsPerLayer"] if c else None,
+               ">=", 10, "fsss-cpu on the same host's cores")
     if c:
-        ratios[f"{name}: prefill time, cpu / tornado"] = c["prefill"]["modelMs"] / t["prefill"]["modelMs"]
-        ratios[f"{name}: decode tokens/s, tornado / cpu"] = t["decode"]["tokensPerSecond"] / c["decode"]["tokensPerSecond"]
-t, c = apps.get("80b-tornado"), apps.get("80b-cpu")
-if t and c:
-    ratios["80b: prefill time, cpu / tornado"] = c["prefill"]["modelMs"] / t["prefill"]["modelMs"]
-    ratios["80b: decode tokens/s, tornado / cpu"] = t["decode"]["tokensPerSecond"] / c["decode"]["tokensPerSecond"]
+        ratios[f"{label}: prefill time, cpu / tornado"] = c["prefill"]["modelMs"] / t["prefill"]["modelMs"]
+        ratios[f"{label}: decode tokens/s, tornado / cpu"] = t["decode"]["tokensPerSecond"] / c["decode"]["tokensPerSecond"]
 result = {
     "commit": run("git", "rev-parse", "HEAD"),
     # The tornado backend's options of the kit, JMH and application runs (e.g. prefill=mma): part of what was measured.
